@@ -1,0 +1,12 @@
+/** The command table. A command module exports `run(args): Promise<number>` (the exit code). */
+export interface CommandModule {
+  run(args: string[]): Promise<number>;
+}
+
+export interface Command {
+  summary: string;
+  load(): Promise<CommandModule>;
+}
+
+export const COMMANDS: Record<string, Command> = {
+};

@@ -1,0 +1,2 @@
+export { loadSettings } from "./settings.js";
+export type { Settings, ProfileName } from "./settings.js";
