@@ -1,0 +1,28 @@
+/**
+ * Math ops shared by the model code, written once over TensorFlow.js primitives so that every
+ * backend (cpu, wasm, webgpu, tensorflow) computes them the same way and autodiff derives the
+ * gradients.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * GELU in its exact erf form, `0.5 * x * (1 + erf(x / sqrt(2)))`, as BERT and PyTorch's
+ * `nn.GELU()` define it. tfjs has no erf-GELU op (its `gelu` activation is the tanh
+ * approximation); `tf.erf` exists on cpu, wasm and webgpu and has a registered gradient.
+ * The backends' erf is the Abramowitz-Stegun 7.1.26 formula, accurate to 1.5e-7.
+ */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))) as T;
+}
+
+/**
+ * Layer normalisation over the last axis: `(x - mean) / sqrt(var + eps) * gamma + beta`,
+ * with the biased variance, as PyTorch's `nn.LayerNorm` computes it.
+ */
+export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-12): T {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    return tf.add(tf.mul(normalised, gamma), beta);
+  }) as T;
+}
