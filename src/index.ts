@@ -3,3 +3,5 @@ export type { Settings, ProfileName } from "./settings.js";
 export { initBackend, probeBackends, currentBackend, BACKEND_NAMES } from "./backend/index.js";
 export type { BackendName, BackendInfo, BackendProbe, InitBackendOptions } from "./backend/index.js";
 export { gelu, layerNorm } from "./ops.js";
+export { readSafetensors, writeSafetensors, SafetensorsFile } from "./safetensors/index.js";
+export type { DType, TensorInfo, TensorToWrite, WriteOptions } from "./safetensors/index.js";
