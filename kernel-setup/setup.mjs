@@ -72,7 +72,8 @@ function ensureSelfLink() {
 
 export function kernelSpec() {
   return {
-    argv: [process.execPath, join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', '{connection_file}'],
+    // kernel.cjs is tslab's kernel with its error replies and other protocol gaps fixed.
+    argv: [process.execPath, join(ROOT, 'kernel-setup', 'kernel.cjs'), '--config-path', '{connection_file}'],
     display_name: 'TypeScript (finetune-lab)',
     language: 'typescript',
     metadata: { project: ROOT },
