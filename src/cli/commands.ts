@@ -9,4 +9,5 @@ export interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
+  env: { summary: 'Show versions, the TensorFlow.js backends available here and the one selected (JSON)', load: () => import('./env.js') },
 };
