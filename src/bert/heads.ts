@@ -1,0 +1,211 @@
+/**
+ * BERT with task heads, each named and computed as its transformers class (or, for
+ * `BertArticleClassifier`, as the PyTorch module of the fine-tuning article), so that their
+ * checkpoints load in Python without missing keys.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { numLabels, type BertConfig } from './config.js';
+import { BertModel, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
+import { Parameters, type ParameterSource } from './weights.js';
+
+/** The model classes fromPretrained builds: `base` is transformers' BertModel. */
+export type BertTask = 'base' | 'mlm' | 'pretraining' | 'classification' | 'article';
+
+/** The transformers class of each task (config.json `architectures`). */
+export const ARCHITECTURES: Record<BertTask, string> = {
+  base: 'BertModel',
+  mlm: 'BertForMaskedLM',
+  pretraining: 'BertForPreTraining',
+  classification: 'BertForSequenceClassification',
+  article: 'BertArticleClassifier',
+};
+
+/** The task of a transformers class name, if it is one of ARCHITECTURES. */
+export function taskOfArchitecture(architecture: string): BertTask | undefined {
+  return (Object.keys(ARCHITECTURES) as BertTask[]).find((task) => ARCHITECTURES[task] === architecture);
+}
+
+export interface BuildOptions {
+  /** Initial values (a checkpoint); what it lacks is initialised as transformers does. */
+  source?: ParameterSource;
+  /** Seed of the fresh initialisation. */
+  seed?: number;
+}
+
+/** What every task model has: the encoder, all parameters, and its transformers class name. */
+export abstract class BertTaskModel {
+  /** The transformers class, written to config.json's `architectures`. */
+  abstract readonly architecture: string;
+  readonly params: Parameters;
+  readonly bert: BertModel;
+
+  constructor(readonly config: BertConfig, options: BuildOptions = {}, pooler = true) {
+    this.params = new Parameters(config.initializer_range, options.source, options.seed);
+    this.bert = new BertModel(config, this.params, { pooler });
+  }
+
+  /** Frees all parameters. */
+  dispose(): void {
+    this.params.dispose();
+  }
+}
+
+/** transformers' BertModel: the encoder and pooler, no head. */
+export class BertBase extends BertTaskModel {
+  readonly architecture = ARCHITECTURES.base;
+
+  forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput {
+    return this.bert.forward(inputs, options);
+  }
+}
+
+/** `cls.predictions`: dense -> activation -> LayerNorm -> decoder (the word embeddings when tied) + bias. */
+class MlmHead {
+  private readonly decoder: string;
+
+  constructor(private readonly bert: BertModel) {
+    const { hidden_size: h, vocab_size: vocab } = bert.config;
+    bert.addLinear('cls.predictions.transform.dense', h, h);
+    bert.addLayerNorm('cls.predictions.transform.LayerNorm', h);
+    bert.params.create('cls.predictions.bias', { shape: [vocab], init: 'zeros' });
+    this.decoder = 'bert.embeddings.word_embeddings.weight';
+    if (!bert.config.tie_word_embeddings) {
+      this.decoder = 'cls.predictions.decoder.weight';
+      bert.params.create(this.decoder, { shape: [vocab, h], init: 'normal' });
+    }
+  }
+
+  /** Vocabulary logits `[B, S, vocab]`. */
+  logits(sequence: tf.Tensor3D): tf.Tensor3D {
+    const bert = this.bert;
+    const [batch, seq, hidden] = sequence.shape;
+    const transformed = bert.layerNorm('cls.predictions.transform.LayerNorm', bert.activation(bert.linear('cls.predictions.transform.dense', sequence)));
+    // An explicit transpose then a plain product: tfjs' transposed products are much slower on wasm.
+    const decoderT = tf.transpose(bert.params.get(this.decoder));
+    const logits = tf.add(tf.matMul(transformed.reshape([batch * seq, hidden]) as tf.Tensor2D, decoderT as tf.Tensor2D), bert.params.get('cls.predictions.bias'));
+    return logits.reshape([batch, seq, -1]);
+  }
+}
+
+/** transformers' BertForMaskedLM (no pooler). */
+export class BertForMaskedLM extends BertTaskModel {
+  readonly architecture = ARCHITECTURES.mlm;
+  private readonly head: MlmHead;
+
+  constructor(config: BertConfig, options: BuildOptions = {}) {
+    super(config, options, false);
+    this.head = new MlmHead(this.bert);
+  }
+
+  /** The encoder's outputs and `logits` `[B, S, vocab]`. */
+  forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor3D } {
+    return tf.tidy(() => {
+      const out = this.bert.forward(inputs, options);
+      return { ...out, logits: this.head.logits(out.lastHiddenState) };
+    });
+  }
+}
+
+/** transformers' BertForPreTraining: the MLM head and the next-sentence head `cls.seq_relationship`. */
+export class BertForPreTraining extends BertTaskModel {
+  readonly architecture = ARCHITECTURES.pretraining;
+  private readonly head: MlmHead;
+
+  constructor(config: BertConfig, options: BuildOptions = {}) {
+    super(config, options, true);
+    this.head = new MlmHead(this.bert);
+    this.bert.addLinear('cls.seq_relationship', config.hidden_size, 2);
+  }
+
+  /** The encoder's outputs, MLM `logits` `[B, S, vocab]` and `seqRelationshipLogits` `[B, 2]`. */
+  forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor3D; seqRelationshipLogits: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const out = this.bert.forward(inputs, options);
+      const seqRelationshipLogits = this.bert.linear('cls.seq_relationship', out.poolerOutput as tf.Tensor2D) as tf.Tensor2D;
+      return { ...out, logits: this.head.logits(out.lastHiddenState), seqRelationshipLogits };
+    });
+  }
+}
+
+/** transformers' BertForSequenceClassification: pooler output -> dropout -> `classifier`. */
+export class BertForSequenceClassification extends BertTaskModel {
+  readonly architecture = ARCHITECTURES.classification;
+
+  constructor(config: BertConfig, options: BuildOptions = {}) {
+    super(config, options, true);
+    this.bert.addLinear('classifier', config.hidden_size, numLabels(config));
+  }
+
+  /** The encoder's outputs and `logits` `[B, num_labels]`. */
+  forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor2D } {
+    const training = options.training ?? false;
+    return tf.tidy(() => {
+      const out = this.bert.forward(inputs, options);
+      const rate = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
+      const pooled = this.bert.dropout(out.poolerOutput as tf.Tensor2D, rate, training);
+      return { ...out, logits: this.bert.linear('classifier', pooled) as tf.Tensor2D };
+    });
+  }
+
+  /** transformers' loss for these logits: cross-entropy, or mean squared error with one label (regression). */
+  loss(logits: tf.Tensor2D, labels: tf.Tensor1D | number[]): tf.Scalar {
+    return tf.tidy(() => {
+      if (logits.shape[1] === 1) return tf.mean(tf.square(tf.sub(logits.reshape([-1]), labelTensor(labels, 'float32'))));
+      return nllLoss(tf.logSoftmax(logits), labels);
+    });
+  }
+}
+
+/**
+ * The classifier of the fine-tuning article (PyTorch `BERT_Arch`): the pooled [CLS] vector
+ * (`cls_hs`) -> `fc1` Linear(hidden, 512) -> ReLU -> Dropout(0.1) -> `fc2` Linear(512, labels)
+ * -> LogSoftmax, trained with the NLL loss.
+ */
+export class BertArticleClassifier extends BertTaskModel {
+  readonly architecture = ARCHITECTURES.article;
+  static readonly HIDDEN = 512;
+  static readonly DROPOUT = 0.1;
+
+  constructor(config: BertConfig, options: BuildOptions = {}) {
+    super(config, options, true);
+    this.bert.addLinear('fc1', config.hidden_size, BertArticleClassifier.HIDDEN);
+    this.bert.addLinear('fc2', BertArticleClassifier.HIDDEN, numLabels(config));
+  }
+
+  /** The encoder's outputs and `logProbs` `[B, num_labels]` (log-softmax). */
+  forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logProbs: tf.Tensor2D } {
+    const training = options.training ?? false;
+    return tf.tidy(() => {
+      const out = this.bert.forward(inputs, options);
+      const hidden = tf.relu(this.bert.linear('fc1', out.poolerOutput as tf.Tensor2D));
+      const logits = this.bert.linear('fc2', this.bert.dropout(hidden, BertArticleClassifier.DROPOUT, training));
+      return { ...out, logProbs: tf.logSoftmax(logits) as tf.Tensor2D };
+    });
+  }
+
+  /** PyTorch's `nn.NLLLoss` (mean) of the log-probabilities. */
+  loss(logProbs: tf.Tensor2D, labels: tf.Tensor1D | number[]): tf.Scalar {
+    return nllLoss(logProbs, labels);
+  }
+}
+
+/** Mean negative log-likelihood of the labels' log-probabilities (PyTorch `nn.NLLLoss`). */
+export function nllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D | number[]): tf.Scalar {
+  return tf.tidy(() => {
+    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(labelTensor(labels, 'int32'), logProbs.shape[1])), 1);
+    return tf.neg(tf.mean(picked)) as tf.Scalar;
+  });
+}
+
+/** The task model class of each task. */
+export const TASK_MODELS = {
+  base: BertBase,
+  mlm: BertForMaskedLM,
+  pretraining: BertForPreTraining,
+  classification: BertForSequenceClassification,
+  article: BertArticleClassifier,
+} as const;
+
+function labelTensor(labels: tf.Tensor1D | number[], dtype: 'int32' | 'float32'): tf.Tensor1D {
+  return labels instanceof tf.Tensor ? tf.cast(labels, dtype) : tf.tensor1d(labels, dtype);
+}
