@@ -1,0 +1,66 @@
+/** `finetune-lab tokenize`: a JSON file of texts (or sentence pairs) to padded, truncated model inputs. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { BertTokenizer } from '../tokenizer/index.js';
+
+const DEFAULT_MAX_LENGTH = 250;
+
+const HELP = `Usage: finetune-lab tokenize --tokenizer DIR|ID --input FILE [--output FILE] [--max-length N]
+
+Tokenizes texts as Python's tokenizer(texts, max_length=N, padding="max_length", truncation=True) does
+and writes {"input_ids": [[...]], "token_type_ids": [[...]], "attention_mask": [[...]]}.
+
+  --tokenizer DIR|ID  a Hugging Face tokenizer directory (tokenizer.json, or vocab.txt) or bert-base-uncased
+  --input FILE        a JSON array of strings, or {"a": [...], "b": [...]} for sentence pairs
+  --output FILE       where to write the JSON (default: standard output)
+  --max-length N      row length (default ${DEFAULT_MAX_LENGTH})
+  --help              show this help`;
+
+/** The texts of an input file: an array of strings, or `{a, b}` for pairs. */
+function readInput(path: string): { texts: string[]; pairs?: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`Cannot read --input ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`--input ${path} is not valid JSON (${err instanceof Error ? err.message : String(err)}); give a JSON array of strings or {"a": [...], "b": [...]}.`);
+  }
+  if (Array.isArray(data)) return { texts: data };
+  if (data !== null && typeof data === 'object' && Array.isArray((data as { a?: unknown }).a) && Array.isArray((data as { b?: unknown }).b)) {
+    const { a, b } = data as { a: string[]; b: string[] };
+    return { texts: a, pairs: b };
+  }
+  throw new Error(`--input ${path} must hold a JSON array of strings or {"a": [...], "b": [...]} for sentence pairs.`);
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      tokenizer: { type: 'string' },
+      input: { type: 'string' },
+      output: { type: 'string' },
+      'max-length': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.tokenizer || !values.input) throw new Error(`--tokenizer and --input are required.\n\n${HELP}`);
+  const maxLength = Number(values['max-length'] ?? DEFAULT_MAX_LENGTH);
+  if (!Number.isInteger(maxLength) || maxLength <= 0) throw new Error(`--max-length ${values['max-length']} is not a positive integer.`);
+  const { texts, pairs } = readInput(values.input);
+  const tokenizer = await BertTokenizer.fromPretrained(values.tokenizer);
+  const batch = tokenizer.encode(texts, { textPair: pairs, maxLength, padding: 'max_length', truncation: true });
+  const json = JSON.stringify(batch);
+  if (values.output) writeFileSync(values.output, json);
+  else process.stdout.write(`${json}\n`);
+  return 0;
+}
