@@ -21,32 +21,19 @@ export interface Header {
   dataLength: number;
 }
 
-/** Bytes per element, and the crate's `Dtype` declaration order (which sets the writer's layout). */
-const DTYPES: Record<DType, { size: number; rank: number }> = {
-  BOOL: { size: 1, rank: 0 },
-  U8: { size: 1, rank: 1 },
-  I8: { size: 1, rank: 2 },
-  I16: { size: 2, rank: 3 },
-  U16: { size: 2, rank: 4 },
-  F16: { size: 2, rank: 5 },
-  BF16: { size: 2, rank: 6 },
-  I32: { size: 4, rank: 7 },
-  U32: { size: 4, rank: 8 },
-  F32: { size: 4, rank: 9 },
-  F64: { size: 8, rank: 10 },
-  I64: { size: 8, rank: 11 },
-  U64: { size: 8, rank: 12 },
+const DTYPE_SIZES: Record<DType, number> = {
+  BOOL: 1, U8: 1, I8: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
 };
 
 /** Same cap as the reference crate: a larger header is refused before it is read. */
 export const MAX_HEADER_SIZE = 100_000_000;
 
 export function dtypeSize(dtype: DType): number {
-  return DTYPES[dtype].size;
+  return DTYPE_SIZES[dtype];
 }
 
 function isDType(value: unknown): value is DType {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DTYPES, value);
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZES, value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -131,7 +118,7 @@ function parseEntry(name: string, entry: unknown): TensorInfo {
   if (!isPlainObject(entry)) throw new Error(`${where} is not an object with dtype, shape and data_offsets`);
   const { dtype, shape, data_offsets: offsets } = entry;
   if (!isDType(dtype)) {
-    throw new Error(`${where} has unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(DTYPES).join(', ')})`);
+    throw new Error(`${where} has unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(DTYPE_SIZES).join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
     throw new Error(`${where} has invalid shape ${JSON.stringify(shape)}: expected an array of non-negative integers`);
@@ -140,7 +127,7 @@ function parseEntry(name: string, entry: unknown): TensorInfo {
     throw new Error(`${where} has invalid data_offsets ${JSON.stringify(offsets)}: expected [begin, end] with 0 <= begin <= end`);
   }
   const count = elementCount(shape);
-  const bytes = count === undefined ? undefined : count * DTYPES[dtype].size;
+  const bytes = count === undefined ? undefined : count * DTYPE_SIZES[dtype];
   if (bytes === undefined || !Number.isSafeInteger(bytes)) {
     throw new Error(`${where} shape ${JSON.stringify(shape)} has too many elements (the size overflows)`);
   }
@@ -166,14 +153,15 @@ export interface HeaderEntry {
 }
 
 /**
- * Lays tensors out as the reference writer does (descending dtype rank, then name), and returns
- * the header bytes (JSON padded with spaces to a multiple of 8) with the entries in data order.
+ * Lays tensors out as the reference writer does and returns the header bytes (compact JSON padded
+ * with spaces to a multiple of 8) with the entries in data order. The reference sorts by dtype
+ * (descending alignment), then by name; the entries here share one dtype, so by name.
  */
 export function serializeHeader(
   entries: HeaderEntry[],
   metadata: Record<string, string> | undefined,
 ): { header: Buffer; ordered: HeaderEntry[] } {
-  const ordered = [...entries].sort((a, b) => DTYPES[b.dtype].rank - DTYPES[a.dtype].rank || compareUtf8(a.name, b.name));
+  const ordered = [...entries].sort((a, b) => compareUtf8(a.name, b.name));
   // Built by hand because JS objects would move integer-like keys ("0", "1") to the front.
   const parts: string[] = [];
   if (metadata !== undefined) {
