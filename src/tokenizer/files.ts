@@ -187,6 +187,17 @@ export function readTokenizerDir(dir: string): TokenizerFiles {
   );
 }
 
+/**
+ * `tokenizer.json` as `tokenizers` pretty-prints it. JSON.stringify would list integer-like tokens
+ * ("0", "1", ...) first; `tokenizers` writes the vocabulary in id order.
+ */
+function tokenizerJsonText(json: TokenizerJson, vocab: readonly string[]): string {
+  const marker = '\u0000vocab';
+  const text = JSON.stringify({ ...json, model: { ...json.model, vocab: marker } }, null, 2);
+  const entries = vocab.map((token, id) => `      ${JSON.stringify(token)}: ${id}`).join(',\n');
+  return text.replace(JSON.stringify(marker), () => `{\n${entries}\n    }`);
+}
+
 /** Writes `tokenizer.json`, `tokenizer_config.json` and `vocab.txt` (tokens in id order) into `dir`. */
 export function writeTokenizerDir(dir: string, files: TokenizerFiles): void {
   const vocab: string[] = [];
@@ -195,7 +206,7 @@ export function writeTokenizerDir(dir: string, files: TokenizerFiles): void {
     throw new Error(`Cannot write ${join(dir, 'vocab.txt')}: the vocabulary's ids are not contiguous from 0, so line numbers cannot be ids.`);
   }
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizerJson, null, 2));
+  writeFileSync(join(dir, 'tokenizer.json'), tokenizerJsonText(files.tokenizerJson, vocab));
   writeFileSync(join(dir, 'tokenizer_config.json'), `${JSON.stringify(files.config, null, 2)}\n`);
   writeFileSync(join(dir, 'vocab.txt'), vocabText(vocab));
 }
