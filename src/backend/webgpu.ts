@@ -63,8 +63,12 @@ async function loadDawn(): Promise<AdapterDescription | undefined> {
   };
 }
 
-/** A one-line name for the adapter, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) [mesa, software]". */
+/**
+ * A one-line name for the adapter: Dawn's device name (lower-cased, e.g. "llvmpipe-llvm-15-0-6-256-bits-"),
+ * the driver's description, then vendor and architecture.
+ */
 export function adapterName(a: AdapterDescription): string {
+  const name = [a.device, a.description && `(${a.description})`].filter(Boolean).join(' ') || 'unnamed adapter';
   const tags = [a.vendor, a.architecture].filter(Boolean).join(', ');
-  return `${a.description || a.device || 'unnamed adapter'}${tags ? ` [${tags}]` : ''}`;
+  return tags ? `${name} [${tags}]` : name;
 }
