@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { BertTokenizer } from '../src/tokenizer/index.js';
+import { DataLoader } from '../src/data/loader.js';
 import { loadImdb } from '../src/data/imdb.js';
 import { cleanDataset, cleanText, select, type TextDataset } from '../src/data/dataset.js';
 import { deriveSeed, mulberry32, permutation, shuffle } from '../src/data/random.js';
@@ -135,4 +138,64 @@ test("trainTestSplit matches train_test_split(test_size=0.2, stratify=y)", () =>
   assertStratified(train, dataset);
   assert.deepEqual([...train.text, ...testSet.text].sort(), [...dataset.text].sort());
   assert.deepEqual(trainTestSplit(dataset, { testSize: 21, seed: 5 }), { train, test: testSet });
+});
+
+test('DataLoader: shapes and padding, one visit per example per epoch, seeded epoch orders, no leaks', async () => {
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const { train } = splitDataset(loadImdb(), { trainSize: 70, valSize: 0, testSize: 0, seed: 3 });
+  const maxLength = 48;
+  const options = { tokenizer, batchSize: 16, maxLength, shuffle: true, seed: 9 };
+  const loader = new DataLoader(train, options);
+  assert.equal(loader.numBatches, 5);
+  const before = tf.memory().numTensors;
+
+  const orders: number[][] = [];
+  for (const epoch of [0, 1]) {
+    const seen: number[] = [];
+    for (const batch of loader.epoch(epoch)) {
+      const rows = batch.indices.length;
+      assert.equal(rows, seen.length < 64 ? 16 : 6);
+      assert.deepEqual(batch.input_ids.shape, [rows, maxLength]);
+      assert.deepEqual(batch.token_type_ids.shape, [rows, maxLength]);
+      assert.deepEqual(batch.attention_mask.shape, [rows, maxLength]);
+      assert.deepEqual(batch.labels.shape, [rows]);
+      assert.equal(batch.input_ids.dtype, 'int32');
+      assert.equal(batch.labels.dtype, 'int32');
+      const texts = batch.indices.map((i) => train.text[i]);
+      const expected = tokenizer.encode(texts, { maxLength, padding: 'max_length', truncation: true });
+      assert.deepEqual(batch.input_ids.arraySync(), expected.input_ids);
+      assert.deepEqual(batch.token_type_ids.arraySync(), expected.token_type_ids);
+      assert.deepEqual(batch.attention_mask.arraySync(), expected.attention_mask);
+      assert.deepEqual(Array.from(batch.labels.dataSync()), batch.indices.map((i) => train.label[i]));
+      seen.push(...batch.indices);
+    }
+    assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 70 }, (_, i) => i), 'each example exactly once');
+    orders.push(seen);
+  }
+  assert.equal(tf.memory().numTensors, before, 'an epoch leaves no tensors behind');
+  assert.notDeepEqual(orders[0], orders[1], 'a new order each epoch');
+  assert.deepEqual(loader.order(1), orders[1]);
+  assert.deepEqual(new DataLoader(train, options).order(1), orders[1], 'resuming at epoch 1 gives the same order');
+  assert.notDeepEqual(new DataLoader(train, { ...options, seed: 10 }).order(1), orders[1]);
+  assert.deepEqual(new DataLoader(train, { ...options, shuffle: false }).order(0), Array.from({ length: 70 }, (_, i) => i));
+
+  for (const batch of loader.epoch(2)) {
+    assert.ok(batch.input_ids.size > 0);
+    break;
+  }
+  assert.equal(tf.memory().numTensors, before, 'leaving an epoch early disposes its batch');
+
+  const longest = new DataLoader(train, { ...options, padding: 'longest' });
+  for (const batch of longest.epoch(0)) {
+    const texts = batch.indices.map((i) => train.text[i]);
+    const expected = tokenizer.encode(texts, { maxLength, padding: 'longest', truncation: true });
+    assert.deepEqual(batch.input_ids.shape, [texts.length, expected.input_ids[0].length]);
+    assert.deepEqual(batch.input_ids.arraySync(), expected.input_ids);
+    assert.deepEqual(batch.attention_mask.arraySync(), expected.attention_mask);
+  }
+  assert.equal(tf.memory().numTensors, before);
+  const short = { text: ['a fine film', 'bad'], label: [1, 0], labelNames: ['negative', 'positive'] };
+  for (const batch of new DataLoader(short, { tokenizer, batchSize: 8, maxLength, padding: 'longest' }).epoch(0)) {
+    assert.deepEqual(batch.input_ids.arraySync(), [[101, 1037, 2986, 2143, 102], [101, 2919, 102, 0, 0]], "'longest' pads to the batch's longest row");
+  }
 });
