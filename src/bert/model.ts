@@ -60,6 +60,8 @@ export class BertModel {
   private readonly hooks = new Map<string, LinearHook>();
   private readonly linears = new Set<string>();
   readonly hasPooler: boolean;
+  /** The mode of the latest `forward` (and of the head computed after it): hooks read it to apply dropout only in training. */
+  training = false;
 
   /**
    * Creates the encoder's parameters in `params` (initialised from its source where given).
@@ -180,6 +182,7 @@ export class BertModel {
    */
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput {
     const training = options.training ?? false;
+    this.training = training;
     return tf.tidy(() => {
       const ids = asTensor(inputs.inputIds, 'int32');
       const [batch, seq] = ids.shape;
