@@ -5,3 +5,5 @@ export type { BackendName, BackendInfo, BackendProbe, InitBackendOptions } from 
 export { gelu, layerNorm } from "./ops.js";
 export { readSafetensors, writeSafetensors, SafetensorsFile } from "./safetensors/index.js";
 export type { DType, TensorInfo, TensorToWrite, WriteOptions } from "./safetensors/index.js";
+export { BertTokenizer, BERT_BASE_UNCASED_VOCAB_MD5, bertBaseUncasedVocab } from "./tokenizer/index.js";
+export type { BatchEncoding, EncodeOptions, Padding, Truncation, TensorBatch, TokenizerConfig, TokenizerFiles, TokenizerJson } from "./tokenizer/index.js";

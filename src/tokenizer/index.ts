@@ -9,8 +9,7 @@ import { bertBaseUncasedFiles, readTokenizerDir, specialTokens, writeTokenizerDi
 import { truncateTokens, type Truncation } from './truncation.js';
 
 export type { TokenizerConfig, TokenizerFiles, TokenizerJson } from './files.js';
-export { bertTokenizerJson, readTokenizerDir, writeTokenizerDir } from './files.js';
-export { BERT_BASE_UNCASED_VOCAB_MD5, bertBaseUncasedVocab, vocabText } from './vocab.js';
+export { BERT_BASE_UNCASED_VOCAB_MD5, bertBaseUncasedVocab } from './vocab.js';
 export type { Truncation } from './truncation.js';
 
 /** `true` means `'longest'`, as in Python. */
