@@ -7,3 +7,5 @@ export { readSafetensors, writeSafetensors, SafetensorsFile } from "./safetensor
 export type { DType, TensorInfo, TensorToWrite, WriteOptions } from "./safetensors/index.js";
 export { BertTokenizer, BERT_BASE_UNCASED_VOCAB_MD5, bertBaseUncasedVocab } from "./tokenizer/index.js";
 export type { BatchEncoding, EncodeOptions, Padding, Truncation, TensorBatch, TokenizerConfig, TokenizerFiles, TokenizerJson } from "./tokenizer/index.js";
+export { plot, figureToHtml, saveFigure, PlotSession } from "./plots/index.js";
+export type { Figure } from "./plots/index.js";
