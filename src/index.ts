@@ -9,3 +9,5 @@ export { BertTokenizer, BERT_BASE_UNCASED_VOCAB_MD5, bertBaseUncasedVocab } from
 export type { BatchEncoding, EncodeOptions, Padding, Truncation, TensorBatch, TokenizerConfig, TokenizerFiles, TokenizerJson } from "./tokenizer/index.js";
 export { plot, figureToHtml, saveFigure, PlotSession } from "./plots/index.js";
 export type { Figure } from "./plots/index.js";
+export { describeEnvironment, packageVersion } from "./backend/environment.js";
+export type { EnvironmentReport } from "./backend/environment.js";
