@@ -36,17 +36,23 @@ class Converters {
 
 /** Stack lines that belong to the kernel's machinery rather than to the user's code. */
 function isKernelFrame(line) {
-  return line.includes(tslabDir) || line.includes(__filename) || /\(node:internal\/|at node:internal\//.test(line);
+  return line.includes(tslabDir) || line.includes(__filename) || /\(node:|at node:/.test(line);
 }
 
 /** A Jupyter error (ename, evalue, traceback) for a thrown value. */
-function errorContent(value, prefix = '') {
+function errorContent(value) {
   if (value instanceof Error || util.types.isNativeError(value)) {
     const stack = (value.stack || `${value.name}: ${value.message}`).split('\n').filter((l) => !isKernelFrame(l));
-    return { ename: prefix + value.name, evalue: value.message, traceback: stack };
+    return { ename: value.name, evalue: value.message, traceback: stack };
   }
   const text = util.inspect(value);
-  return { ename: prefix + 'Error', evalue: text, traceback: [`Uncaught ${text}`] };
+  return { ename: 'Error', evalue: text, traceback: [`Uncaught ${text}`] };
+}
+
+/** The error for a failure that no code in the cell caught, e.g. a rejected promise nobody awaited. */
+function asyncErrorContent(kind, explanation, value) {
+  const { ename, evalue, traceback } = errorContent(value);
+  return { ename: kind, evalue: `${ename}: ${evalue}`, traceback: [`${kind} (${explanation}):`, ...traceback] };
 }
 
 /** The state of one execute_request while it runs. */
@@ -89,11 +95,10 @@ const executorConsole = {
 };
 
 /** Failures that surface outside the cell's own control flow. */
-function reportAsync(kind, value) {
-  const content = errorContent(value, `${kind}: `);
+function reportAsync(content) {
   if (running) running.errors.push(content);
   else if (lastCell) lastCell.publish('error', content);
-  else process.stderr.write(`${kind}: ${util.inspect(value)}\n`);
+  else process.stderr.write(content.traceback.join('\n') + '\n');
 }
 
 class Handler extends jupyter.JupyterHandlerImpl {
@@ -179,8 +184,8 @@ function main() {
   const executor = createExecutor(process.cwd(), converters, executorConsole);
   const server = new Server(new Handler(executor, false), values['config-path']);
   process.on('SIGINT', () => executor.interrupt());
-  process.on('unhandledRejection', (reason) => reportAsync('UnhandledPromiseRejection', reason));
-  process.on('uncaughtException', (err) => reportAsync('UncaughtException', err));
+  process.on('unhandledRejection', (reason) => reportAsync(asyncErrorContent('UnhandledPromiseRejection', 'a promise was rejected and no code awaited or caught it', reason)));
+  process.on('uncaughtException', (err) => reportAsync(asyncErrorContent('UncaughtException', 'thrown outside the cell, e.g. in a timer or event callback', err)));
   // A kernel whose client died (killed runner, crashed server) is reparented: exit with it.
   const parent = process.ppid;
   setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 1000).unref();

@@ -11,4 +11,5 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   env: { summary: 'Show versions, the TensorFlow.js backends available here and the one selected (JSON)', load: () => import('./env.js') },
   tokenize: { summary: 'Tokenize a JSON file of texts (or sentence pairs) into padded, truncated BERT inputs (JSON)', load: () => import('./tokenize.js') },
+  run: { summary: 'Execute notebooks headlessly on the finetune-lab kernel; non-zero exit on the first failing cell', load: () => import('./run.js') },
 };
