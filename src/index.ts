@@ -11,3 +11,7 @@ export { plot, figureToHtml, saveFigure, PlotSession } from "./plots/index.js";
 export type { Figure } from "./plots/index.js";
 export { describeEnvironment, packageVersion } from "./backend/environment.js";
 export type { EnvironmentReport } from "./backend/environment.js";
+export { loadImdb, loadCsv, cleanText, cleanDataset, dropDuplicates, subset, IMDB_LABEL_NAMES, mulberry32, deriveSeed, shuffle, permutation, trainTestSplit, heldOutSplit, splitDataset, pretrainingText, TEST_FRACTION, TEST_SPLIT_SEED, toDataFrame, headFrame, labelCounts, lengthStats, DataLoader } from "./data/index.js";
+export type { TextDataset, CleanedDataset, CleaningReport, CsvOptions, Random, SplitSizes, Splits, Batch, DataLoaderOptions, Encoder } from "./data/index.js";
+export { resolveModelFiles, hubCacheDir } from "./hub/index.js";
+export type { ResolveOptions } from "./hub/index.js";
