@@ -1,10 +1,15 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BertTokenizer } from '../src/tokenizer/index.js';
 import { DataLoader } from '../src/data/loader.js';
+import { loadCsv, type CsvOptions } from '../src/data/csv.js';
+import { headFrame, labelCounts, lengthStats, toDataFrame } from '../src/data/frame.js';
 import { loadImdb } from '../src/data/imdb.js';
-import { cleanDataset, cleanText, select, type TextDataset } from '../src/data/dataset.js';
+import { cleanDataset, cleanText, subset, type TextDataset } from '../src/data/dataset.js';
 import { deriveSeed, mulberry32, permutation, shuffle } from '../src/data/random.js';
 import { heldOutSplit, pretrainingText, splitDataset, TEST_FRACTION, trainTestSplit } from '../src/data/split.js';
 
@@ -84,6 +89,7 @@ test('held-out test split: fixed, stratified, disjoint from the pretraining text
   assertDisjoint(rest.text, held.text);
   assert.deepEqual(heldOutSplit(imdb).test.text, held.text);
   const corpus = pretrainingText(imdb);
+  assert.deepEqual(pretrainingText(), corpus, "the IMDB reviews by default");
   assert.equal(corpus.length, rest.text.length);
   assertDisjoint(corpus, held.text);
 });
@@ -99,7 +105,7 @@ test('splitDataset: sizes, stratification, disjointness, seeds', () => {
   assertStratified(a.test, held.test);
   assertStratified(a.validation, held.rest);
   const validationSet = new Set(a.validation.text);
-  const afterValidation = select(held.rest, held.rest.text.flatMap((t, i) => (validationSet.has(t) ? [] : [i])));
+  const afterValidation = subset(held.rest, held.rest.text.flatMap((t, i) => (validationSet.has(t) ? [] : [i])));
   assertStratified(a.train, afterValidation);
   assertDisjoint(a.train.text, a.validation.text);
   assertDisjoint([...a.train.text, ...a.validation.text], held.test.text);
@@ -198,4 +204,92 @@ test('DataLoader: shapes and padding, one visit per example per epoch, seeded ep
   for (const batch of new DataLoader(short, { tokenizer, batchSize: 8, maxLength, padding: 'longest' }).epoch(0)) {
     assert.deepEqual(batch.input_ids.arraySync(), [[101, 1037, 2986, 2143, 102], [101, 2919, 102, 0, 0]], "'longest' pads to the batch's longest row");
   }
+});
+
+function writeTemp(name: string, content: string | Buffer): string {
+  const path = join(tempDir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+const tempDir = mkdtempSync(join(tmpdir(), 'finetune-lab-data-'));
+after(() => rmSync(tempDir, { recursive: true, force: true }));
+
+const csvCell = (value: string | number) => `"${String(value).replace(/"/g, '""')}"`;
+
+test('loadCsv: IMDB reviews written as CSV read back as the same cleaned dataset', async () => {
+  const imdb = loadImdb();
+  const rows = [...imdb.text.slice(0, 1000), ...imdb.text.slice(-1000)].map((t) => t.replace(/\. /, '.<br /><br />'));
+  const labels = [...imdb.label.slice(0, 1000), ...imdb.label.slice(-1000)];
+  const path = writeTemp('movie.csv', ['text,label', ...rows.map((t, i) => `${csvCell(t)},${labels[i]}`), ''].join('\n'));
+  const start = performance.now();
+  const dataset = await loadCsv(path);
+  console.log(`loadCsv: 2000 reviews in ${(performance.now() - start).toFixed(0)} ms (danfojs import included)`);
+  assert.deepEqual(dataset.text, [...imdb.text.slice(0, 1000), ...imdb.text.slice(-1000)]);
+  assert.deepEqual(dataset.label, labels);
+  assert.deepEqual(dataset.labelNames, ['0', '1']);
+  assert.deepEqual(dataset.cleaning, { input: 2000, duplicates: 0, conflicting: 0 });
+});
+
+test('loadCsv: string classes, classes option, quoting, BOM and CRLF, numeric-looking text', async () => {
+  const path = writeTemp(
+    'classes.csv',
+    '\ufefftext, label ,extra\r\n"Great, ""really"" great<br />film",positive,x\r\n10,negative,y\r\n\r\n"two\nlines",positive,z\r\n10,negative,dup\r\n',
+  );
+  const named = await loadCsv(path);
+  assert.deepEqual(named.labelNames, ['negative', 'positive']);
+  assert.deepEqual(named.text, ['Great, "really" great film', '10', 'two lines']);
+  assert.deepEqual(named.label, [1, 0, 1]);
+  assert.equal(named.cleaning.duplicates, 1);
+  const ordered = await loadCsv(path, { classes: ['positive', 'negative'] });
+  assert.deepEqual(ordered.label, [0, 1, 0]);
+  const ids = writeTemp('ids.csv', 'review,sentiment\ngood,1\nbad,0\n');
+  const withNames = await loadCsv(ids, { textColumn: 'review', labelColumn: 'sentiment', classes: ['negative', 'positive'] });
+  assert.deepEqual(withNames.label, [1, 0]);
+  assert.deepEqual(withNames.labelNames, ['negative', 'positive']);
+});
+
+test('loadCsv: bad input gives errors that name the problem and the fix', async () => {
+  const cases: [string, string | Buffer, RegExp, CsvOptions?][] = [
+    ['columns.csv', 'review,label\ngood,1\n', /no "text" column; its columns are \["review","label"\]\. Rename the column/],
+    ['outside.csv', 'text,label\ngood,positive\nbad,neutral\n', /data row 2: label "neutral" is not one of the classes \["negative","positive"\]/, { classes: ['negative', 'positive'] }],
+    ['outside-id.csv', 'text,label\ngood,1\nbad,2\n', /data row 2: label "2" is not one of the classes/, { classes: ['negative', 'positive'] }],
+    ['gap.csv', 'text,label\ngood,0\nbad,2\n', /class ids up to 2, but 1 never occur/],
+    ['empty-text.csv', 'text,label\ngood,1\n"<br />  ",0\n', /data row 2: the text is empty; fill it in or delete the row/],
+    ['empty-label.csv', 'text,label\ngood,1\nbad,\n', /data row 2: the label is empty/],
+    ['empty.csv', '', /is empty; a CSV file needs a header line/],
+    ['header.csv', 'text,label\n', /has a header line but no data rows/],
+    ['binary.csv', Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 1, 2]), /is not a CSV file: it holds binary data/],
+    ['fields.csv', 'text,label\nhello, world,1\n', /is not valid CSV \(.*Too many fields.*\); quote every text/],
+  ];
+  for (const [name, content, message, options] of cases) {
+    await assert.rejects(loadCsv(writeTemp(name, content), options), message, name);
+  }
+  await assert.rejects(loadCsv(join(tempDir, 'missing.csv')), /missing\.csv does not exist \(resolved to .*\); give the path of a CSV file/);
+  await assert.rejects(loadCsv(tempDir), /is not a file/);
+});
+
+test('DataFrame helpers: toDataFrame, headFrame, labelCounts, lengthStats', () => {
+  const dataset: TextDataset = {
+    text: ['one', 'one two', 'one two three four', 'x'.repeat(150)],
+    label: [0, 1, 1, 1],
+    labelNames: ['negative', 'positive'],
+  };
+  const frame = toDataFrame(dataset);
+  assert.deepEqual(frame.shape, [4, 3]);
+  assert.deepEqual(frame.column('class').values, ['negative', 'positive', 'positive', 'positive']);
+  const top = headFrame(dataset, 10, 40);
+  assert.deepEqual(top.shape, [4, 2]);
+  assert.equal((top.column('text').values as string[])[3], 'x'.repeat(39) + '…');
+  assert.match(top.toString(), /one two three four/, 'the table shows texts wider than danfojs cuts cells by default');
+  const counts = labelCounts(dataset);
+  assert.deepEqual(counts.column('count').values, [1, 3]);
+  assert.deepEqual(counts.column('share').values, [0.25, 0.75]);
+  const stats = lengthStats(dataset);
+  assert.deepEqual(stats.index, ['words', 'characters']);
+  assert.deepEqual(stats.columns, ['min', 'mean', 'median', 'p90', 'max']);
+  assert.deepEqual(stats.values, [
+    [1, 2, 1.5, 3.4, 4],
+    [3, 44.5, 12.5, 110.4, 150],
+  ]);
 });

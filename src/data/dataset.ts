@@ -34,26 +34,30 @@ export function cleanText(text: string): string {
   return text.replace(BREAKS_AND_WHITESPACE, ' ').trim();
 }
 
-/**
- * Cleans every text, then keeps the first copy of each duplicated text. A text that occurs
- * with different labels is dropped altogether, since it would put the same input in two
- * classes (and possibly in both training and test data).
- */
+/** Cleans every text (`cleanText`), then drops duplicated texts (`dropDuplicates`). */
 export function cleanDataset(dataset: TextDataset): CleanedDataset {
-  const cleaned = dataset.text.map(cleanText);
+  return dropDuplicates({ ...dataset, text: dataset.text.map(cleanText) });
+}
+
+/**
+ * Keeps the first copy of each duplicated text. A text that occurs with different labels is
+ * dropped altogether, since it would put the same input in two classes (and possibly in both
+ * training and test data).
+ */
+export function dropDuplicates(dataset: TextDataset): CleanedDataset {
   const labelOf = new Map<string, number>();
   const conflicted = new Set<string>();
-  cleaned.forEach((text, i) => {
-    const seen = labelOf.get(text);
-    if (seen === undefined) labelOf.set(text, dataset.label[i]);
-    else if (seen !== dataset.label[i]) conflicted.add(text);
+  dataset.text.forEach((t, i) => {
+    const seen = labelOf.get(t);
+    if (seen === undefined) labelOf.set(t, dataset.label[i]);
+    else if (seen !== dataset.label[i]) conflicted.add(t);
   });
   const kept = new Set<string>();
   const text: string[] = [];
   const label: number[] = [];
   let duplicates = 0;
   let conflicting = 0;
-  cleaned.forEach((t, i) => {
+  dataset.text.forEach((t, i) => {
     if (conflicted.has(t)) conflicting++;
     else if (kept.has(t)) duplicates++;
     else {
@@ -62,11 +66,11 @@ export function cleanDataset(dataset: TextDataset): CleanedDataset {
       label.push(dataset.label[i]);
     }
   });
-  return { text, label, labelNames: dataset.labelNames, cleaning: { input: cleaned.length, duplicates, conflicting } };
+  return { text, label, labelNames: dataset.labelNames, cleaning: { input: dataset.text.length, duplicates, conflicting } };
 }
 
 /** The examples at `indices`, in that order. */
-export function select(dataset: TextDataset, indices: readonly number[]): TextDataset {
+export function subset(dataset: TextDataset, indices: readonly number[]): TextDataset {
   return {
     text: indices.map((i) => dataset.text[i]),
     label: indices.map((i) => dataset.label[i]),

@@ -4,7 +4,8 @@
  * leave out the same examples; training and validation sets are then drawn from the rest
  * with the run's seed.
  */
-import { select, type TextDataset } from './dataset.js';
+import { subset, type TextDataset } from './dataset.js';
+import { loadImdb } from './imdb.js';
 import { mulberry32, shuffle, type Random } from './random.js';
 
 /** Share of every dataset held out for the final test and never trained on, pretraining included. */
@@ -78,7 +79,7 @@ export function trainTestSplit(dataset: TextDataset, options: { testSize: number
   const { testSize, seed } = options;
   const n = testSize < 1 ? Math.round(testSize * dataset.text.length) : testSize;
   const [test, train] = stratifiedTake(dataset, allIndices(dataset), n, mulberry32(seed));
-  return { train: select(dataset, train), test: select(dataset, test) };
+  return { train: subset(dataset, train), test: subset(dataset, test) };
 }
 
 /**
@@ -88,11 +89,11 @@ export function trainTestSplit(dataset: TextDataset, options: { testSize: number
 export function heldOutSplit(dataset: TextDataset): { rest: TextDataset; test: TextDataset } {
   const n = Math.round(TEST_FRACTION * dataset.text.length);
   const [test, rest] = stratifiedTake(dataset, allIndices(dataset), n, mulberry32(TEST_SPLIT_SEED));
-  return { rest: select(dataset, rest), test: select(dataset, test) };
+  return { rest: subset(dataset, rest), test: subset(dataset, test) };
 }
 
-/** The texts outside the held-out test split: the corpus for masked-LM pretraining. */
-export function pretrainingText(dataset: TextDataset): readonly string[] {
+/** The texts outside the held-out test split (of the IMDB reviews by default): the corpus for masked-LM pretraining. */
+export function pretrainingText(dataset: TextDataset = loadImdb()): readonly string[] {
   return heldOutSplit(dataset).rest.text;
 }
 
@@ -118,5 +119,5 @@ export function splitDataset(dataset: TextDataset, options: SplitSizes & { seed:
   const random = mulberry32(seed);
   const [validation, others] = stratifiedTake(rest, allIndices(rest), nVal, random);
   const [train] = stratifiedTake(rest, others, nTrain, random);
-  return { train: select(rest, train), validation: select(rest, validation), test: select(test, testPart) };
+  return { train: subset(rest, train), validation: subset(rest, validation), test: subset(test, testPart) };
 }
