@@ -49,7 +49,7 @@ function checkFile(path: string): void {
   if (head.includes(0)) throw new Error(`${path} is not a CSV file: it holds binary data; export the data as CSV text (UTF-8)`);
 }
 
-/** Data rows are counted from 1, the header line not included. */
+/** Data rows are counted from 1, leaving out the header line and blank lines (which readCSV skips). */
 function rowName(path: string, i: number): string {
   return `${path}, data row ${i + 1}`;
 }
@@ -72,7 +72,7 @@ function classIds(path: string, labels: string[], column: string, classes: reado
   }
   if (labels.every(isWhole)) {
     const ids = labels.map(Number);
-    const count = Math.max(...ids) + 1;
+    const count = ids.reduce((max, id) => Math.max(max, id), 0) + 1;
     const present = new Set(ids);
     const missing = Array.from({ length: count }, (_, id) => id).filter((id) => !present.has(id));
     if (missing.length > 0) {
