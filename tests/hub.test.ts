@@ -312,7 +312,7 @@ test('HTTP errors name the URL: missing required file, missing revision, private
   const privateEnv = { HF_HOME: home, HF_ENDPOINT: privateHub.endpoint };
   await assert.rejects(
     resolveModelFiles(REPO, { files: REQUIRED, env: privateEnv, progress: false }),
-    /returned HTTP 401 \(RepoNotFound\): Repository not found\. .*does not exist, is private, or is gated.*HF_TOKEN/,
+    /returned HTTP 401 \(RepoNotFound\): Repository not found\. .*does not exist, is private, or is gated.*HF_TOKEN.*No local directory \S*org\/tiny-bert exists either/,
   );
   // With the token (here from the file `huggingface-cli login` writes) the private repo downloads.
   fs.writeFileSync(path.join(home, 'token'), `${TOKEN}\n`);

@@ -157,7 +157,8 @@ function explainHttpError(error: HubHttpError, repoId: string, revision: string)
   if (error.status === 401 || error.status === 403 || error.errorCode === 'RepoNotFound' || error.errorCode === 'GatedRepo') {
     return (
       `${error.message}. The repository "${repoId}" does not exist, is private, or is gated: check the id; ` +
-      `for private or gated models set HF_TOKEN to a token with access; a local directory path works too.`
+      `for private or gated models set HF_TOKEN to a token with access. ` +
+      `(No local directory ${path.resolve(repoId)} exists either; a local model directory path works too.)`
     );
   }
   return error.message;
