@@ -171,19 +171,22 @@ async function transfer(client: HubClient, url: URL, partial: string, options: D
   const total = options.size ?? (Number.isSafeInteger(length) ? offset + length : undefined);
   const progress = createProgress(options.label, offset, total, options.progress);
   let received = offset;
-  try {
-    const body = response.body;
-    async function* counted() {
-      if (!body) return;
+  const body = response.body;
+  async function* counted() {
+    if (!body) return;
+    try {
       for await (const chunk of body) {
         received += chunk.length;
         progress.update(received);
         yield chunk;
       }
+    } catch (error) {
+      // Only failures of the connection are worth a retry; a full disk is not.
+      throw new Interrupted(`the connection to ${source.origin} broke after ${received} bytes (${describe(error)})`, { cause: error });
     }
+  }
+  try {
     await pipeline(Readable.from(counted()), fs.createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }));
-  } catch (error) {
-    throw new Interrupted(`the connection to ${source.origin} broke after ${received} bytes (${describe(error)})`, { cause: error });
   } finally {
     progress.finish();
   }
