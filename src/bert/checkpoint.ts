@@ -114,13 +114,14 @@ export async function saveCheckpoint(model: BertTaskModel, dir: string, options:
   const dtype = options.dtype ?? 'F32';
   mkdirSync(dir, { recursive: true });
   const stripPrefix = model.architecture === ARCHITECTURES.base;
-  const tensors = model.params.names().map((name) => {
+  const tensors = [];
+  for (const name of model.params.names()) {
     const p = model.params.parameter(name);
-    const value = toHfLayout(p);
-    const data = value.dataSync() as Float32Array;
+    const value = toHfLayout(p, p.variable);
+    const data = (await value.data()) as Float32Array;
     value.dispose();
-    return { name: stripPrefix ? name.slice(BASE_PREFIX.length) : name, shape: hfShape(p), data };
-  });
+    tensors.push({ name: stripPrefix ? name.slice(BASE_PREFIX.length) : name, shape: hfShape(p), data });
+  }
   await writeSafetensors(join(dir, WEIGHTS_FILE), tensors, { dtype });
   // transformers 5 writes `dtype`; older files call it `torch_dtype`.
   const { torch_dtype: _, ...extra } = model.config.extra;

@@ -51,6 +51,23 @@ const FLOAT32_MIN = -3.4028234663852886e38;
 
 const P = BASE_PREFIX;
 
+/**
+ * `table[ids]` with its gradient written as a scatter-add: tfjs' own gradient of gather uses
+ * UnsortedSegmentSum, which the wasm backend lacks and the cpu backend runs in O(ids x vocab).
+ */
+const embeddingLookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [table, ids, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([ids]);
+  const [rows, width] = table.shape;
+  return {
+    value: tf.gather(table, ids),
+    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => [
+      tf.scatterND(saved.reshape([-1, 1]), dy.reshape([-1, width]), [rows, width]),
+      tf.zerosLike(saved),
+    ],
+  };
+}) as (table: tf.Tensor, ids: tf.Tensor) => tf.Tensor;
+
 function asTensor(x: tf.Tensor2D | number[][], dtype: 'int32' | 'float32'): tf.Tensor2D {
   if (x instanceof tf.Tensor) return x.dtype === dtype ? x : tf.cast(x, dtype);
   return tf.tensor2d(x, undefined, dtype);
@@ -142,9 +159,9 @@ export class BertModel {
     if (seq > this.config.max_position_embeddings) {
       throw new Error(`input length ${seq} exceeds max_position_embeddings ${this.config.max_position_embeddings}; truncate the inputs`);
     }
-    const words = tf.gather(this.params.get(`${P}embeddings.word_embeddings.weight`), ids);
-    const positions = tf.gather(this.params.get(`${P}embeddings.position_embeddings.weight`), tf.range(0, seq, 1, 'int32'));
-    const types = tf.gather(this.params.get(`${P}embeddings.token_type_embeddings.weight`), tokenTypes);
+    const words = embeddingLookup(this.params.get(`${P}embeddings.word_embeddings.weight`), ids);
+    const positions = embeddingLookup(this.params.get(`${P}embeddings.position_embeddings.weight`), tf.range(0, seq, 1, 'int32'));
+    const types = embeddingLookup(this.params.get(`${P}embeddings.token_type_embeddings.weight`), tokenTypes);
     const sum = tf.add(tf.add(words, positions), types);
     return this.dropout(this.layerNorm(`${P}embeddings.LayerNorm`, sum), this.config.hidden_dropout_prob, training) as tf.Tensor3D;
   }

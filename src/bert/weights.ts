@@ -37,9 +37,9 @@ export function hfShape(spec: ParameterSpec): number[] {
   return spec.linear ? [spec.shape[1], spec.shape[0]] : spec.shape;
 }
 
-/** A copy of the parameter's value in Hugging Face layout. */
-export function toHfLayout(p: Parameter): tf.Tensor {
-  return p.linear ? tf.transpose(p.variable) : p.variable.clone();
+/** A copy of a parameter's value (or gradient) in Hugging Face layout. */
+export function toHfLayout(spec: ParameterSpec, value: tf.Tensor): tf.Tensor {
+  return spec.linear ? tf.transpose(value) : value.clone();
 }
 
 /** A tensor given in Hugging Face layout, brought to the layout stored here. */

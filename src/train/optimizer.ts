@@ -1,0 +1,176 @@
+/**
+ * AdamW with the exact semantics of PyTorch's `torch.optim.AdamW` (Loshchilov & Hutter):
+ *
+ *   p <- p * (1 - lr * weight_decay)                     (decoupled weight decay)
+ *   m <- b1 * m + (1 - b1) * g;   v <- b2 * v + (1 - b2) * g^2
+ *   p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+ *
+ * State (step, m, v) lives in non-trainable variables updated in place, and exports to named
+ * float32 arrays (the shape `writeSafetensors` takes) for checkpoint and resume.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Parameters sharing one weight decay. */
+export interface ParamGroup {
+  params: [string, tf.Variable][];
+  /** Overrides the optimizer's weight decay for this group. */
+  weightDecay?: number;
+}
+
+export interface AdamWOptions {
+  lr: number;
+  betas?: [number, number];
+  eps?: number;
+  /** Default 0.01, as torch.optim.AdamW. */
+  weightDecay?: number;
+}
+
+/** A named float32 array, as `writeSafetensors` takes it. */
+export interface NamedArray {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** The optimizer's state: the step count and the moments of every parameter that has been updated. */
+export interface AdamWState {
+  step: number;
+  /** `${param}.exp_avg` (m) and `${param}.exp_avg_sq` (v), PyTorch's names for the moments. */
+  tensors: NamedArray[];
+}
+
+/**
+ * transformers' Trainer split: no weight decay for biases and LayerNorm parameters, `weightDecay`
+ * for everything else.
+ */
+export function trainerParamGroups(params: [string, tf.Variable][], weightDecay: number): ParamGroup[] {
+  const noDecay = (name: string) => name.endsWith('.bias') || /LayerNorm\./.test(name);
+  return [
+    { params: params.filter(([n]) => !noDecay(n)), weightDecay },
+    { params: params.filter(([n]) => noDecay(n)), weightDecay: 0 },
+  ];
+}
+
+interface Slot {
+  variable: tf.Variable;
+  weightDecay: number;
+  m?: tf.Variable;
+  v?: tf.Variable;
+}
+
+export class AdamW {
+  /** Learning rate of the next step; a schedule sets it before each step. */
+  lr: number;
+  readonly betas: [number, number];
+  readonly eps: number;
+  private readonly slots = new Map<string, Slot>();
+  private stepCount = 0;
+
+  /**
+   * @param params named parameters (all with the default weight decay, as torch.optim.AdamW) or
+   *   parameter groups (e.g. `trainerParamGroups`)
+   */
+  constructor(params: [string, tf.Variable][] | ParamGroup[], options: AdamWOptions) {
+    this.lr = options.lr;
+    this.betas = options.betas ?? [0.9, 0.999];
+    this.eps = options.eps ?? 1e-8;
+    const groups = isGroups(params) ? params : [{ params }];
+    for (const group of groups) {
+      for (const [name, variable] of group.params) {
+        if (this.slots.has(name)) throw new Error(`parameter ${name} is in two parameter groups`);
+        this.slots.set(name, { variable, weightDecay: group.weightDecay ?? options.weightDecay ?? 0.01 });
+      }
+    }
+  }
+
+  /** Steps taken so far (PyTorch's `state['step']`). */
+  get step(): number {
+    return this.stepCount;
+  }
+
+  /**
+   * Updates every parameter that has a gradient in `grads` (keyed by parameter name); parameters
+   * without one are left alone, as PyTorch skips parameters whose `.grad` is None.
+   */
+  applyGradients(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>): void {
+    const entries = grads instanceof Map ? [...grads] : Object.entries(grads);
+    for (const [name] of entries) if (!this.slots.has(name)) throw new Error(`gradient for ${name}, which this optimizer does not update`);
+    this.stepCount++;
+    const [b1, b2] = this.betas;
+    const t = this.stepCount;
+    const stepSize = this.lr / (1 - b1 ** t);
+    const invSqrtBc2 = 1 / Math.sqrt(1 - b2 ** t);
+    tf.tidy(() => {
+      // Scalars made once per step and shared by all parameters.
+      const s = (x: number) => tf.scalar(x);
+      const [cb1, c1b1, cb2, c1b2, cEps, cStep, cInvBc2] = [b1, 1 - b1, b2, 1 - b2, this.eps, stepSize, invSqrtBc2].map(s);
+      for (const [name, g] of entries) {
+        const slot = this.slots.get(name)!;
+        slot.m ??= tf.variable(tf.zerosLike(slot.variable), false);
+        slot.v ??= tf.variable(tf.zerosLike(slot.variable), false);
+        const p = slot.weightDecay ? tf.mul(slot.variable, 1 - this.lr * slot.weightDecay) : slot.variable;
+        const m = tf.add(tf.mul(slot.m, cb1), tf.mul(g, c1b1));
+        const v = tf.add(tf.mul(slot.v, cb2), tf.mul(tf.square(g), c1b2));
+        const denom = tf.add(tf.mul(tf.sqrt(v), cInvBc2), cEps);
+        slot.variable.assign(tf.sub(p, tf.mul(tf.div(m, denom), cStep)));
+        slot.m.assign(m);
+        slot.v.assign(v);
+      }
+    });
+  }
+
+  /** The state for a checkpoint (copies; the optimizer keeps its own). Async: webgpu reads only asynchronously. */
+  async exportState(): Promise<AdamWState> {
+    const tensors: NamedArray[] = [];
+    for (const [name, slot] of this.slots) {
+      if (!slot.m || !slot.v) continue;
+      tensors.push({ name: `${name}.exp_avg`, shape: slot.m.shape, data: (await slot.m.data()) as Float32Array });
+      tensors.push({ name: `${name}.exp_avg_sq`, shape: slot.v.shape, data: (await slot.v.data()) as Float32Array });
+    }
+    return { step: this.stepCount, tensors };
+  }
+
+  /** Restores a state written by `exportState` (for resuming training). */
+  importState(state: AdamWState): void {
+    const byName = new Map(state.tensors.map((t) => [t.name, t]));
+    for (const [name, slot] of this.slots) {
+      const m = byName.get(`${name}.exp_avg`);
+      const v = byName.get(`${name}.exp_avg_sq`);
+      if (!m || !v) continue;
+      for (const t of [m, v]) {
+        if (t.shape.join() !== slot.variable.shape.join()) {
+          throw new Error(`optimizer state ${t.name} has shape [${t.shape}] but the parameter has [${slot.variable.shape}]; the state belongs to another model`);
+        }
+      }
+      slot.m?.dispose();
+      slot.v?.dispose();
+      slot.m = tf.variable(tf.tensor(m.data, m.shape), false);
+      slot.v = tf.variable(tf.tensor(v.data, v.shape), false);
+    }
+    this.stepCount = state.step;
+  }
+
+  /** Frees the moments. */
+  dispose(): void {
+    for (const slot of this.slots.values()) {
+      slot.m?.dispose();
+      slot.v?.dispose();
+      slot.m = slot.v = undefined;
+    }
+  }
+}
+
+function isGroups(params: [string, tf.Variable][] | ParamGroup[]): params is ParamGroup[] {
+  return params.length > 0 && !Array.isArray(params[0]);
+}
+
+/**
+ * The loss and the gradients of the given named variables (by name), as one tidy computation.
+ * Only trainable variables are differentiated, so frozen parameters get no gradient.
+ */
+export function valueAndGrads(loss: () => tf.Scalar, params: [string, tf.Variable][]): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  const trainable = params.filter(([, v]) => v.trainable);
+  const { value, grads } = tf.variableGrads(loss, trainable.map(([, v]) => v));
+  // A variable the loss does not depend on gets no gradient (PyTorch leaves its .grad None).
+  return { value, grads: new Map(trainable.filter(([, v]) => grads[v.name]).map(([name, v]) => [name, grads[v.name]])) };
+}
