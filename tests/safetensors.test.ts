@@ -152,6 +152,9 @@ test('header keys keep byte order even for integer-like names, padded to 8 bytes
   const n = Number(bytes.readBigUInt64LE(0));
   assert.equal(n % 8, 0);
   const header = bytes.subarray(8, 8 + n).toString('utf8');
+  const file = readSafetensors(out);
+  assert.deepEqual(file.names(), ['10', '2', 'a', 'b']); // file order, not JS object key order
+  file.close();
   assert.match(header, /^\{"__metadata__":\{"format":"pt"\},"10":\{"dtype":"F32","shape":\[1\],"data_offsets":\[0,4\]\},"2":.*"a":.*"b":\{[^}]*\[12,16\]\}\} *$/);
 });
 

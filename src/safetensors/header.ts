@@ -15,6 +15,7 @@ export interface TensorInfo {
 }
 
 export interface Header {
+  /** In the order of their bytes in the file. */
   tensors: Map<string, TensorInfo>;
   metadata: Record<string, string>;
   /** Total bytes of tensor data that must follow the header. */
@@ -110,7 +111,7 @@ export function parseHeader(bytes: Uint8Array, dataLength: number): Header {
   if (end !== dataLength) {
     throw new Error(`the tensors cover ${end} bytes of data but the file holds ${dataLength} bytes after the header`);
   }
-  return { tensors, metadata, dataLength };
+  return { tensors: new Map(byOffset), metadata, dataLength };
 }
 
 function parseEntry(name: string, entry: unknown): TensorInfo {

@@ -19,7 +19,7 @@ export { f32ToF16Bits, f32ToBf16Bits } from './float16.js';
 // Typed-array views below reinterpret file bytes in host order; the format is little-endian.
 if (endianness() !== 'LE') throw new Error('finetune-lab/safetensors needs a little-endian CPU');
 
-/** Reads `length` bytes at `position` into `target`, looping over short reads. */
+/** Fills `target` from byte `position` on, looping over short reads. */
 function readExactly(fd: number, target: Uint8Array, position: number, file: string): void {
   let done = 0;
   while (done < target.length) {
@@ -32,7 +32,7 @@ function readExactly(fd: number, target: Uint8Array, position: number, file: str
 
 /** An open safetensors file; the tensor bytes stay on disk until asked for. */
 export class SafetensorsFile {
-  /** Every tensor's dtype, shape and byte range, in header order. */
+  /** Every tensor's dtype, shape and byte range, in the order of their bytes in the file. */
   readonly tensors: ReadonlyMap<string, TensorInfo>;
   /** The free-form `__metadata__` strings (e.g. `{format: 'pt'}`). */
   readonly metadata: Readonly<Record<string, string>>;
@@ -51,7 +51,7 @@ export class SafetensorsFile {
     this.metadata = metadata;
   }
 
-  /** Tensor names in header order. */
+  /** Tensor names in the order of their bytes in the file (by name, for files Python wrote). */
   names(): string[] {
     return [...this.tensors.keys()];
   }
