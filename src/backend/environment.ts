@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BackendInfo, BackendName, BackendProbe, initBackend, probeBackends } from './index.js';
+import { BackendInfo, BackendName, BackendProbe, cpuName, initBackend, probeBackends } from './index.js';
 
 /** The packages whose versions decide how the course runs. */
 export const KEY_PACKAGES = [
@@ -54,12 +54,11 @@ export function packageVersion(name: string): string | null {
 export async function describeEnvironment(options: { backend?: BackendName } = {}): Promise<EnvironmentReport> {
   const backends = await probeBackends();
   const selected = await initBackend({ ...options, quiet: true });
-  const cpus = os.cpus();
   return {
     finetuneLab: JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version,
     node: process.version,
     platform: `${process.platform} ${process.arch} (${os.release()})`,
-    cpu: cpus.length ? `${cpus[0].model.trim()}, ${cpus.length} cores` : 'unknown',
+    cpu: cpuName(),
     packages: Object.fromEntries(KEY_PACKAGES.map((name) => [name, packageVersion(name)])),
     backends,
     selected,

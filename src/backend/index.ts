@@ -119,7 +119,8 @@ const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
   },
 };
 
-function cpuName(): string {
+/** The CPU model and core count, e.g. "AMD EPYC, 2 cores". */
+export function cpuName(): string {
   const cpus = os.cpus();
   return cpus.length ? `${cpus[0].model.trim()}, ${cpus.length} cores` : 'CPU';
 }

@@ -3,6 +3,7 @@
  * installed as `navigator.gpu`, which is where `@tensorflow/tfjs-backend-webgpu` looks for it
  * when it is first imported.
  */
+import * as os from 'node:os';
 
 /** The fields of `GPUAdapterInfo` that name the adapter. */
 export interface AdapterDescription {
@@ -40,8 +41,8 @@ export function webgpuAdapter(): Promise<AdapterDescription | undefined> {
 }
 
 async function loadDawn(): Promise<AdapterDescription | undefined> {
-  // Mesa's Vulkan drivers want a runtime directory and complain on every call without one.
-  process.env.XDG_RUNTIME_DIR ||= require('node:os').tmpdir();
+  // Some Mesa/Vulkan setups warn on every call without a runtime directory (none seen with Mesa 25 here).
+  process.env.XDG_RUNTIME_DIR ||= os.tmpdir();
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
   const gpu = create([]) as unknown as GpuLike;
