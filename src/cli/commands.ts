@@ -12,4 +12,5 @@ export const COMMANDS: Record<string, Command> = {
   env: { summary: 'Show versions, the TensorFlow.js backends available here and the one selected (JSON)', load: () => import('./env.js') },
   tokenize: { summary: 'Tokenize a JSON file of texts (or sentence pairs) into padded, truncated BERT inputs (JSON)', load: () => import('./tokenize.js') },
   run: { summary: 'Execute notebooks headlessly on the finetune-lab kernel; non-zero exit on the first failing cell', load: () => import('./run.js') },
+  lab: { summary: 'Open the notebooks in JupyterLab (or Jupyter Notebook) on 127.0.0.1 with the finetune-lab kernel', load: () => import('./lab.js') },
 };

@@ -5,34 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
+import { KERNEL_NAME, type KernelSpec } from './kernelspec.js';
 import { decode, encode, request, type Message } from './protocol.js';
-
-/** The project root (this file lives in src/notebooks or dist/notebooks). */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-export const KERNEL_NAME = 'finetune-lab';
-/** Written by `node kernel-setup/setup.mjs`. */
-export const KERNEL_SPEC_DIR = path.join(PROJECT_ROOT, '.kernel', 'share', 'jupyter', 'kernels', KERNEL_NAME);
-
-/** A Jupyter kernel spec (kernel.json). */
-export interface KernelSpec {
-  argv: string[];
-  display_name: string;
-  language: string;
-  env?: Record<string, string>;
-}
-
-export function readKernelSpec(dir: string = KERNEL_SPEC_DIR): KernelSpec {
-  const file = path.join(dir, 'kernel.json');
-  if (!existsSync(file)) {
-    throw new Error(`The Jupyter kernel spec ${file} is missing: run \`node kernel-setup/setup.mjs\` in ${PROJECT_ROOT} first.`);
-  }
-  return JSON.parse(readFileSync(file, 'utf8')) as KernelSpec;
-}
 
 /** A request sent to the kernel: its message id and its reply, once all its output arrived. */
 export interface Request {

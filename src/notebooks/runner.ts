@@ -7,7 +7,8 @@
  * in nbformat 4 form, is written whether the notebook succeeded or not.
  */
 import * as path from 'node:path';
-import { Kernel, KernelExitedError, readKernelSpec } from './kernel.js';
+import { Kernel, KernelExitedError } from './kernel.js';
+import { readKernelSpec } from './kernelspec.js';
 import { OutputCollector, readNotebook, text, writeNotebook, type Output } from './notebook.js';
 import type { Message } from './protocol.js';
 
