@@ -4,6 +4,7 @@
  * gradients.
  */
 import * as tf from '@tensorflow/tfjs';
+import { deriveSeed, mulberry32, type Random } from './data/random.js';
 
 /**
  * GELU in its exact erf form, `0.5 * x * (1 + erf(x / sqrt(2)))`, as BERT and PyTorch's
@@ -25,4 +26,21 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: t
     const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
     return tf.add(tf.mul(normalised, gamma), beta);
   }) as T;
+}
+
+let dropoutRandom: Random | undefined;
+
+/**
+ * Makes every following `dropout` mask a function of `(seed, step)`, so that two runs with the
+ * same seed drop the same units and a resumed run continues exactly as an uninterrupted one.
+ * The training loop calls it before each step.
+ */
+export function setDropoutSeed(seed: number, step: number): void {
+  dropoutRandom = mulberry32(deriveSeed(seed, step));
+}
+
+/** Inverted dropout as `tf.dropout`, with its mask seeded from `setDropoutSeed`'s stream once one is set. */
+export function dropout<T extends tf.Tensor>(x: T, rate: number): T {
+  const seed = dropoutRandom ? Math.floor(dropoutRandom() * 2 ** 31) : undefined;
+  return tf.dropout(x, rate, undefined, seed) as T;
 }

@@ -1,0 +1,273 @@
+/**
+ * The training loop: the article's `train()` and `evaluate()` grown into what a real run needs.
+ * AdamW with transformers' weight-decay groups, linear warm-up and decay, gradient clipping,
+ * validation after every epoch with the best model kept, a resumable checkpoint, a clear stop
+ * when the loss stops being a finite number, and progress that suits a terminal or a notebook.
+ *
+ * The loop knows nothing about BERT: it trains any `Classifier` on any `BatchSource`, which is
+ * how frozen features (batches of cached vectors) and fine-tuning (batches of token ids) share it.
+ */
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { classificationReport, type ClassificationReport } from './metrics.js';
+import { AdamW, trainerParamGroups, valueAndGrads } from './optimizer.js';
+import { createProgress, type Progress } from './progress.js';
+import { setDropoutSeed } from '../ops.js';
+import { hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, writeDirectoryAtomically, type LoopState } from './checkpoint.js';
+
+/** A batch of anything the classifier reads, with its class ids. */
+export interface LabelledBatch {
+  labels: tf.Tensor1D;
+}
+
+/** Batches for one epoch at a time; epoch k's order must depend only on k (and a seed). */
+export interface BatchSource<B extends LabelledBatch> {
+  /** Number of examples. */
+  readonly size: number;
+  readonly numBatches: number;
+  /** The batches of epoch `epoch`; their tensors live until the loop moves on to the next one. */
+  epoch(epoch: number): Iterable<B>;
+}
+
+/** What the loop trains: its trainable variables, its scores for a batch and its loss. */
+export interface Classifier<B extends LabelledBatch> {
+  /** The variables the optimizer updates, by parameter name. */
+  trainable(): [string, tf.Variable][];
+  /** Class scores `[batch, classes]`: logits or log-probabilities (their argmax is the prediction). */
+  scores(batch: B, training: boolean): tf.Tensor2D;
+  /** The training loss of those scores. */
+  loss(scores: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
+}
+
+export interface FitOptions {
+  epochs: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Decoupled weight decay for everything but biases and LayerNorm. Default 0.01. */
+  weightDecay?: number;
+  /** Share of the steps spent warming the learning rate up from 0. Default 0.1. */
+  warmupRatio?: number;
+  /** Gradients are scaled down to this global norm when larger (as `clip_grad_norm_`). Default 1; 0 turns it off. */
+  maxGradNorm?: number;
+  /** Seed of dropout (the data's order is the source's business). */
+  seed?: number;
+  /**
+   * Where checkpoints go: `DIR/last` (resumable state, after every epoch and every
+   * `checkpointEverySteps` steps) and `DIR/best` (via `saveBest`, when validation loss improves).
+   */
+  outputDir?: string;
+  /** Continue from `outputDir/last` if it exists. */
+  resume?: boolean;
+  checkpointEverySteps?: number;
+  /** Writes the best model so far into the (temporary) directory it is given. */
+  saveBest?: (dir: string) => Promise<void>;
+  /** Stop after this many optimizer steps in total, as an interruption would (checkpoints are kept). */
+  maxSteps?: number;
+  /** Progress display; default: on. */
+  progress?: boolean;
+  /** Called after each epoch with its record, e.g. to plot a live curve. */
+  onEpochEnd?: (record: EpochRecord) => void;
+  /** Recorded in the checkpoint; resuming with a different fingerprint is refused. */
+  fingerprint?: Record<string, unknown>;
+}
+
+/** One epoch of the history, for tables and plots. */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  valAccuracy: number;
+  valF1: number;
+  /** Learning rate at the end of the epoch. */
+  lr: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface FitResult {
+  history: EpochRecord[];
+  bestEpoch: number | null;
+  bestValLoss: number | null;
+  steps: number;
+  trainSeconds: number;
+  trainSamplesPerSecond: number;
+  /** True when `maxSteps` stopped the run before its last epoch. */
+  interrupted: boolean;
+}
+
+/** The loss stopped being a finite number; the variables were not updated with that step. */
+export class NonFiniteLossError extends Error {}
+
+export interface Evaluation extends ClassificationReport {
+  /** Mean loss per example. */
+  loss: number;
+  labels: number[];
+  predictions: number[];
+  /** Class probabilities per example. */
+  probabilities: number[][];
+}
+
+/**
+ * The article's `evaluate()`: mean loss and predictions over a whole source, without gradient
+ * bookkeeping and without dropout.
+ */
+export function evaluate<B extends LabelledBatch>(classifier: Classifier<B>, source: BatchSource<B>): Evaluation {
+  let lossSum = 0;
+  const labels: number[] = [];
+  const predictions: number[] = [];
+  const probabilities: number[][] = [];
+  for (const batch of source.epoch(0)) {
+    const [loss, probs, y] = tf.tidy(() => {
+      const scores = classifier.scores(batch, false);
+      return [classifier.loss(scores, batch.labels).dataSync()[0], tf.softmax(scores).arraySync() as number[][], batch.labels.dataSync()];
+    });
+    lossSum += loss * y.length;
+    for (let i = 0; i < y.length; i++) {
+      labels.push(y[i]);
+      probabilities.push(probs[i]);
+      predictions.push(probs[i].indexOf(Math.max(...probs[i])));
+    }
+  }
+  const report = classificationReport(labels, predictions, probabilities[0]?.length ?? 2);
+  return { ...report, loss: lossSum / Math.max(labels.length, 1), labels, predictions, probabilities };
+}
+
+/** transformers' `get_linear_schedule_with_warmup`: the factor for the step after `done` steps. */
+export function linearSchedule(done: number, total: number, warmup: number): number {
+  if (done < warmup) return done / Math.max(1, warmup);
+  return Math.max(0, (total - done) / Math.max(1, total - warmup));
+}
+
+/** Scales the gradients so that their global norm is at most `maxNorm` (PyTorch's `clip_grad_norm_`). */
+function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
+  const names = [...grads.keys()];
+  const clipped = tf.tidy(() => {
+    const norm = tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+    const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
+    return [...grads.values()].map((g) => tf.mul(g, scale));
+  });
+  tf.dispose([...grads.values()]);
+  return new Map(names.map((name, i) => [name, clipped[i]]));
+}
+
+/**
+ * Trains `classifier` on `train`, validating on `validation` after every epoch. Returns the
+ * history; with `outputDir`, keeps the best model and a resumable checkpoint there.
+ */
+export async function fit<B extends LabelledBatch>(
+  classifier: Classifier<B>,
+  train: BatchSource<B>,
+  validation: BatchSource<B>,
+  options: FitOptions,
+): Promise<FitResult> {
+  const { epochs, lr, weightDecay = 0.01, warmupRatio = 0.1, maxGradNorm = 1, seed = 0 } = options;
+  const params = classifier.trainable();
+  if (params.length === 0) throw new Error('the classifier has no trainable parameters; unfreeze some (e.g. the head) before training');
+  const optimizer = new AdamW(trainerParamGroups(params, weightDecay), { lr, weightDecay });
+  const totalSteps = epochs * train.numBatches;
+  const warmup = Math.round(warmupRatio * totalSteps);
+  const fingerprint = { epochs, lr, weightDecay, warmupRatio, maxGradNorm, seed, trainSize: train.size, ...options.fingerprint };
+  const lastDir = options.outputDir ? join(options.outputDir, 'last') : undefined;
+
+  let state: LoopState<EpochRecord> = {
+    epoch: 0, batchInEpoch: 0, globalStep: 0, epochLossSum: 0, epochExamples: 0, trainExamples: 0, trainSeconds: 0,
+    bestValLoss: null, bestEpoch: null, history: [], fingerprint,
+  };
+  if (options.resume && lastDir && hasTrainingCheckpoint(lastDir)) {
+    state = loadTrainingCheckpoint<EpochRecord>(lastDir, params, optimizer);
+    const was = JSON.stringify(state.fingerprint);
+    if (was !== JSON.stringify(fingerprint)) {
+      optimizer.dispose();
+      throw new Error(`cannot resume from ${lastDir}: it was started with ${was}, this run has ${JSON.stringify(fingerprint)}; use the same settings or another output directory`);
+    }
+  }
+  let savedStep: number | null = null;
+  const checkpoint = async () => {
+    if (!lastDir) return;
+    await saveTrainingCheckpoint(lastDir, state, params, optimizer);
+    savedStep = state.globalStep;
+  };
+
+  const progress: Progress | undefined = options.progress === false ? undefined : createProgress({ batchSize: Math.ceil(train.size / train.numBatches) });
+  let interrupted = false;
+  try {
+    while (state.epoch < epochs && !interrupted) {
+      const epochStart = performance.now();
+      const secondsBefore = state.trainSeconds;
+      const examplesBefore = state.epochExamples;
+      let batchIndex = 0;
+      for (const batch of train.epoch(state.epoch)) {
+        if (batchIndex++ < state.batchInEpoch) continue; // done before the interruption
+        if (options.maxSteps !== undefined && state.globalStep >= options.maxSteps) {
+          interrupted = true;
+          break;
+        }
+        const stepStart = performance.now();
+        optimizer.lr = lr * linearSchedule(state.globalStep, totalSteps, warmup);
+        setDropoutSeed(seed, state.globalStep);
+        const { value, grads } = valueAndGrads(() => classifier.loss(classifier.scores(batch, true), batch.labels), params);
+        const loss = value.dataSync()[0];
+        value.dispose();
+        if (!Number.isFinite(loss)) {
+          tf.dispose([...grads.values()]);
+          throw new NonFiniteLossError(
+            `the loss became ${loss} at epoch ${state.epoch + 1}, batch ${batchIndex} (step ${state.globalStep + 1}); the parameters were not updated with it. ` +
+            (savedStep !== null ? `The last good checkpoint is ${lastDir} (after step ${savedStep}). ` : '') +
+            `Lower the learning rate (now ${lr}), check the inputs for NaN, or clip gradients harder (maxGradNorm ${maxGradNorm}).`,
+          );
+        }
+        optimizer.applyGradients(maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads);
+        tf.dispose([...grads.values()]);
+        const n = batch.labels.shape[0];
+        state.globalStep++;
+        state.batchInEpoch = batchIndex;
+        state.epochLossSum += loss * n;
+        state.epochExamples += n;
+        state.trainExamples += n;
+        state.trainSeconds += (performance.now() - stepStart) / 1000;
+        const epochSeconds = state.trainSeconds - secondsBefore;
+        progress?.update({
+          epoch: state.epoch + 1, epochs, step: batchIndex, steps: train.numBatches,
+          loss: state.epochLossSum / state.epochExamples,
+          samplesPerSecond: (state.epochExamples - examplesBefore) / Math.max(epochSeconds, 1e-9),
+        });
+        if (options.checkpointEverySteps && state.globalStep % options.checkpointEverySteps === 0 && batchIndex < train.numBatches) await checkpoint();
+      }
+      if (interrupted) break;
+
+      const val = evaluate(classifier, validation);
+      const record: EpochRecord = {
+        epoch: state.epoch + 1,
+        trainLoss: state.epochLossSum / Math.max(state.epochExamples, 1),
+        valLoss: val.loss,
+        valAccuracy: val.accuracy,
+        valF1: val.f1,
+        lr: optimizer.lr,
+        seconds: (performance.now() - epochStart) / 1000,
+        samplesPerSecond: state.epochExamples / Math.max(state.trainSeconds - secondsBefore, 1e-9),
+      };
+      state.history.push(record);
+      if (state.bestValLoss === null || val.loss < state.bestValLoss) {
+        state.bestValLoss = val.loss;
+        state.bestEpoch = record.epoch;
+        if (options.outputDir && options.saveBest) await writeDirectoryAtomically(join(options.outputDir, 'best'), options.saveBest);
+      }
+      Object.assign(state, { epoch: state.epoch + 1, batchInEpoch: 0, epochLossSum: 0, epochExamples: 0 });
+      await checkpoint();
+      options.onEpochEnd?.(record);
+    }
+    if (interrupted) await checkpoint();
+  } finally {
+    progress?.stop();
+    optimizer.dispose();
+  }
+  return {
+    history: state.history,
+    bestEpoch: state.bestEpoch,
+    bestValLoss: state.bestValLoss,
+    steps: state.globalStep,
+    trainSeconds: state.trainSeconds,
+    trainSamplesPerSecond: state.trainExamples / Math.max(state.trainSeconds, 1e-9),
+    interrupted,
+  };
+}
