@@ -1,0 +1,203 @@
+/**
+ * LoRA (Hu et al., 2021) as PEFT implements it: each targeted Linear `y = x W + b` gains a
+ * low-rank update,
+ *
+ *   y = x W + b + dropout(x) A B * scaling,   scaling = lora_alpha / r  (lora_alpha / sqrt(r) with rsLoRA)
+ *
+ * A `[in, r]` starts as nn.Linear's kaiming-uniform(a = sqrt(5)) (uniform in ±1/sqrt(in)) and B
+ * `[r, out]` at zero, so the model before training computes exactly what the base model computes.
+ * Parameters are named as PEFT saves them (`<module>.lora_A.weight`, PyTorch layout `[r, in]`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BertTaskModel } from '../bert/heads.js';
+import { hfShape } from '../bert/weights.js';
+import type { SafetensorsFile } from '../safetensors/index.js';
+import { AdapterModel, adapterParameters, defaultTaskType, resolveModulesToSave, SEQ_CLS_HEADS } from './adapter.js';
+import { insideModulesToSave, matchesTarget, modulesToSaveParameters } from './modules.js';
+
+/** LoRA's settings, with PEFT's `LoraConfig` field names. */
+export interface LoraConfig {
+  /** Rank of the update. */
+  r: number;
+  lora_alpha: number;
+  /** Dropout on the update's input, in training only. */
+  lora_dropout: number;
+  /** Module name suffixes (`query` matches `....attention.self.query`), or one regex for the full name. */
+  target_modules: string[] | string;
+  /** Only "none": the base model's biases stay frozen. */
+  bias: 'none';
+  /** Modules trained fully and saved with the adapter; SEQ_CLS adds `classifier`, `score` (as PEFT). */
+  modules_to_save: string[] | null;
+  /** PEFT task type; undefined: SEQ_CLS for BertForSequenceClassification, else null. */
+  task_type?: string | null;
+  base_model_name_or_path: string | null;
+  /** Rank-stabilised scaling lora_alpha / sqrt(r) (Kalajdzievski, 2023). */
+  use_rslora: boolean;
+  inference_mode: boolean;
+}
+
+/** PEFT's LoraConfig defaults, with BERT's attention query and value as targets. */
+export const LORA_DEFAULTS: LoraConfig = {
+  r: 8,
+  lora_alpha: 8,
+  lora_dropout: 0,
+  target_modules: ['query', 'value'],
+  bias: 'none',
+  modules_to_save: null,
+  base_model_name_or_path: null,
+  use_rslora: false,
+  inference_mode: false,
+};
+
+/** Fields of a PEFT config that change what LoRA computes and that this implementation lacks, with the value that means "off". */
+const UNSUPPORTED: [string, (v: unknown) => boolean][] = [
+  ['use_dora', (v) => !v],
+  ['fan_in_fan_out', (v) => !v],
+  ['rank_pattern', (v) => !v || Object.keys(v as object).length === 0],
+  ['alpha_pattern', (v) => !v || Object.keys(v as object).length === 0],
+  ['layers_to_transform', (v) => v === null || v === undefined],
+  ['exclude_modules', (v) => v === null || v === undefined],
+  ['target_parameters', (v) => v === null || v === undefined],
+  ['trainable_token_indices', (v) => v === null || v === undefined],
+  ['layer_replication', (v) => v === null || v === undefined],
+  ['lora_bias', (v) => !v],
+];
+
+/** A complete LoraConfig from some of its fields (or from a PEFT adapter_config.json object); validates it. */
+export function loraConfig(fields: Partial<LoraConfig> & Record<string, unknown> = {}): LoraConfig {
+  for (const [key, off] of UNSUPPORTED) {
+    if (!off(fields[key])) throw new Error(`LoRA config has ${key}=${JSON.stringify(fields[key])}, which finetune-lab does not implement; use plain LoRA`);
+  }
+  const config = { ...LORA_DEFAULTS } as LoraConfig;
+  const target = config as unknown as Record<string, unknown>;
+  for (const key of [...Object.keys(LORA_DEFAULTS), 'task_type']) if (fields[key] !== undefined) target[key] = fields[key];
+  if (!Number.isInteger(config.r) || config.r < 1) throw new Error(`LoRA r must be a positive integer, got ${config.r}`);
+  if (!(config.lora_dropout >= 0 && config.lora_dropout < 1)) throw new Error(`lora_dropout must be in [0, 1), got ${config.lora_dropout}`);
+  if (config.bias !== 'none') throw new Error(`LoRA bias=${JSON.stringify(config.bias)} is not implemented; use bias "none"`);
+  return config;
+}
+
+export interface InjectOptions {
+  /** Seed of lora_A's initialisation. */
+  seed?: number;
+}
+
+/** A task model with LoRA attached (use injectLora). */
+export class LoraModel extends AdapterModel {
+  readonly config: LoraConfig & { task_type: string | null; modules_to_save: string[] };
+  readonly scaling: number;
+  /** The targeted Linear modules. */
+  readonly targets: string[];
+  private merged = false;
+
+  constructor(model: BertTaskModel, fields: Partial<LoraConfig> = {}, options: InjectOptions = {}) {
+    const base = loraConfig(fields);
+    const taskType = base.task_type === undefined ? defaultTaskType(model) : base.task_type;
+    const modulesToSave = resolveModulesToSave(model, base.modules_to_save, taskType);
+    const targets = model.bert.linearNames().filter((n) => matchesTarget(base.target_modules, n) && !insideModulesToSave(modulesToSave, n));
+    if (!targets.length) {
+      throw new Error(`LoRA target_modules ${JSON.stringify(base.target_modules)} match no Linear module of ${model.architecture}; its Linear modules end with query, key, value, dense, ...`);
+    }
+    const saved = modulesToSaveParameters(model, modulesToSave, SEQ_CLS_HEADS);
+    const params = adapterParameters((name, spec) => {
+      if (!name.endsWith('.lora_A.weight')) return undefined;
+      const bound = 1 / Math.sqrt(spec.shape[0]);
+      return tf.randomUniform(hfShape(spec), -bound, bound, 'float32', options.seed === undefined ? undefined : options.seed + targets.indexOf(name.slice(0, -'.lora_A.weight'.length)));
+    });
+    for (const name of targets) {
+      const [inFeatures, outFeatures] = model.params.parameter(`${name}.weight`).shape;
+      params.create(`${name}.lora_A.weight`, { shape: [inFeatures, base.r], init: 'zeros', linear: true });
+      params.create(`${name}.lora_B.weight`, { shape: [base.r, outFeatures], init: 'zeros', linear: true });
+    }
+    super(model, params, saved);
+    this.config = { ...base, task_type: taskType, modules_to_save: modulesToSave };
+    this.scaling = base.use_rslora ? base.lora_alpha / Math.sqrt(base.r) : base.lora_alpha / base.r;
+    this.targets = targets;
+    for (const name of targets) model.bert.setLinearHook(name, (x, y) => this.update(name, x, y));
+  }
+
+  /** Whether the updates are folded into the base weights. */
+  get isMerged(): boolean {
+    return this.merged;
+  }
+
+  private update(name: string, x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
+    if (this.merged) return y;
+    const bert = this.model.bert;
+    const a = this.params.get(`${name}.lora_A.weight`) as tf.Tensor2D;
+    const b = this.params.get(`${name}.lora_B.weight`) as tf.Tensor2D;
+    const input = bert.dropout(x, this.config.lora_dropout, bert.training) as tf.Tensor2D;
+    return tf.add(y, tf.mul(tf.matMul(tf.matMul(input, a), b), this.scaling));
+  }
+
+  /** `A B * scaling`, in the stored `[in, out]` layout of W. */
+  private delta(name: string): tf.Tensor2D {
+    return tf.mul(tf.matMul(this.params.get(`${name}.lora_A.weight`) as tf.Tensor2D, this.params.get(`${name}.lora_B.weight`) as tf.Tensor2D), this.scaling);
+  }
+
+  /** Folds every update into its base weight (`W += A B * scaling`), so inference costs nothing extra. */
+  merge(): void {
+    if (this.merged) throw new Error('LoRA is already merged; unmerge() first');
+    for (const name of this.targets) {
+      const w = this.model.params.get(`${name}.weight`);
+      tf.tidy(() => w.assign(tf.add(w, this.delta(name))));
+    }
+    this.merged = true;
+  }
+
+  /** Takes the updates back out of the base weights (`W -= A B * scaling`, as PEFT; exact up to float rounding). */
+  unmerge(): void {
+    if (!this.merged) throw new Error('LoRA is not merged');
+    for (const name of this.targets) {
+      const w = this.model.params.get(`${name}.weight`);
+      tf.tidy(() => w.assign(tf.sub(w, this.delta(name))));
+    }
+    this.merged = false;
+  }
+
+  override restore(file: SafetensorsFile): void {
+    if (this.merged) throw new Error('unmerge() LoRA before loading other weights into it');
+    super.restore(file);
+  }
+
+  protected hookedModules(): string[] {
+    return this.targets;
+  }
+
+  /** adapter_config.json as PEFT writes it for this LoraConfig. */
+  configJson(): Record<string, unknown> {
+    const c = this.config;
+    return {
+      alpha_pattern: {},
+      auto_mapping: null,
+      base_model_name_or_path: c.base_model_name_or_path,
+      bias: c.bias,
+      exclude_modules: null,
+      fan_in_fan_out: false,
+      inference_mode: c.inference_mode,
+      init_lora_weights: true,
+      layer_replication: null,
+      layers_pattern: null,
+      layers_to_transform: null,
+      lora_alpha: c.lora_alpha,
+      lora_dropout: c.lora_dropout,
+      modules_to_save: c.modules_to_save.length ? c.modules_to_save : null,
+      peft_type: 'LORA',
+      r: c.r,
+      rank_pattern: {},
+      revision: null,
+      target_modules: c.target_modules,
+      task_type: c.task_type,
+      use_dora: false,
+      use_rslora: c.use_rslora,
+    };
+  }
+}
+
+/**
+ * Attaches LoRA to a task model (PEFT's `get_peft_model` with a LoraConfig): freezes the base
+ * model except modules_to_save, hooks the targeted Linear modules.
+ */
+export function injectLora(model: BertTaskModel, config: Partial<LoraConfig> = {}, options: InjectOptions = {}): LoraModel {
+  return new LoraModel(model, config, options);
+}
