@@ -15,3 +15,17 @@ export { loadImdb, loadCsv, cleanText, cleanDataset, dropDuplicates, subset, IMD
 export type { TextDataset, CleanedDataset, CleaningReport, CsvOptions, Random, SplitSizes, Splits, Batch, DataLoaderOptions, Encoder } from "./data/index.js";
 export { resolveModelFiles, hubCacheDir } from "./hub/index.js";
 export type { ResolveOptions } from "./hub/index.js";
+export { bertConfig, loadConfig, saveConfig, numLabels, BERT_DEFAULTS } from "./bert/config.js";
+export type { BertConfig } from "./bert/config.js";
+export { BertModel } from "./bert/model.js";
+export type { BertInputs, BertOutput, ForwardOptions, LinearHook } from "./bert/model.js";
+export { BertTaskModel, BertBase, BertForMaskedLM, BertForPreTraining, BertForSequenceClassification, BertArticleClassifier, nllLoss, ARCHITECTURES, TASK_MODELS } from "./bert/heads.js";
+export type { BertTask, BuildOptions } from "./bert/heads.js";
+export { Parameters, toHfLayout, hfShape } from "./bert/weights.js";
+export type { Parameter, ParameterSpec, ParameterSource } from "./bert/weights.js";
+export { loadCheckpoint, saveCheckpoint } from "./bert/checkpoint.js";
+export type { LoadingInfo, LoadOptions, SaveOptions, TaskModel } from "./bert/checkpoint.js";
+export { fromPretrained } from "./bert/pretrained.js";
+export type { FromPretrainedOptions, Pretrained } from "./bert/pretrained.js";
+export { AdamW, trainerParamGroups, valueAndGrads } from "./train/optimizer.js";
+export type { AdamWOptions, AdamWState, ParamGroup, NamedArray } from "./train/optimizer.js";

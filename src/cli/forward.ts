@@ -1,0 +1,77 @@
+/** `finetune-lab forward`: runs a BERT checkpoint on given token ids and writes its outputs as JSON. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type * as tf from '@tensorflow/tfjs';
+import { BACKEND_NAMES, type BackendName } from '../backend/index.js';
+import { loadConfig } from '../bert/config.js';
+import { taskOfArchitecture, type BertTask } from '../bert/heads.js';
+import { fromPretrained } from '../bert/pretrained.js';
+import { resolveModelFiles } from '../hub/index.js';
+
+const HELP = `Usage: finetune-lab forward --model DIR|ID --input FILE --output FILE [--backend NAME] [--mlm]
+
+Runs the model (eval mode) on the token ids in FILE and writes its outputs as JSON.
+
+  --model DIR|ID  a model directory (config.json + model.safetensors) or a Hugging Face Hub id
+  --input FILE    JSON {"input_ids": [[...]], "attention_mask": [[...]], "token_type_ids": [[...]]}
+                  (attention_mask and token_type_ids are optional, as in transformers)
+  --output FILE   where to write {last_hidden_state, pooler_output, logits?, mlm_logits?},
+                  each {"shape": [...], "data": [...]} flattened row-major; logits when the
+                  checkpoint has a classification head
+  --backend NAME  ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
+  --mlm           also compute the masked-language-model logits (needs the checkpoint's cls.predictions)
+  --help          show this help`;
+
+interface InputFile {
+  input_ids: number[][];
+  attention_mask?: number[][];
+  token_type_ids?: number[][];
+}
+
+function readInput(path: string): InputFile {
+  const json = JSON.parse(readFileSync(path, 'utf8')) as Partial<InputFile>;
+  const isMatrix = (x: unknown) => Array.isArray(x) && x.every((row) => Array.isArray(row) && row.every(Number.isInteger));
+  for (const field of ['input_ids', 'attention_mask', 'token_type_ids'] as const) {
+    if (json[field] === undefined && field !== 'input_ids') continue;
+    if (!isMatrix(json[field])) throw new Error(`${path}: "${field}" must be a list of lists of integers (one row per sequence); see finetune-lab tokenize`);
+  }
+  return json as InputFile;
+}
+
+async function encode(t: tf.Tensor): Promise<{ shape: number[]; data: number[] }> {
+  return { shape: t.shape, data: Array.from(await t.data()) };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { model: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, backend: { type: 'string' }, mlm: { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.model || !values.input || !values.output) throw new Error(`forward needs --model, --input and --output\n\n${HELP}`);
+  if (values.backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(values.backend)) {
+    throw new Error(`--backend ${values.backend} is not a backend; use one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  const input = readInput(values.input);
+
+  // The head comes from the checkpoint's class: classification logits where it has a classifier;
+  // the MLM head (with BertForPreTraining's pooler where present) when asked for.
+  const architecture = loadConfig(await resolveModelFiles(values.model, { files: ['config.json'] })).architectures?.[0] ?? '';
+  const saved = taskOfArchitecture(architecture);
+  const task: BertTask = values.mlm ? (saved === 'pretraining' ? 'pretraining' : 'mlm') : saved === 'classification' ? 'classification' : 'base';
+  const { model, info } = await fromPretrained(values.model, { task, backend: values.backend as BackendName | undefined, quiet: true });
+  if (info.missingKeys.length) {
+    throw new Error(`${values.model} lacks ${info.missingKeys.join(', ')}, so the outputs would be random; ${values.mlm ? 'drop --mlm or use a checkpoint with the MLM head (cls.predictions)' : 'use a complete checkpoint'}`);
+  }
+  const out = model.forward({ inputIds: input.input_ids, attentionMask: input.attention_mask, tokenTypeIds: input.token_type_ids });
+  const result: Record<string, { shape: number[]; data: number[] }> = { last_hidden_state: await encode(out.lastHiddenState) };
+  if (out.poolerOutput) result.pooler_output = await encode(out.poolerOutput);
+  const logits = (out as { logits?: tf.Tensor }).logits;
+  if (logits) result[values.mlm ? 'mlm_logits' : 'logits'] = await encode(logits);
+  writeFileSync(values.output, JSON.stringify(result));
+  model.dispose();
+  return 0;
+}
