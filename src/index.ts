@@ -29,3 +29,5 @@ export { fromPretrained } from "./bert/pretrained.js";
 export type { FromPretrainedOptions, Pretrained } from "./bert/pretrained.js";
 export { AdamW, trainerParamGroups, valueAndGrads } from "./train/optimizer.js";
 export type { AdamWOptions, AdamWState, ParamGroup, NamedArray } from "./train/optimizer.js";
+export { injectLora, injectAdapters, loadAdapter, loraConfig, bottleneckConfig, AdapterModel, LoraModel, BottleneckModel, LORA_DEFAULTS, BOTTLENECK_DEFAULTS, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX } from "./adapters/index.js";
+export type { LoraConfig, BottleneckConfig, InjectOptions, ParameterCounts } from "./adapters/index.js";
