@@ -45,7 +45,9 @@ export async function run(args: string[]): Promise<number> {
   const notebooks = path.join(PROJECT_ROOT, 'notebooks');
   const jupyterPath = [JUPYTER_DATA_DIR, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
   // The caller's arguments come last: for Jupyter's options the last one given wins.
-  const jupyterArgs = [...argv.slice(1), '--ip=127.0.0.1', `--notebook-dir=${notebooks}`, ...args];
+  // Jupyter refuses to run as root unless told; root is the usual user in containers.
+  const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
+  const jupyterArgs = [...argv.slice(1), '--ip=127.0.0.1', `--notebook-dir=${notebooks}`, ...asRoot, ...args];
   console.log(`Starting ${name} in ${notebooks}; pick the kernel "TypeScript (finetune-lab)".`);
   const child = spawn(argv[0], jupyterArgs, { cwd: notebooks, stdio: 'inherit', env: { ...process.env, JUPYTER_PATH: jupyterPath } });
   // Ctrl-C reaches Jupyter directly (same terminal), which asks for confirmation or stops: wait for it.
