@@ -258,6 +258,32 @@ describe('LoRA', () => {
     fresh.dispose();
   });
 
+  test('loads an adapter_config.json as PEFT 0.17 writes it (all its fields)', async () => {
+    const model = classifier();
+    const lora = injectLora(model, LORA4, { seed: 11 });
+    perturb(lora.params.named(), isB, 0.1, 90);
+    const trained = outputs(model);
+    const dir = tempDir();
+    await lora.save(dir);
+    lora.unload();
+    model.dispose();
+    writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({
+      alora_invocation_tokens: null, alpha_pattern: {}, arrow_config: null, auto_mapping: null, base_model_name_or_path: 'tiny-bert-cls',
+      bias: 'none', corda_config: null, ensure_weight_tying: false, eva_config: null, exclude_modules: null, fan_in_fan_out: false,
+      inference_mode: true, init_lora_weights: true, layer_replication: null, layers_pattern: null, layers_to_transform: null,
+      loftq_config: {}, lora_alpha: 8, lora_bias: false, lora_dropout: 0.0, megatron_config: null, megatron_core: 'megatron.core',
+      modules_to_save: ['classifier', 'score'], peft_type: 'LORA', peft_version: '0.17.1', qalora_group_size: 16, r: 4, rank_pattern: {},
+      revision: null, target_modules: ['value', 'query'], target_parameters: null, task_type: 'SEQ_CLS', trainable_token_indices: null,
+      use_dora: false, use_qalora: false, use_rslora: false,
+    }, null, 2));
+    const fresh = classifier();
+    const loaded = loadAdapter(fresh, dir) as LoraModel;
+    assert.deepEqual(outputs(fresh).logits, trained.logits);
+    assert.equal(loaded.config.inference_mode, true);
+    loaded.unload();
+    fresh.dispose();
+  });
+
   test('target_modules: suffix list, full-match regex, errors for no match and unsupported options', () => {
     const model = classifier();
     const dense = injectLora(model, { target_modules: ['dense'] });

@@ -7,8 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES, type BertTaskModel } from '../bert/heads.js';
 import type { BertModel } from '../bert/model.js';
-import { fromHfLayout, hfShape, toHfLayout, type Parameter, type ParameterSource } from '../bert/weights.js';
-import { Parameters } from '../bert/weights.js';
+import { fromHfLayout, hfShape, Parameters, toHfLayout, type Parameter, type ParameterSource } from '../bert/weights.js';
 import type { SafetensorsFile } from '../safetensors/index.js';
 import { PEFT_PREFIX, writeAdapterDirectory } from './peft.js';
 
@@ -43,8 +42,8 @@ export function resolveModulesToSave(model: BertTaskModel, given: string[] | nul
 }
 
 /** A fresh parameter set whose initial values come from `init` (in Hugging Face layout). */
-export function adapterParameters(init: ParameterSource, seed?: number): Parameters {
-  return new Parameters(0, init, seed);
+export function adapterParameters(init: ParameterSource): Parameters {
+  return new Parameters(0, init);
 }
 
 const attached = new WeakMap<BertModel, AdapterModel>();

@@ -61,6 +61,8 @@ const UNSUPPORTED: [string, (v: unknown) => boolean][] = [
   ['trainable_token_indices', (v) => v === null || v === undefined],
   ['layer_replication', (v) => v === null || v === undefined],
   ['lora_bias', (v) => !v],
+  ['use_qalora', (v) => !v],
+  ['alora_invocation_tokens', (v) => v === null || v === undefined],
 ];
 
 /** A complete LoraConfig from some of its fields (or from a PEFT adapter_config.json object); validates it. */
