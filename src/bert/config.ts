@@ -20,7 +20,6 @@ export interface BertConfig {
   initializer_range: number;
   layer_norm_eps: number;
   pad_token_id: number;
-  position_embedding_type: string;
   /** Dropout before the classifier; `null` means hidden_dropout_prob, as in transformers. */
   classifier_dropout: number | null;
   tie_word_embeddings: boolean;
@@ -46,7 +45,6 @@ export const BERT_DEFAULTS: Omit<BertConfig, 'extra'> = {
   initializer_range: 0.02,
   layer_norm_eps: 1e-12,
   pad_token_id: 0,
-  position_embedding_type: 'absolute',
   classifier_dropout: null,
   tie_word_embeddings: true,
   id2label: { '0': 'LABEL_0', '1': 'LABEL_1' },
@@ -85,8 +83,10 @@ function validate(config: BertConfig): void {
   if (!SUPPORTED_ACTIVATIONS.includes(config.hidden_act)) {
     throw new Error(`config.json has hidden_act=${JSON.stringify(config.hidden_act)}; this BERT supports ${SUPPORTED_ACTIVATIONS.join(', ')}`);
   }
-  if (config.position_embedding_type !== 'absolute') {
-    throw new Error(`config.json has position_embedding_type=${JSON.stringify(config.position_embedding_type)}; only "absolute" (BERT's) is supported`);
+  // transformers 5 dropped the field; older files say "absolute", which is what this BERT computes.
+  const positions = config.extra.position_embedding_type ?? 'absolute';
+  if (positions !== 'absolute') {
+    throw new Error(`config.json has position_embedding_type=${JSON.stringify(positions)}; only "absolute" (BERT's) is supported`);
   }
   if (config.hidden_size % config.num_attention_heads !== 0) {
     throw new Error(`config.json: hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);

@@ -39,9 +39,19 @@ export abstract class BertTaskModel {
   readonly params: Parameters;
   readonly bert: BertModel;
 
-  constructor(readonly config: BertConfig, options: BuildOptions = {}, pooler = true) {
+  /**
+   * @param addHead defines the head's parameters once the encoder exists; if any definition fails
+   *   (a checkpoint of the wrong shape), the variables made so far are freed before rethrowing
+   */
+  constructor(readonly config: BertConfig, options: BuildOptions = {}, pooler = true, addHead: (bert: BertModel) => void = () => {}) {
     this.params = new Parameters(config.initializer_range, options.source, options.seed);
-    this.bert = new BertModel(config, this.params, { pooler });
+    try {
+      this.bert = new BertModel(config, this.params, { pooler });
+      addHead(this.bert);
+    } catch (err) {
+      this.params.dispose();
+      throw err;
+    }
   }
 
   /** Frees all parameters. */
@@ -59,49 +69,42 @@ export class BertBase extends BertTaskModel {
   }
 }
 
-/** `cls.predictions`: dense -> activation -> LayerNorm -> decoder (the word embeddings when tied) + bias. */
-class MlmHead {
-  private readonly decoder: string;
+/** The MLM decoder's weight: the word embeddings when tied (transformers' default). */
+function decoderName(config: BertConfig): string {
+  return config.tie_word_embeddings ? 'bert.embeddings.word_embeddings.weight' : 'cls.predictions.decoder.weight';
+}
 
-  constructor(private readonly bert: BertModel) {
-    const { hidden_size: h, vocab_size: vocab } = bert.config;
-    bert.addLinear('cls.predictions.transform.dense', h, h);
-    bert.addLayerNorm('cls.predictions.transform.LayerNorm', h);
-    bert.params.create('cls.predictions.bias', { shape: [vocab], init: 'zeros' });
-    this.decoder = 'bert.embeddings.word_embeddings.weight';
-    if (!bert.config.tie_word_embeddings) {
-      this.decoder = 'cls.predictions.decoder.weight';
-      bert.params.create(this.decoder, { shape: [vocab, h], init: 'normal' });
-    }
-  }
+/** Defines `cls.predictions`: dense -> activation -> LayerNorm -> decoder + bias. */
+function addMlmHead(bert: BertModel): void {
+  const { hidden_size: h, vocab_size: vocab } = bert.config;
+  bert.addLinear('cls.predictions.transform.dense', h, h);
+  bert.addLayerNorm('cls.predictions.transform.LayerNorm', h);
+  bert.params.create('cls.predictions.bias', { shape: [vocab], init: 'zeros' });
+  if (!bert.config.tie_word_embeddings) bert.params.create(decoderName(bert.config), { shape: [vocab, h], init: 'normal' });
+}
 
-  /** Vocabulary logits `[B, S, vocab]`. */
-  logits(sequence: tf.Tensor3D): tf.Tensor3D {
-    const bert = this.bert;
-    const [batch, seq, hidden] = sequence.shape;
-    const transformed = bert.layerNorm('cls.predictions.transform.LayerNorm', bert.activation(bert.linear('cls.predictions.transform.dense', sequence)));
-    // An explicit transpose then a plain product: tfjs' transposed products are much slower on wasm.
-    const decoderT = tf.transpose(bert.params.get(this.decoder));
-    const logits = tf.add(tf.matMul(transformed.reshape([batch * seq, hidden]) as tf.Tensor2D, decoderT as tf.Tensor2D), bert.params.get('cls.predictions.bias'));
-    return logits.reshape([batch, seq, -1]);
-  }
+/** Vocabulary logits `[B, S, vocab]` of the sequence output. */
+function mlmLogits(bert: BertModel, sequence: tf.Tensor3D): tf.Tensor3D {
+  const [batch, seq, hidden] = sequence.shape;
+  const transformed = bert.layerNorm('cls.predictions.transform.LayerNorm', bert.activation(bert.linear('cls.predictions.transform.dense', sequence)));
+  // An explicit transpose then a plain product: tfjs' transposed products are much slower on wasm.
+  const decoderT = tf.transpose(bert.params.get(decoderName(bert.config))) as tf.Tensor2D;
+  const logits = tf.add(tf.matMul(transformed.reshape([batch * seq, hidden]) as tf.Tensor2D, decoderT), bert.params.get('cls.predictions.bias'));
+  return logits.reshape([batch, seq, -1]);
 }
 
 /** transformers' BertForMaskedLM (no pooler). */
 export class BertForMaskedLM extends BertTaskModel {
   readonly architecture = ARCHITECTURES.mlm;
-  private readonly head: MlmHead;
-
   constructor(config: BertConfig, options: BuildOptions = {}) {
-    super(config, options, false);
-    this.head = new MlmHead(this.bert);
+    super(config, options, false, addMlmHead);
   }
 
   /** The encoder's outputs and `logits` `[B, S, vocab]`. */
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor3D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      return { ...out, logits: this.head.logits(out.lastHiddenState) };
+      return { ...out, logits: mlmLogits(this.bert, out.lastHiddenState) };
     });
   }
 }
@@ -109,12 +112,11 @@ export class BertForMaskedLM extends BertTaskModel {
 /** transformers' BertForPreTraining: the MLM head and the next-sentence head `cls.seq_relationship`. */
 export class BertForPreTraining extends BertTaskModel {
   readonly architecture = ARCHITECTURES.pretraining;
-  private readonly head: MlmHead;
-
   constructor(config: BertConfig, options: BuildOptions = {}) {
-    super(config, options, true);
-    this.head = new MlmHead(this.bert);
-    this.bert.addLinear('cls.seq_relationship', config.hidden_size, 2);
+    super(config, options, true, (bert) => {
+      addMlmHead(bert);
+      bert.addLinear('cls.seq_relationship', config.hidden_size, 2);
+    });
   }
 
   /** The encoder's outputs, MLM `logits` `[B, S, vocab]` and `seqRelationshipLogits` `[B, 2]`. */
@@ -122,7 +124,7 @@ export class BertForPreTraining extends BertTaskModel {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
       const seqRelationshipLogits = this.bert.linear('cls.seq_relationship', out.poolerOutput as tf.Tensor2D) as tf.Tensor2D;
-      return { ...out, logits: this.head.logits(out.lastHiddenState), seqRelationshipLogits };
+      return { ...out, logits: mlmLogits(this.bert, out.lastHiddenState), seqRelationshipLogits };
     });
   }
 }
@@ -132,8 +134,7 @@ export class BertForSequenceClassification extends BertTaskModel {
   readonly architecture = ARCHITECTURES.classification;
 
   constructor(config: BertConfig, options: BuildOptions = {}) {
-    super(config, options, true);
-    this.bert.addLinear('classifier', config.hidden_size, numLabels(config));
+    super(config, options, true, (bert) => bert.addLinear('classifier', config.hidden_size, numLabels(config)));
   }
 
   /** The encoder's outputs and `logits` `[B, num_labels]`. */
@@ -167,9 +168,10 @@ export class BertArticleClassifier extends BertTaskModel {
   static readonly DROPOUT = 0.1;
 
   constructor(config: BertConfig, options: BuildOptions = {}) {
-    super(config, options, true);
-    this.bert.addLinear('fc1', config.hidden_size, BertArticleClassifier.HIDDEN);
-    this.bert.addLinear('fc2', BertArticleClassifier.HIDDEN, numLabels(config));
+    super(config, options, true, (bert) => {
+      bert.addLinear('fc1', config.hidden_size, BertArticleClassifier.HIDDEN);
+      bert.addLinear('fc2', BertArticleClassifier.HIDDEN, numLabels(config));
+    });
   }
 
   /** The encoder's outputs and `logProbs` `[B, num_labels]` (log-softmax). */
