@@ -34,8 +34,9 @@ export interface NamedArray {
 
 /** The optimizer's state: the step count and the moments of every parameter that has been updated. */
 export interface AdamWState {
+  /** `applyGradients` calls so far. */
   step: number;
-  /** `${param}.exp_avg` (m) and `${param}.exp_avg_sq` (v), PyTorch's names for the moments. */
+  /** Per updated parameter, PyTorch's state names: `${param}.exp_avg` (m), `${param}.exp_avg_sq` (v), `${param}.step` (a scalar). */
   tensors: NamedArray[];
 }
 
@@ -54,6 +55,8 @@ export function trainerParamGroups(params: [string, tf.Variable][], weightDecay:
 interface Slot {
   variable: tf.Variable;
   weightDecay: number;
+  /** Updates so far: per parameter, as in PyTorch, so that a parameter skipped for a while is corrected right. */
+  step: number;
   m?: tf.Variable;
   v?: tf.Variable;
 }
@@ -78,12 +81,12 @@ export class AdamW {
     for (const group of groups) {
       for (const [name, variable] of group.params) {
         if (this.slots.has(name)) throw new Error(`parameter ${name} is in two parameter groups`);
-        this.slots.set(name, { variable, weightDecay: group.weightDecay ?? options.weightDecay ?? 0.01 });
+        this.slots.set(name, { variable, weightDecay: group.weightDecay ?? options.weightDecay ?? 0.01, step: 0 });
       }
     }
   }
 
-  /** Steps taken so far (PyTorch's `state['step']`). */
+  /** `applyGradients` calls so far. */
   get step(): number {
     return this.stepCount;
   }
@@ -97,22 +100,24 @@ export class AdamW {
     for (const [name] of entries) if (!this.slots.has(name)) throw new Error(`gradient for ${name}, which this optimizer does not update`);
     this.stepCount++;
     const [b1, b2] = this.betas;
-    const t = this.stepCount;
-    const stepSize = this.lr / (1 - b1 ** t);
-    const invSqrtBc2 = 1 / Math.sqrt(1 - b2 ** t);
     tf.tidy(() => {
-      // Scalars made once per step and shared by all parameters.
-      const s = (x: number) => tf.scalar(x);
-      const [cb1, c1b1, cb2, c1b2, cEps, cStep, cInvBc2] = [b1, 1 - b1, b2, 1 - b2, this.eps, stepSize, invSqrtBc2].map(s);
+      // Scalars made once per step (and bias-correction step count) and shared by the parameters.
+      const [cb1, c1b1, cb2, c1b2, cEps] = [b1, 1 - b1, b2, 1 - b2, this.eps].map((x) => tf.scalar(x));
+      const corrections = new Map<number, [tf.Scalar, tf.Scalar]>();
+      const correction = (t: number) => {
+        if (!corrections.has(t)) corrections.set(t, [tf.scalar(this.lr / (1 - b1 ** t)), tf.scalar(1 / Math.sqrt(1 - b2 ** t))]);
+        return corrections.get(t)!;
+      };
       for (const [name, g] of entries) {
         const slot = this.slots.get(name)!;
         slot.m ??= tf.variable(tf.zerosLike(slot.variable), false);
         slot.v ??= tf.variable(tf.zerosLike(slot.variable), false);
+        const [stepSize, invSqrtBc2] = correction(++slot.step);
         const p = slot.weightDecay ? tf.mul(slot.variable, 1 - this.lr * slot.weightDecay) : slot.variable;
         const m = tf.add(tf.mul(slot.m, cb1), tf.mul(g, c1b1));
         const v = tf.add(tf.mul(slot.v, cb2), tf.mul(tf.square(g), c1b2));
-        const denom = tf.add(tf.mul(tf.sqrt(v), cInvBc2), cEps);
-        slot.variable.assign(tf.sub(p, tf.mul(tf.div(m, denom), cStep)));
+        const denom = tf.add(tf.mul(tf.sqrt(v), invSqrtBc2), cEps);
+        slot.variable.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
         slot.m.assign(m);
         slot.v.assign(v);
       }
@@ -126,6 +131,7 @@ export class AdamW {
       if (!slot.m || !slot.v) continue;
       tensors.push({ name: `${name}.exp_avg`, shape: slot.m.shape, data: (await slot.m.data()) as Float32Array });
       tensors.push({ name: `${name}.exp_avg_sq`, shape: slot.v.shape, data: (await slot.v.data()) as Float32Array });
+      tensors.push({ name: `${name}.step`, shape: [], data: new Float32Array([slot.step]) });
     }
     return { step: this.stepCount, tensors };
   }
@@ -136,7 +142,8 @@ export class AdamW {
     for (const [name, slot] of this.slots) {
       const m = byName.get(`${name}.exp_avg`);
       const v = byName.get(`${name}.exp_avg_sq`);
-      if (!m || !v) continue;
+      const step = byName.get(`${name}.step`);
+      if (!m || !v || !step) continue;
       for (const t of [m, v]) {
         if (t.shape.join() !== slot.variable.shape.join()) {
           throw new Error(`optimizer state ${t.name} has shape [${t.shape}] but the parameter has [${slot.variable.shape}]; the state belongs to another model`);
@@ -146,6 +153,7 @@ export class AdamW {
       slot.v?.dispose();
       slot.m = tf.variable(tf.tensor(m.data, m.shape), false);
       slot.v = tf.variable(tf.tensor(v.data, v.shape), false);
+      slot.step = step.data[0];
     }
     this.stepCount = state.step;
   }
