@@ -6,7 +6,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { loadCheckpoint } from '../src/bert/checkpoint.js';
@@ -216,4 +219,23 @@ describe('BERT model contracts (cpu)', () => {
     tf.dispose(out as unknown as tf.TensorContainer);
     model.dispose();
   });
+});
+
+test('finetune-lab forward on tiny-bert-cls writes the outputs transformers computes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'finetune-lab-forward-'));
+  try {
+    const input = join(dir, 'input.json');
+    const output = join(dir, 'output.json');
+    writeFileSync(input, JSON.stringify(fx.inputs));
+    execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'forward', '--model', `${FIXTURES}/tiny-bert-cls`, '--input', input, '--output', output, '--backend', 'wasm'], { stdio: 'pipe' });
+    const out = JSON.parse(readFileSync(output, 'utf8'));
+    assert.deepEqual(Object.keys(out).sort(), ['last_hidden_state', 'logits', 'pooler_output']);
+    assert.deepEqual(out.last_hidden_state.shape, fx.last_hidden_state_shape);
+    assertClose(out.last_hidden_state.data, fx.last_hidden_state, 1e-4, 'last_hidden_state');
+    assertClose(out.pooler_output.data, fx.pooler_output, 1e-4, 'pooler_output');
+    assert.deepEqual(out.logits.shape, [fx.inputs.input_ids.length, fx.classification.logits.length / fx.inputs.input_ids.length]);
+    assertClose(out.logits.data, fx.classification.logits, 1e-4, 'logits');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
