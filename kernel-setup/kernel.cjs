@@ -64,6 +64,7 @@ class Cell {
     this.diagnostics = [];
     this.hasResult = false;
     this.result = undefined;
+    this.failed = false;
   }
 
   /** The error reply fields: the first runtime error, or all TypeScript diagnostics. */
@@ -114,17 +115,25 @@ class Handler extends jupyter.JupyterHandlerImpl {
     cell.publish('execute_input', { code: req.code, execution_count: this.execCount + 1 });
     running = cell;
     lastCell = cell;
+    let count;
     try {
-      const count = await super.handleExecuteImpl(req, writeStream, writeDisplayData);
+      count = await super.handleExecuteImpl(req, writeStream, writeDisplayData);
       // Let Node report rejections of promises the cell dropped before the cell counts as done.
       await new Promise((resolve) => setImmediate(resolve));
-      if (cell.errors.length > 0) throw count;
       // Diagnostics of a successful cell come from `//%module` cells, which tslab registers anyway.
-      for (const line of cell.diagnostics) writeStream('stderr', line + '\n');
-      return count;
+      if (cell.errors.length === 0) for (const line of cell.diagnostics) writeStream('stderr', line + '\n');
+    } catch (thrown) {
+      if (typeof thrown?.count !== 'number') throw thrown;
+      count = thrown; // tslab throws the execution count when the cell failed
+      cell.failed = true;
     } finally {
       running = null;
     }
+    cell.failed ||= cell.errors.length > 0;
+    // Throwing makes tslab abort the requests queued behind this one, which is what stop_on_error
+    // asks for; without it (e.g. nbconvert --allow-errors) the following cells must still run.
+    if (cell.failed && req.stop_on_error !== false) throw count;
+    return count;
   }
 }
 
@@ -140,10 +149,10 @@ class Server extends jupyter.ZmqServer {
     const writeStream = (name, text) => publish('stream', { name, text });
     const writeDisplayData = (data, update) => publish(update ? 'update_display_data' : 'display_data', data);
     let content = await this.handler.handleExecute({ ...msg.content, cell }, writeStream, writeDisplayData);
-    if (content.status === 'error') {
+    if (content.status === 'error' || cell.failed) {
       const error = cell.error();
       publish('error', error);
-      content = { ...content, ...error };
+      content = { ...content, status: 'error', ...error };
     } else if (content.status === 'ok') {
       if (cell.hasResult) {
         publish('execute_result', { execution_count: content.execution_count, data: { 'text/plain': util.inspect(cell.result) }, metadata: {} });
