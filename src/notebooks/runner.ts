@@ -114,9 +114,9 @@ export async function runNotebook(file: string, options: RunOptions): Promise<No
     if (message.header.msg_type === 'error') late ??= fail(index, errorText(message.content, ''));
   };
 
-  let current = -1;
+  let current = 0;
   try {
-    for (current = 0; current < cells.length && !failure; current++) {
+    for (; current < cells.length && !failure; current++) {
       const cell = cells[current];
       const source = text(cell.source);
       if (cell.cell_type !== 'code' || source.trim() === '') continue;
@@ -143,7 +143,8 @@ export async function runNotebook(file: string, options: RunOptions): Promise<No
       failure = late;
     }
   } catch (err) {
-    if (!(err instanceof KernelExitedError) || current < 0 || current >= cells.length) throw err;
+    // The kernel died (crash, out of memory) while `current` ran.
+    if (!(err instanceof KernelExitedError)) throw err;
     failure = fail(current, err.message);
   } finally {
     await kernel.shutdown();
