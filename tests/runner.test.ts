@@ -105,6 +105,11 @@ test('an unhandled promise rejection fails the run, although the cell body finis
   await assertFailedAt(run, 'rejection.ipynb', 2, ['UnhandledPromiseRejection', 'Error: rejected and nobody listened']);
 });
 
+test('a kernel that dies in a cell fails the run, naming the cell', async () => {
+  const run = await runCli('dies.ipynb');
+  await assertFailedAt(run, 'dies.ipynb', 2, ['the kernel process ended (exit code 3)']);
+});
+
 test('a cell awaiting forever is interrupted at the time limit', async () => {
   const started = Date.now();
   const run = await runCli('hangs.ipynb', ['--timeout', '2']);
