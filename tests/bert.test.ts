@@ -180,6 +180,14 @@ describe('BERT model contracts (cpu)', () => {
     model.dispose();
   });
 
+  test('inputs as int32 tensors give the same outputs as nested arrays', async () => {
+    const model = new BertForSequenceClassification(config, { seed: 1 });
+    const tensors = { inputIds: tf.tensor2d(batch.inputIds, undefined, 'int32'), attentionMask: tf.tensor2d(batch.attentionMask, undefined, 'int32') };
+    assert.deepEqual(await take(model.forward(tensors).logits), await take(model.forward(batch).logits));
+    tf.dispose(Object.values(tensors));
+    model.dispose();
+  });
+
   test('dropout only in training mode', async () => {
     const model = new BertForSequenceClassification(config, { seed: 1 });
     const logits = (training: boolean) => take(model.forward(batch, { training }).logits);

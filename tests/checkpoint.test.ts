@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { loadCheckpoint, saveCheckpoint, type TaskModel } from '../src/bert/checkpoint.js';
-import { bertConfig, loadConfig, numLabels } from '../src/bert/config.js';
+import { BERT_DEFAULTS, bertConfig, configJson, loadConfig, numLabels } from '../src/bert/config.js';
 import type { BertTask } from '../src/bert/heads.js';
 import { fromPretrained } from '../src/bert/pretrained.js';
 import { readSafetensors, writeSafetensors } from '../src/safetensors/index.js';
@@ -55,6 +55,28 @@ async function rewrite(from: string, dir: string, rename: (key: string) => strin
 function subdir(name: string): string {
   return mkdtempSync(join(work, `${name}-`));
 }
+
+describe('BertConfig', () => {
+  test("transformers' defaults, num_labels from id2label, unknown fields kept", () => {
+    const config = bertConfig({ num_labels: 3, transformers_version: '5.17.0' });
+    assert.equal(config.hidden_size, 768);
+    assert.equal(config.layer_norm_eps, 1e-12);
+    assert.equal(config.classifier_dropout, null);
+    assert.equal(numLabels(config), 3);
+    assert.equal(numLabels(bertConfig()), 2);
+    const json = configJson(config);
+    assert.equal(json.model_type, 'bert');
+    assert.equal(json.transformers_version, '5.17.0');
+    assert.deepEqual(json.id2label, { 0: 'LABEL_0', 1: 'LABEL_1', 2: 'LABEL_2' });
+    for (const key of Object.keys(BERT_DEFAULTS)) assert.ok(key in json, `config.json lacks ${key}`);
+  });
+
+  test('what this BERT does not compute is refused', () => {
+    assert.throws(() => bertConfig({ hidden_act: 'gelu_new' }), /hidden_act="gelu_new"/);
+    assert.throws(() => bertConfig({ position_embedding_type: 'relative_key' }), /position_embedding_type/);
+    assert.throws(() => bertConfig({ hidden_size: 100, num_attention_heads: 12 }), /not a multiple/);
+  });
+});
 
 describe('checkpoints in Hugging Face layout', () => {
   before(async () => {
