@@ -19,13 +19,14 @@ export interface Settings {
   epochs: number;
   batchSize: number;
   maxLength: number;
-  learningRate: number;
+  /** Peak learning rate for every method; undefined: each method's own default. */
+  learningRate: number | undefined;
   seed: number;
 }
 
-const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend'>> = {
-  ci: { model: 'models/finetune-lab-bert', trainSize: 256, valSize: 64, testSize: 128, epochs: 1, batchSize: 16, maxLength: 64, learningRate: 5e-4, seed: 42 },
-  default: { model: 'models/finetune-lab-bert', trainSize: 4000, valSize: 500, testSize: 2000, epochs: 3, batchSize: 32, maxLength: 128, learningRate: 2e-4, seed: 42 },
+const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend' | 'learningRate'> & { learningRate?: number }> = {
+  ci: { model: 'models/finetune-lab-bert', trainSize: 256, valSize: 64, testSize: 128, epochs: 1, batchSize: 16, maxLength: 64, seed: 42 },
+  default: { model: 'models/finetune-lab-bert', trainSize: 4000, valSize: 500, testSize: 2000, epochs: 3, batchSize: 32, maxLength: 128, seed: 42 },
   article: { model: 'bert-base-uncased', trainSize: 32000, valSize: 8000, testSize: 10000, epochs: 5, batchSize: 32, maxLength: 250, learningRate: 1e-5, seed: 42 },
 };
 
@@ -59,7 +60,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     epochs: numberFrom(env, 'EPOCHS', base.epochs),
     batchSize: numberFrom(env, 'BATCH_SIZE', base.batchSize),
     maxLength: numberFrom(env, 'MAX_LENGTH', base.maxLength),
-    learningRate: numberFrom(env, 'LR', base.learningRate),
+    learningRate: env[ENV_PREFIX + 'LR'] ? numberFrom(env, 'LR', 0) : base.learningRate,
     seed: numberFrom(env, 'SEED', base.seed),
   };
 }

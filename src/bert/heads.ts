@@ -139,12 +139,17 @@ export class BertForSequenceClassification extends BertTaskModel {
 
   /** The encoder's outputs and `logits` `[B, num_labels]`. */
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor2D } {
-    const training = options.training ?? false;
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
+      return { ...out, logits: this.classify(out.poolerOutput as tf.Tensor2D, options.training ?? false) };
+    });
+  }
+
+  /** The head alone: logits from pooled outputs `[B, hidden]` (e.g. cached features). */
+  classify(pooled: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
       const rate = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
-      const pooled = this.bert.dropout(out.poolerOutput as tf.Tensor2D, rate, training);
-      return { ...out, logits: this.bert.linear('classifier', pooled) as tf.Tensor2D };
+      return this.bert.linear('classifier', this.bert.dropout(pooled, rate, training)) as tf.Tensor2D;
     });
   }
 
@@ -176,12 +181,18 @@ export class BertArticleClassifier extends BertTaskModel {
 
   /** The encoder's outputs and `logProbs` `[B, num_labels]` (log-softmax). */
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logProbs: tf.Tensor2D } {
-    const training = options.training ?? false;
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      const hidden = tf.relu(this.bert.linear('fc1', out.poolerOutput as tf.Tensor2D));
+      return { ...out, logProbs: this.classify(out.poolerOutput as tf.Tensor2D, options.training ?? false) };
+    });
+  }
+
+  /** The head alone: log-probabilities from pooled outputs `[B, hidden]` (e.g. cached features). */
+  classify(pooled: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
+      const hidden = tf.relu(this.bert.linear('fc1', pooled));
       const logits = this.bert.linear('fc2', this.bert.dropout(hidden, BertArticleClassifier.DROPOUT, training));
-      return { ...out, logProbs: tf.logSoftmax(logits) as tf.Tensor2D };
+      return tf.logSoftmax(logits) as tf.Tensor2D;
     });
   }
 

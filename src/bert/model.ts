@@ -11,7 +11,7 @@
  * file; the task heads in heads.ts add their parameters to the same `Parameters`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, layerNorm } from '../ops.js';
+import { dropout, gelu, layerNorm } from '../ops.js';
 import type { BertConfig } from './config.js';
 import { BASE_PREFIX, Parameters } from './weights.js';
 
@@ -146,7 +146,7 @@ export class BertModel {
   }
 
   dropout(x: tf.Tensor, rate: number, training: boolean): tf.Tensor {
-    return training && rate > 0 ? tf.dropout(x, rate) : x;
+    return training && rate > 0 ? dropout(x, rate) : x;
   }
 
   /** The config's hidden_act (exact erf GELU for BERT). */

@@ -82,7 +82,15 @@ export class DataLoader {
    * the loop body and `tf.clone` anything that must outlive it.
    */
   *epoch(epoch: number): Generator<Batch, void, undefined> {
-    const order = this.order(epoch);
+    yield* this.batches(this.order(epoch));
+  }
+
+  /** Every example once, in dataset order, whatever `shuffle` says (to compute features or predictions). */
+  *inDatasetOrder(): Generator<Batch, void, undefined> {
+    yield* this.batches(Array.from({ length: this.size }, (_, i) => i));
+  }
+
+  private *batches(order: number[]): Generator<Batch, void, undefined> {
     for (let start = 0; start < order.length; start += this.options.batchSize) {
       const batch = this.batch(order.slice(start, start + this.options.batchSize));
       try {

@@ -47,6 +47,8 @@ function recoverDirectory(dir: string): void {
 const STATE_FILE = 'trainer_state.json';
 const PARAMS_FILE = 'trainable.safetensors';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
+/** The trainable variables at the best epoch so far. */
+export const BEST_FILE = 'best.safetensors';
 
 /** Where the loop stands; with the variables and the optimizer it is everything a resume needs. */
 export interface LoopState<H> {
@@ -69,10 +71,26 @@ export interface LoopState<H> {
   fingerprint: Record<string, unknown>;
 }
 
-export async function saveTrainingCheckpoint<H>(dir: string, state: LoopState<H>, params: [string, tf.Variable][], optimizer: AdamW): Promise<void> {
+async function writeVariables(path: string, tensors: Iterable<[string, tf.Tensor]>): Promise<void> {
+  const arrays = await Promise.all([...tensors].map(async ([name, v]) => ({ name, shape: v.shape, data: (await v.data()) as Float32Array })));
+  await writeSafetensors(path, arrays);
+}
+
+/** Named tensors from a file written by `saveTrainingCheckpoint`. */
+export function loadVariables(path: string): Map<string, tf.Tensor> {
+  const file = readSafetensors(path);
+  try {
+    return new Map(file.names().map((name) => [name, tf.tensor(file.readFloat32(name), [...file.info(name).shape])]));
+  } finally {
+    file.close();
+  }
+}
+
+/** Writes the loop state, the trainable variables, the optimizer and (if any) the best variables to `dir`, atomically. */
+export async function saveTrainingCheckpoint<H>(dir: string, state: LoopState<H>, params: [string, tf.Variable][], optimizer: AdamW, best?: Map<string, tf.Tensor>): Promise<void> {
   await writeDirectoryAtomically(dir, async (tmp) => {
-    const tensors = params.map(([name, v]) => ({ name, shape: v.shape, data: v.dataSync() as Float32Array }));
-    await writeSafetensors(join(tmp, PARAMS_FILE), tensors);
+    await writeVariables(join(tmp, PARAMS_FILE), params);
+    if (best) await writeVariables(join(tmp, BEST_FILE), best);
     const opt = await optimizer.exportState();
     await writeSafetensors(join(tmp, OPTIMIZER_FILE), opt.tensors, { metadata: { step: String(opt.step) } });
     writeFileSync(join(tmp, STATE_FILE), JSON.stringify(state, null, 1));
@@ -98,17 +116,17 @@ export function loadTrainingCheckpoint<H>(dir: string, params: [string, tf.Varia
   } catch (err) {
     throw new Error(`${statePath} is not valid JSON (${(err as Error).message}); the checkpoint is damaged: delete ${dir} to start over`);
   }
-  const file = readSafetensors(join(dir, PARAMS_FILE));
+  const path = join(dir, PARAMS_FILE);
+  const saved = loadVariables(path);
   try {
-    const names = new Set(file.names());
     for (const [name, v] of params) {
-      if (!names.has(name)) throw new Error(`${file.path} lacks ${name}: the checkpoint belongs to another model or method`);
-      const shape = file.info(name).shape;
-      if (shape.join() !== v.shape.join()) throw new Error(`${file.path}: ${name} has shape [${shape}] but the model needs [${v.shape}]`);
-      tf.tidy(() => v.assign(tf.tensor(file.readFloat32(name), v.shape)));
+      const value = saved.get(name);
+      if (!value) throw new Error(`${path} lacks ${name}: the checkpoint belongs to another model or method`);
+      if (value.shape.join() !== v.shape.join()) throw new Error(`${path}: ${name} has shape [${value.shape}] but the model needs [${v.shape}]`);
+      v.assign(value);
     }
   } finally {
-    file.close();
+    tf.dispose([...saved.values()]);
   }
   const optFile = readSafetensors(join(dir, OPTIMIZER_FILE));
   try {

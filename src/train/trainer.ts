@@ -13,7 +13,7 @@ import { classificationReport, type ClassificationReport } from './metrics.js';
 import { AdamW, trainerParamGroups, valueAndGrads } from './optimizer.js';
 import { createProgress, type Progress } from './progress.js';
 import { setDropoutSeed } from '../ops.js';
-import { hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, writeDirectoryAtomically, type LoopState } from './checkpoint.js';
+import { BEST_FILE, hasTrainingCheckpoint, loadTrainingCheckpoint, loadVariables, saveTrainingCheckpoint, writeDirectoryAtomically, type LoopState } from './checkpoint.js';
 
 /** A batch of anything the classifier reads, with its class ids. */
 export interface LabelledBatch {
@@ -61,6 +61,8 @@ export interface FitOptions {
   checkpointEverySteps?: number;
   /** Writes the best model so far into the (temporary) directory it is given. */
   saveBest?: (dir: string) => Promise<void>;
+  /** Put the trainable variables back to their values at the best epoch when training ends. Default true. */
+  restoreBest?: boolean;
   /** Stop after this many optimizer steps in total, as an interruption would (checkpoints are kept). */
   maxSteps?: number;
   /** Progress display; default: on. */
@@ -111,16 +113,19 @@ export interface Evaluation extends ClassificationReport {
  * The article's `evaluate()`: mean loss and predictions over a whole source, without gradient
  * bookkeeping and without dropout.
  */
-export function evaluate<B extends LabelledBatch>(classifier: Classifier<B>, source: BatchSource<B>): Evaluation {
+export async function evaluate<B extends LabelledBatch>(classifier: Classifier<B>, source: BatchSource<B>): Promise<Evaluation> {
   let lossSum = 0;
   const labels: number[] = [];
   const predictions: number[] = [];
   const probabilities: number[][] = [];
   for (const batch of source.epoch(0)) {
-    const [loss, probs, y] = tf.tidy(() => {
+    // Read back asynchronously: synchronous reads are not available on every backend (webgpu in Node).
+    const [lossTensor, probsTensor] = tf.tidy(() => {
       const scores = classifier.scores(batch, false);
-      return [classifier.loss(scores, batch.labels).dataSync()[0], tf.softmax(scores).arraySync() as number[][], batch.labels.dataSync()];
+      return [classifier.loss(scores, batch.labels), tf.softmax(scores)];
     });
+    const [loss, probs, y] = [(await lossTensor.data())[0], (await probsTensor.array()) as number[][], await batch.labels.data()];
+    tf.dispose([lossTensor, probsTensor]);
     lossSum += loss * y.length;
     for (let i = 0; i < y.length; i++) {
       labels.push(y[i]);
@@ -182,9 +187,12 @@ export async function fit<B extends LabelledBatch>(
     }
   }
   let savedStep: number | null = null;
+  // The trainable variables at the best epoch: kept in memory, and on disk so that a resumed run still knows them.
+  const bestFile = options.outputDir ? join(options.outputDir, 'last', BEST_FILE) : undefined;
+  let best = state.bestEpoch !== null && bestFile ? loadVariables(bestFile) : undefined;
   const checkpoint = async () => {
     if (!lastDir) return;
-    await saveTrainingCheckpoint(lastDir, state, params, optimizer);
+    await saveTrainingCheckpoint(lastDir, state, params, optimizer, best);
     savedStep = state.globalStep;
   };
 
@@ -206,7 +214,7 @@ export async function fit<B extends LabelledBatch>(
         optimizer.lr = lr * linearSchedule(state.globalStep, totalSteps, warmup);
         setDropoutSeed(seed, state.globalStep);
         const { value, grads } = valueAndGrads(() => classifier.loss(classifier.scores(batch, true), batch.labels), params);
-        const loss = value.dataSync()[0];
+        const loss = (await value.data())[0];
         value.dispose();
         if (!Number.isFinite(loss)) {
           tf.dispose([...grads.values()]);
@@ -235,7 +243,7 @@ export async function fit<B extends LabelledBatch>(
       }
       if (interrupted) break;
 
-      const val = evaluate(classifier, validation);
+      const val = await evaluate(classifier, validation);
       const record: EpochRecord = {
         epoch: state.epoch + 1,
         trainLoss: state.epochLossSum / Math.max(state.epochExamples, 1),
@@ -250,6 +258,8 @@ export async function fit<B extends LabelledBatch>(
       if (state.bestValLoss === null || val.loss < state.bestValLoss) {
         state.bestValLoss = val.loss;
         state.bestEpoch = record.epoch;
+        tf.dispose(best ? [...best.values()] : []);
+        best = new Map(params.map(([name, v]) => [name, v.clone()]));
         if (options.outputDir && options.saveBest) await writeDirectoryAtomically(join(options.outputDir, 'best'), options.saveBest);
       }
       Object.assign(state, { epoch: state.epoch + 1, batchInEpoch: 0, epochLossSum: 0, epochExamples: 0 });
@@ -257,9 +267,13 @@ export async function fit<B extends LabelledBatch>(
       options.onEpochEnd?.(record);
     }
     if (interrupted) await checkpoint();
+    if (!interrupted && best && (options.restoreBest ?? true)) {
+      for (const [name, v] of params) v.assign(best.get(name)!);
+    }
   } finally {
     progress?.stop();
     optimizer.dispose();
+    tf.dispose(best ? [...best.values()] : []);
   }
   return {
     history: state.history,

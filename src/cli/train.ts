@@ -1,0 +1,83 @@
+/** `finetune-lab train`: fine-tunes a BERT classifier with one method and prints a JSON summary. */
+import { parseArgs } from 'node:util';
+import { checkMethod, finetune, METHODS } from '../finetune/index.js';
+import { loadSettings } from '../settings.js';
+
+const HELP = `Usage: finetune-lab train --method ${METHODS.join('|')} [options]
+
+Trains a classifier on IMDB reviews (or a CSV), evaluates the best epoch on the held-out test
+split, saves it, and prints one JSON line: method, trainable_params, total_params, epochs,
+train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_f1, checkpoint.
+
+  --model DIR|ID       model directory or Hugging Face Hub id (default: the settings' model)
+  --method NAME        frozen (feature extraction), full, adapter (bottleneck) or lora
+  --data imdb|FILE     the IMDB reviews (default) or a CSV with text and label columns
+  --train-size N       training examples (default from the profile, FINETUNE_LAB_PROFILE)
+  --val-size N         validation examples
+  --test-size N        test examples, from the held-out split
+  --epochs N
+  --batch-size N
+  --lr X               peak learning rate (default: the method's)
+  --max-length N       tokens per review
+  --seed N
+  --backend NAME       tensorflow|webgpu|wasm|cpu
+  --output DIR         where the best model (DIR/best) and resumable state (DIR/last) go
+  --resume             continue the run saved in --output
+  --no-cache-features  frozen method: run the encoder in every step instead of once
+  --lora-r N           LoRA rank (default 8)
+  --adapter-size N     bottleneck adapter size (default hidden/16)
+  --help`;
+
+function positive(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' },
+      'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
+      epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
+      seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'boolean' },
+      'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'adapter-size': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.method) throw new Error(`train needs --method\n\n${HELP}`);
+  if (values.resume && !values.output) throw new Error('--resume needs --output, the directory of the run to continue');
+  const settings = loadSettings();
+  const r = positive('lora-r', values['lora-r']);
+  const size = positive('adapter-size', values['adapter-size']);
+  const result = await finetune({
+    method: checkMethod(values.method),
+    model: values.model ?? settings.model,
+    data: values.data,
+    trainSize: positive('train-size', values['train-size']),
+    valSize: positive('val-size', values['val-size']),
+    testSize: positive('test-size', values['test-size']),
+    epochs: positive('epochs', values.epochs),
+    batchSize: positive('batch-size', values['batch-size']),
+    lr: positive('lr', values.lr),
+    maxLength: positive('max-length', values['max-length']),
+    seed: values.seed === undefined ? undefined : Number(values.seed),
+    backend: values.backend,
+    outputDir: values.output,
+    resume: values.resume,
+    cacheFeatures: !values['no-cache-features'],
+    lora: r ? { r, lora_alpha: 2 * r } : undefined,
+    adapter: size ? { bottleneck_size: size } : undefined,
+  });
+  for (const record of result.history) {
+    console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)}, val loss ${record.valLoss.toFixed(4)}, val accuracy ${(100 * record.valAccuracy).toFixed(1)}%`);
+  }
+  console.log(JSON.stringify(result.summary));
+  return 0;
+}

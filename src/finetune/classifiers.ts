@@ -1,0 +1,101 @@
+/**
+ * The two kinds of batches the training loop sees for BERT classifiers: token ids (fine-tuning,
+ * where the encoder runs every step) and cached [CLS] features (feature extraction, where the
+ * frozen encoder ran once and only the head trains).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BertArticleClassifier, BertForSequenceClassification } from '../bert/heads.js';
+import type { Batch, DataLoader } from '../data/loader.js';
+import type { AdapterModel } from '../adapters/index.js';
+import type { BatchSource, Classifier, LabelledBatch } from '../train/trainer.js';
+
+/** The classification models the methods train: transformers' head or the article's. */
+export type ClassifierModel = BertForSequenceClassification | BertArticleClassifier;
+
+/** Class scores from token ids: logits for transformers' head, log-probabilities for the article's. */
+export function tokenScores(model: ClassifierModel, batch: Omit<Batch, 'labels' | 'indices'>, training: boolean): tf.Tensor2D {
+  const inputs = { inputIds: batch.input_ids, attentionMask: batch.attention_mask, tokenTypeIds: batch.token_type_ids };
+  return tf.tidy(() => {
+    const out = model.forward(inputs, { training });
+    return 'logits' in out ? out.logits : out.logProbs;
+  });
+}
+
+/**
+ * A classifier over token ids whose trainable variables are the model's (full fine-tuning,
+ * or the frozen encoder with its head) or an adapter's.
+ */
+export function tokenClassifier(model: ClassifierModel, adapter?: AdapterModel): Classifier<Batch> {
+  return {
+    trainable: () => (adapter ? adapter.trainableParameters() : model.params.trainable()),
+    scores: (batch, training) => tokenScores(model, batch, training),
+    loss: (scores, labels) => model.loss(scores, labels),
+  };
+}
+
+/** A batch of cached pooled [CLS] vectors. */
+export interface FeatureBatch extends LabelledBatch {
+  features: tf.Tensor2D;
+}
+
+/**
+ * The pooled [CLS] vectors of a whole dataset, computed once by the frozen encoder in eval mode,
+ * served in the loader's batch order. Because the encoder is frozen and runs without dropout,
+ * its output for a review never changes, so computing it once and reusing it every epoch is the
+ * same computation as running the encoder in every step, only much faster.
+ */
+export class FeatureCache implements BatchSource<FeatureBatch> {
+  readonly size: number;
+  readonly numBatches: number;
+
+  private constructor(
+    private readonly features: tf.Tensor2D,
+    private readonly labels: tf.Tensor1D,
+    private readonly loader: DataLoader,
+    private readonly batchSize: number,
+  ) {
+    this.size = loader.size;
+    this.numBatches = loader.numBatches;
+  }
+
+  /** Runs the encoder over every batch of `loader` (in dataset order) and keeps the pooled outputs. */
+  static async build(model: ClassifierModel, loader: DataLoader, batchSize: number): Promise<FeatureCache> {
+    const parts: tf.Tensor2D[] = [];
+    const labels: tf.Tensor1D[] = [];
+    for (const batch of loader.inDatasetOrder()) {
+      parts.push(tf.tidy(() => model.forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask, tokenTypeIds: batch.token_type_ids }).poolerOutput as tf.Tensor2D));
+      labels.push(batch.labels.clone());
+      await tf.nextFrame(); // let progress output and other work through between batches
+    }
+    const cache = new FeatureCache(tf.concat(parts), tf.concat(labels), loader, batchSize);
+    tf.dispose([...parts, ...labels]);
+    return cache;
+  }
+
+  *epoch(epoch: number): Generator<FeatureBatch> {
+    const order = this.loader.order(epoch);
+    for (let start = 0; start < order.length; start += this.batchSize) {
+      const rows = tf.tensor1d(order.slice(start, start + this.batchSize), 'int32');
+      const batch = { features: tf.gather(this.features, rows), labels: tf.gather(this.labels, rows) };
+      rows.dispose();
+      try {
+        yield batch;
+      } finally {
+        tf.dispose([batch.features, batch.labels]);
+      }
+    }
+  }
+
+  dispose(): void {
+    tf.dispose([this.features, this.labels]);
+  }
+}
+
+/** The model's head alone, trained on cached features. */
+export function featureClassifier(model: ClassifierModel): Classifier<FeatureBatch> {
+  return {
+    trainable: () => model.params.trainable(),
+    scores: (batch, training) => model.classify(batch.features, training),
+    loss: (scores, labels) => model.loss(scores, labels),
+  };
+}

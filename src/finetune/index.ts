@@ -1,0 +1,180 @@
+/**
+ * Fine-tuning from start to end, as the article does it: load the reviews, split them, tokenize,
+ * build the model, choose what trains, train and validate, keep the best, test, predict.
+ * `finetune()` is what `finetune-lab train` runs; notebooks call the same steps one by one.
+ */
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { AdapterModel, BottleneckConfig, LoraConfig } from '../adapters/index.js';
+import { saveCheckpoint } from '../bert/checkpoint.js';
+import { fromPretrained } from '../bert/pretrained.js';
+import { loadCsv } from '../data/csv.js';
+import type { TextDataset } from '../data/dataset.js';
+import { loadImdb } from '../data/imdb.js';
+import { DataLoader } from '../data/loader.js';
+import { splitDataset } from '../data/split.js';
+import { resolveModelPath } from '../models.js';
+import { loadSettings } from '../settings.js';
+import { BertTokenizer } from '../tokenizer/index.js';
+import { evaluate, fit, type EpochRecord, type Evaluation } from '../train/trainer.js';
+import { FeatureCache, featureClassifier, tokenClassifier, type ClassifierModel } from './classifiers.js';
+import { applyMethod, countParameters, METHOD_SPECS, type Method } from './methods.js';
+
+export { FeatureCache, featureClassifier, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch } from './classifiers.js';
+export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec } from './methods.js';
+export { predict, type Prediction } from './predict.js';
+
+export interface FinetuneOptions {
+  method: Method;
+  /** A model directory or Hub id; default: the settings' model (the embedded one). */
+  model?: string;
+  /** `imdb` (default) or a CSV file with `text` and `label` columns. */
+  data?: string;
+  trainSize?: number;
+  valSize?: number;
+  testSize?: number;
+  epochs?: number;
+  batchSize?: number;
+  /** Default: the method's (METHOD_SPECS). */
+  lr?: number;
+  maxLength?: number;
+  seed?: number;
+  backend?: string;
+  /** Where the best model and the resumable state go. */
+  outputDir?: string;
+  resume?: boolean;
+  /** Feature extraction only: compute the frozen encoder's features once (default true). */
+  cacheFeatures?: boolean;
+  lora?: Partial<LoraConfig>;
+  adapter?: Partial<BottleneckConfig>;
+  progress?: boolean;
+  maxSteps?: number;
+}
+
+/** What `finetune-lab train` prints as its last line. */
+export interface FinetuneSummary {
+  method: Method;
+  model: string;
+  trainable_params: number;
+  total_params: number;
+  epochs: number;
+  train_size: number;
+  train_seconds: number;
+  train_samples_per_s: number;
+  val_loss: number;
+  val_accuracy: number;
+  test_size: number;
+  test_accuracy: number;
+  test_f1: number;
+  checkpoint: string | null;
+}
+
+export interface FinetuneResult {
+  summary: FinetuneSummary;
+  history: EpochRecord[];
+  test: Evaluation;
+  model: ClassifierModel;
+  adapter?: AdapterModel;
+  tokenizer: BertTokenizer;
+}
+
+async function loadDataset(data: string): Promise<TextDataset> {
+  return data === 'imdb' ? loadImdb() : loadCsv(data);
+}
+
+/** Trains `options.method` end to end and evaluates the best model on the held-out test split. */
+export async function finetune(options: FinetuneOptions): Promise<FinetuneResult> {
+  const settings = loadSettings();
+  const method = options.method;
+  const spec = METHOD_SPECS[method];
+  const seed = options.seed ?? settings.seed;
+  const batchSize = options.batchSize ?? settings.batchSize;
+  const maxLength = options.maxLength ?? settings.maxLength;
+  const epochs = options.epochs ?? settings.epochs;
+  const lr = options.lr ?? settings.learningRate ?? spec.lr;
+  const modelId = resolveModelPath(options.model ?? settings.model);
+
+  const dataset = await loadDataset(options.data ?? 'imdb');
+  const splits = splitDataset(dataset, {
+    trainSize: options.trainSize ?? settings.trainSize,
+    valSize: options.valSize ?? settings.valSize,
+    testSize: options.testSize ?? settings.testSize,
+    seed,
+  });
+  const { model, tokenizer: own } = await fromPretrained(modelId, {
+    task: spec.task,
+    labels: [...dataset.labelNames],
+    seed,
+    backend: (options.backend ?? settings.backend) as never,
+    quiet: true,
+  });
+  const tokenizer = own ?? (await BertTokenizer.fromPretrained('bert-base-uncased'));
+  const loader = (data: TextDataset, shuffle: boolean) => new DataLoader(data, { tokenizer, batchSize, maxLength, padding: 'longest', shuffle, seed });
+  const [train, validation, test] = [loader(splits.train, true), loader(splits.validation, false), loader(splits.test, false)];
+
+  const adapter = applyMethod(model, method, { lora: options.lora, adapter: options.adapter, seed });
+  const counts = countParameters(model, adapter);
+  const saveBest = async (dir: string) => {
+    if (adapter) return adapter.save(dir);
+    await saveCheckpoint(model, dir);
+    await tokenizer.save(dir);
+  };
+  const fitOptions = {
+    epochs, lr, seed, outputDir: options.outputDir, resume: options.resume, saveBest,
+    progress: options.progress, maxSteps: options.maxSteps,
+    fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length },
+  };
+
+  let history: EpochRecord[];
+  let trainSeconds: number;
+  let samplesPerSecond: number;
+  let testEval: Evaluation;
+  let valEval: Evaluation;
+  if (method === 'frozen' && (options.cacheFeatures ?? true)) {
+    const start = performance.now();
+    const [trainF, valF, testF] = [await FeatureCache.build(model, train, batchSize), await FeatureCache.build(model, validation, batchSize), await FeatureCache.build(model, test, batchSize)];
+    const featureSeconds = (performance.now() - start) / 1000;
+    try {
+      const head = featureClassifier(model);
+      const result = await fit(head, trainF, valF, fitOptions);
+      history = result.history;
+      // The encoder pass over the training reviews is part of the cost of training.
+      trainSeconds = result.trainSeconds + featureSeconds * (train.size / (train.size + validation.size + test.size));
+      samplesPerSecond = (train.size * result.history.length) / trainSeconds;
+      [valEval, testEval] = [await evaluate(head, valF), await evaluate(head, testF)];
+    } finally {
+      tf.dispose([trainF, valF, testF].map((c) => c as unknown as tf.Tensor).filter(() => false));
+      trainF.dispose(); valF.dispose(); testF.dispose();
+    }
+  } else {
+    const classifier = tokenClassifier(model, adapter);
+    const result = await fit(classifier, train, validation, fitOptions);
+    history = result.history;
+    trainSeconds = result.trainSeconds;
+    samplesPerSecond = result.trainSamplesPerSecond;
+    [valEval, testEval] = [await evaluate(classifier, validation), await evaluate(classifier, test)];
+  }
+
+  const summary: FinetuneSummary = {
+    method,
+    model: modelId,
+    trainable_params: counts.trainable,
+    total_params: counts.total,
+    epochs: history.length,
+    train_size: train.size,
+    train_seconds: round(trainSeconds, 2),
+    train_samples_per_s: round(samplesPerSecond, 2),
+    val_loss: round(valEval.loss, 5),
+    val_accuracy: round(valEval.accuracy, 4),
+    test_size: test.size,
+    test_accuracy: round(testEval.accuracy, 4),
+    test_f1: round(testEval.f1, 4),
+    checkpoint: options.outputDir ? join(options.outputDir, 'best') : null,
+  };
+  return { summary, history, test: testEval, model, adapter, tokenizer };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,39 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BertTokenizer } from '../tokenizer/index.js';
+import { tokenScores, type ClassifierModel } from './classifiers.js';
+
+export interface Prediction {
+  text: string;
+  /** The predicted class id and its name from the model's config. */
+  label: number;
+  labelName: string;
+  /** Probability of each class. */
+  probabilities: number[];
+}
+
+/**
+ * Labels and class probabilities for new texts, in eval mode (no dropout) and without gradient
+ * bookkeeping. Texts longer than `maxLength` tokens are cut as in training.
+ */
+export async function predict(model: ClassifierModel, tokenizer: BertTokenizer, texts: string[], options: { maxLength?: number; batchSize?: number } = {}): Promise<Prediction[]> {
+  if (!Array.isArray(texts)) throw new Error('predict takes an array of texts, e.g. predict(model, tokenizer, ["a great film"])');
+  texts.forEach((text, i) => {
+    if (typeof text !== 'string') throw new Error(`text ${i} is ${typeof text}, not a string`);
+    if (text.trim() === '') throw new Error(`text ${i} is empty; give the review's words`);
+  });
+  const { maxLength = 256, batchSize = 32 } = options;
+  const names = model.config.id2label;
+  const out: Prediction[] = [];
+  for (let start = 0; start < texts.length; start += batchSize) {
+    const chunk = texts.slice(start, start + batchSize);
+    const enc = tokenizer.encodeToTensors(chunk, { maxLength, padding: 'longest', truncation: true });
+    const probs = tf.tidy(() => tf.softmax(tokenScores(model, enc, false)));
+    const rows = (await probs.array()) as number[][];
+    tf.dispose([probs, enc.input_ids, enc.token_type_ids, enc.attention_mask]);
+    rows.forEach((p, i) => {
+      const label = p.indexOf(Math.max(...p));
+      out.push({ text: chunk[i], label, labelName: names[String(label)] ?? String(label), probabilities: p });
+    });
+  }
+  return out;
+}
