@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { numLabels, type BertConfig } from './config.js';
-import { BertModel, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
+import { BertModel, embeddingLookup, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
 import { Parameters, type ParameterSource } from './weights.js';
 
 /** The model classes fromPretrained builds: `base` is transformers' BertModel. */
@@ -83,14 +83,14 @@ function addMlmHead(bert: BertModel): void {
   if (!bert.config.tie_word_embeddings) bert.params.create(decoderName(bert.config), { shape: [vocab, h], init: 'normal' });
 }
 
-/** Vocabulary logits `[B, S, vocab]` of the sequence output. */
-function mlmLogits(bert: BertModel, sequence: tf.Tensor3D): tf.Tensor3D {
-  const [batch, seq, hidden] = sequence.shape;
-  const transformed = bert.layerNorm('cls.predictions.transform.LayerNorm', bert.activation(bert.linear('cls.predictions.transform.dense', sequence)));
+/** Vocabulary logits `[..., vocab]` of hidden states `[..., hidden]` (a sequence output, or rows of one). */
+function mlmLogits<T extends tf.Tensor>(bert: BertModel, hidden: T): T {
+  const width = bert.config.hidden_size;
+  const transformed = bert.layerNorm('cls.predictions.transform.LayerNorm', bert.activation(bert.linear('cls.predictions.transform.dense', hidden)));
   // An explicit transpose then a plain product: tfjs' transposed products are much slower on wasm.
   const decoderT = tf.transpose(bert.params.get(decoderName(bert.config))) as tf.Tensor2D;
-  const logits = tf.add(tf.matMul(transformed.reshape([batch * seq, hidden]) as tf.Tensor2D, decoderT), bert.params.get('cls.predictions.bias'));
-  return logits.reshape([batch, seq, -1]);
+  const logits = tf.add(tf.matMul(transformed.reshape([-1, width]) as tf.Tensor2D, decoderT), bert.params.get('cls.predictions.bias'));
+  return logits.reshape([...hidden.shape.slice(0, -1), -1]) as T;
 }
 
 /** transformers' BertForMaskedLM (no pooler). */
@@ -105,6 +105,19 @@ export class BertForMaskedLM extends BertTaskModel {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
       return { ...out, logits: mlmLogits(this.bert, out.lastHiddenState) };
+    });
+  }
+
+  /**
+   * Logits `[N, vocab]` at chosen tokens only: `positions` index the `B * S` tokens of the batch
+   * (row-major). MLM training and cloze prompts need the few masked tokens, and the vocabulary
+   * product for every token would cost more than the encoder itself.
+   */
+  logitsAt(lastHiddenState: tf.Tensor3D, positions: tf.Tensor1D | number[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const index = positions instanceof tf.Tensor ? tf.cast(positions, 'int32') : tf.tensor1d(positions, 'int32');
+      const rows = embeddingLookup(lastHiddenState.reshape([-1, this.config.hidden_size]), index) as tf.Tensor2D;
+      return mlmLogits(this.bert, rows);
     });
   }
 }

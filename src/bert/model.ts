@@ -55,7 +55,7 @@ const P = BASE_PREFIX;
  * `table[ids]` with its gradient written as a scatter-add: tfjs' own gradient of gather uses
  * UnsortedSegmentSum, which the wasm backend lacks and the cpu backend runs in O(ids x vocab).
  */
-const embeddingLookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export const embeddingLookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [table, ids, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([ids]);
   const [rows, width] = table.shape;

@@ -144,7 +144,7 @@ export function linearSchedule(done: number, total: number, warmup: number): num
 }
 
 /** Scales the gradients so that their global norm is at most `maxNorm` (PyTorch's `clip_grad_norm_`). */
-function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
+export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
   const names = [...grads.keys()];
   const clipped = tf.tidy(() => {
     const norm = tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
