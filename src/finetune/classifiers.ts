@@ -49,8 +49,10 @@ export class FeatureCache implements BatchSource<FeatureBatch> {
   readonly numBatches: number;
 
   private constructor(
-    private readonly features: tf.Tensor2D,
-    private readonly labels: tf.Tensor1D,
+    /** The pooled [CLS] vectors `[size, hidden]`, in dataset order. */
+    readonly features: tf.Tensor2D,
+    /** Their class ids, in dataset order. */
+    readonly labels: tf.Tensor1D,
     private readonly loader: DataLoader,
     private readonly batchSize: number,
   ) {

@@ -23,6 +23,8 @@ import { applyMethod, countParameters, METHOD_SPECS, type Method } from './metho
 export { FeatureCache, featureClassifier, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch } from './classifiers.js';
 export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec } from './methods.js';
 export { predict, type Prediction } from './predict.js';
+export { measurePeakMemory } from './memory.js';
+export { pca2, type Projection } from './projection.js';
 
 export interface FinetuneOptions {
   method: Method;
@@ -78,6 +80,18 @@ export interface FinetuneResult {
   tokenizer: BertTokenizer;
 }
 
+/**
+ * What `fit` calls to write the best model: the adapter alone when there is one, else the whole
+ * model in Hugging Face's layout with its tokenizer, so that `fromPretrained(dir)` loads it.
+ */
+export function modelSaver(model: ClassifierModel, tokenizer: BertTokenizer, adapter?: AdapterModel): (dir: string) => Promise<void> {
+  return async (dir) => {
+    if (adapter) return adapter.save(dir);
+    await saveCheckpoint(model, dir);
+    tokenizer.save(dir);
+  };
+}
+
 async function loadDataset(data: string): Promise<TextDataset> {
   return data === 'imdb' ? loadImdb() : loadCsv(data);
 }
@@ -114,13 +128,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
 
   const adapter = applyMethod(model, method, { lora: options.lora, adapter: options.adapter, seed });
   const counts = countParameters(model, adapter);
-  const saveBest = async (dir: string) => {
-    if (adapter) return adapter.save(dir);
-    await saveCheckpoint(model, dir);
-    await tokenizer.save(dir);
-  };
   const fitOptions = {
-    epochs, lr, seed, outputDir: options.outputDir, resume: options.resume, saveBest,
+    epochs, lr, seed, outputDir: options.outputDir, resume: options.resume, saveBest: modelSaver(model, tokenizer, adapter),
     progress: options.progress, maxSteps: options.maxSteps,
     fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length },
   };
