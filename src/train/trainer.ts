@@ -224,8 +224,9 @@ export async function fit<B extends LabelledBatch>(
             `Lower the learning rate (now ${lr}), check the inputs for NaN, or clip gradients harder (maxGradNorm ${maxGradNorm}).`,
           );
         }
-        optimizer.applyGradients(maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads);
-        tf.dispose([...grads.values()]);
+        const applied = maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads;
+        optimizer.applyGradients(applied);
+        tf.dispose([...applied.values()]);
         const n = batch.labels.shape[0];
         state.globalStep++;
         state.batchInEpoch = batchIndex;
