@@ -1,7 +1,7 @@
 // Jupyter's kernel conformance suite (Debian's python3-jupyter-kernel-test) against the finetune-lab
 // kernel (kernel-setup/kernel.cjs). Stock tslab passes 6 of these tests and fails test_kernel_info,
 // test_error and test_execute_result; the launcher must pass all 9 that tslab can support. The 5
-// skipped ones need features tslab lacks (see kernel-setup/KNOWN-GAPS.md).
+// skipped ones need features tslab lacks (see environment.md, "The kernel").
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
