@@ -40,3 +40,5 @@ export { historyFigure, confusionFigure, tokenHeatmapFigure, scatterFigure } fro
 export { recordResult, readResults, RESULTS_FILE } from "./results.js";
 export type { MethodResult } from "./results.js";
 export { PROJECT_ROOT, EMBEDDED_MODEL, resolveModelPath } from "./models.js";
+export { BagOfWords, BagOfWordsClassifier, LogisticRegression, trainBaseline } from "./baseline/index.js";
+export type { BaselineOptions, BaselineResult, BaselineSummary, LogisticOptions, SparseRow, VectorizerOptions } from "./baseline/index.js";
