@@ -14,5 +14,6 @@ export const COMMANDS: Record<string, Command> = {
   run: { summary: 'Execute notebooks headlessly on the finetune-lab kernel; non-zero exit on the first failing cell', load: () => import('./run.js') },
   forward: { summary: 'Run a BERT checkpoint on token ids (JSON) and write its hidden states and logits (JSON)', load: () => import('./forward.js') },
   train: { summary: 'Fine-tune a classifier (frozen features, full, adapters or LoRA) and print a JSON summary', load: () => import('./train.js') },
+  pretrain: { summary: 'Pretrain a BERT from scratch by masked-language modelling on the IMDB reviews (resumable) and print a JSON summary', load: () => import('./pretrain.js') },
   lab: { summary: 'Open the notebooks in JupyterLab (or Jupyter Notebook) on 127.0.0.1 with the finetune-lab kernel', load: () => import('./lab.js') },
 };
