@@ -1,0 +1,409 @@
+/**
+ * Masked-language-model pretraining of a BERT from random initialisation, on the IMDB reviews
+ * outside the fixed test split (`pretrainingText()`), with the bert-base-uncased vocabulary.
+ *
+ * Built for long runs that get interrupted: everything random (initialisation, window order,
+ * masks, dropout) is a function of the seed and the step, and the resumable state (weights, AdamW
+ * moments, position, history) is written atomically every `saveEvery` steps, so a resumed run
+ * computes exactly the losses and weights an uninterrupted one would.
+ *
+ * The vocabulary projection (30,522 wide) is computed only at the masked ~15% of the tokens;
+ * for every token it would cost more than the encoder.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendName } from '../backend/index.js';
+import { saveCheckpoint } from '../bert/checkpoint.js';
+import { BertForMaskedLM } from '../bert/heads.js';
+import { embeddingLookup } from '../bert/model.js';
+import { pretrainingText } from '../data/split.js';
+import { deriveSeed, mulberry32, permutation } from '../data/random.js';
+import { setDropoutSeed } from '../ops.js';
+import { BertTokenizer } from '../tokenizer/index.js';
+import { hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, writeDirectoryAtomically, type LoopState } from '../train/checkpoint.js';
+import { AdamW, trainerParamGroups, valueAndGrads } from '../train/optimizer.js';
+import { clipByGlobalNorm, linearSchedule, NonFiniteLossError } from '../train/trainer.js';
+import { buildCorpus, type PretrainCorpus } from './corpus.js';
+import { disposeBatch, maskingVocab, maskSequence, mlmBatch, type MaskedSequence, type MaskingOptions, type MaskingVocab, type MlmBatch } from './labels.js';
+import { parseSize, sizeConfig, type ModelSize } from './sizes.js';
+
+/** Held-out texts and masked windows of the evaluation, fixed so that every run is scored on the same tokens. */
+export const HELD_OUT_TEXTS = 500;
+export const EVAL_SEQUENCES = 256;
+const EVAL_MASK_SEED = 20_240_602;
+
+export interface PretrainOptions {
+  /** A name from MODEL_SIZES or a shape `L4-H256-A4`. Default bert-mini. */
+  size?: string;
+  /** Optimizer steps of the whole run (the learning-rate schedule spans them). */
+  steps: number;
+  /** Tokens per window. Default 128. */
+  seqLength?: number;
+  /** Windows per step. Default 32. */
+  batchSize?: number;
+  /** Peak learning rate. Default 5e-4. */
+  lr?: number;
+  /** Share of the steps spent warming the learning rate up. Default 0.05. */
+  warmupRatio?: number;
+  /** Default 0.01 (not on biases and LayerNorm). */
+  weightDecay?: number;
+  /** Global gradient-norm clip. Default 1; 0 turns it off. */
+  maxGradNorm?: number;
+  seed?: number;
+  masking?: MaskingOptions;
+  backend?: BackendName;
+  /** `DIR/last`: the resumable state; `DIR/model`: the model in the Hugging Face layout. */
+  outputDir?: string;
+  /** Continue from `outputDir/last` if it exists (with the same settings). */
+  resume?: boolean;
+  /** Evaluate on held-out text every N steps (and at the start and the end). Default 500; 0: start and end only. */
+  evalEvery?: number;
+  /** Write the resumable state and the model every N steps (and at the end). Default 500. */
+  saveEvery?: number;
+  /** Also keep the model at every N steps in `DIR/snapshots/step-N` (for a curve against pretraining time). */
+  snapshotEvery?: number;
+  /** Record the mean training loss every N steps. Default 50. */
+  logEvery?: number;
+  /** Store the model's weights as float16 (half the size; training itself stays float32). */
+  fp16?: boolean;
+  /** The corpus; default `pretrainingText()`. Its last `heldOutTexts` texts are kept for evaluation. */
+  texts?: readonly string[];
+  heldOutTexts?: number;
+  evalSequences?: number;
+  /** Token cache directory (null: none); default build/cache/pretrain-tokens. */
+  cacheDir?: string | null;
+  /** Stop after this many steps in total, as an interruption would (the run stays resumable). */
+  maxSteps?: number;
+  /** Stop (resumably) after this many seconds of this call. */
+  maxSeconds?: number;
+  /** Stop (resumably) after the current step once aborted, e.g. on Ctrl-C. */
+  signal?: AbortSignal;
+  /** Called with every record as it is made, e.g. for a live chart. */
+  onRecord?: (record: PretrainRecord) => void;
+  /** Progress lines; default console.error; null: silent. */
+  log?: ((line: string) => void) | null;
+}
+
+/** One point of the run's history: training loss, held-out evaluation, or both. */
+export interface PretrainRecord {
+  step: number;
+  /** Seconds spent training (not evaluating or saving) up to this step. */
+  seconds: number;
+  /** Mean training loss of the steps since the previous training record, and the learning rate. */
+  loss?: number;
+  lr?: number;
+  samplesPerSecond?: number;
+  /** MLM loss and accuracy on the held-out masked tokens. */
+  evalLoss?: number;
+  evalAccuracy?: number;
+}
+
+/** What `finetune-lab pretrain` prints as its last line. */
+export interface PretrainSummary {
+  size: string;
+  params: number;
+  steps: number;
+  /** Whether all `steps` are done (false after an interruption; resume to finish). */
+  completed: boolean;
+  seq: number;
+  batch: number;
+  train_windows: number;
+  train_seconds: number;
+  samples_per_s: number;
+  tokens_per_s: number;
+  mlm_loss: number;
+  mlm_accuracy: number;
+  eval_masked_tokens: number;
+  backend: string;
+  checkpoint: string | null;
+}
+
+export interface PretrainResult {
+  summary: PretrainSummary;
+  history: PretrainRecord[];
+  model: BertForMaskedLM;
+  tokenizer: BertTokenizer;
+}
+
+/** The held-out MLM evaluation. */
+export interface MlmEvaluation {
+  /** Mean cross-entropy per masked token. */
+  loss: number;
+  /** Share of the masked tokens whose original id is the model's top prediction. */
+  accuracy: number;
+  tokens: number;
+}
+
+/**
+ * Mean cross-entropy of the original ids at the batch's chosen positions, and those positions'
+ * logits `[count, vocab]`.
+ */
+export function maskedLmLoss(model: BertForMaskedLM, batch: MlmBatch, training: boolean): { loss: tf.Scalar; logits: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const hidden = model.bert.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }, { training }).lastHiddenState;
+    const logits = model.logitsAt(hidden, batch.positions);
+    const vocab = logits.shape[1];
+    // The target's log-probability, picked from the flat [count * vocab] array with a scatter-add gradient.
+    const flat = tf.add(tf.mul(tf.range(0, batch.count, 1, 'int32'), tf.scalar(vocab, 'int32')), batch.targets);
+    const picked = embeddingLookup(tf.logSoftmax(logits).reshape([-1, 1]), flat);
+    return { loss: tf.neg(tf.mean(picked)) as tf.Scalar, logits };
+  });
+}
+
+/** MLM loss and accuracy over masked sequences, without dropout. */
+export async function evaluateMlm(model: BertForMaskedLM, sequences: readonly MaskedSequence[], options: { batchSize?: number; padTokenId?: number } = {}): Promise<MlmEvaluation> {
+  const { batchSize = 32, padTokenId = 0 } = options;
+  let lossSum = 0;
+  let correct = 0;
+  let tokens = 0;
+  for (let start = 0; start < sequences.length; start += batchSize) {
+    const batch = mlmBatch(sequences.slice(start, start + batchSize), padTokenId);
+    if (batch.count > 0) {
+      const [loss, hits] = tf.tidy(() => {
+        const { loss, logits } = maskedLmLoss(model, batch, false);
+        return [loss, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), batch.targets), 'int32'))];
+      });
+      lossSum += (await loss.data())[0] * batch.count;
+      correct += (await hits.data())[0];
+      tokens += batch.count;
+      tf.dispose([loss, hits]);
+    }
+    disposeBatch(batch);
+  }
+  return { loss: lossSum / Math.max(tokens, 1), accuracy: correct / Math.max(tokens, 1), tokens };
+}
+
+/** The fixed evaluation sequences: the first `count` held-out windows, masked with a fixed seed. */
+export function heldOutSequences(corpus: PretrainCorpus, vocab: MaskingVocab, count = EVAL_SEQUENCES, masking: MaskingOptions = {}): MaskedSequence[] {
+  const n = Math.min(count, corpus.heldOut.count);
+  return Array.from({ length: n }, (_, i) => maskSequence(Array.from(corpus.heldOut.row(i)), vocab, mulberry32(deriveSeed(EVAL_MASK_SEED, i)), masking));
+}
+
+export interface HeldOutOptions {
+  seqLength?: number;
+  sequences?: number;
+  texts?: readonly string[];
+  heldOutTexts?: number;
+  masking?: MaskingOptions;
+  cacheDir?: string | null;
+}
+
+/**
+ * A model's MLM loss and accuracy on the held-out slice of the pretraining text, on the same
+ * masked tokens `pretrain` reports (with the same options), e.g. to check a saved model's card.
+ */
+export async function heldOutMlm(model: BertForMaskedLM, tokenizer: BertTokenizer, options: HeldOutOptions = {}): Promise<MlmEvaluation> {
+  const corpus = buildCorpus(options.texts ?? pretrainingText(), tokenizer, {
+    seqLength: options.seqLength ?? 128, heldOutTexts: options.heldOutTexts ?? HELD_OUT_TEXTS, cacheDir: options.cacheDir,
+  });
+  return evaluateMlm(model, heldOutSequences(corpus, maskingVocab(tokenizer), options.sequences, options.masking), { padTokenId: tokenizer.padTokenId });
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+}
+
+function positiveInteger(name: string, value: number, zeroOk = false): number {
+  if (!Number.isInteger(value) || value < (zeroOk ? 0 : 1)) throw new Error(`${name} must be a whole number${zeroOk ? ' (0 or more)' : ' of at least 1'}, got ${value}`);
+  return value;
+}
+
+/** What a run is started with; resuming it with other values is refused. */
+// A type alias (not an interface), so that it is a Record<string, unknown> for the loop state.
+export type RunSettings = {
+  size: string;
+  seqLength: number;
+  batchSize: number;
+  lr: number;
+  steps: number;
+  warmupRatio: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  seed: number;
+  masking: MaskingOptions;
+  trainWindows: number;
+  heldOutTexts: number;
+  evalSequences: number;
+};
+
+/** The settings of the run saved in `outputDir` (to resume it with them), or undefined if there is none. */
+export function savedRunSettings(outputDir: string): RunSettings | undefined {
+  const last = join(outputDir, 'last');
+  if (!hasTrainingCheckpoint(last)) return undefined;
+  return (JSON.parse(readFileSync(join(last, 'trainer_state.json'), 'utf8')) as LoopState<PretrainRecord>).fingerprint as unknown as RunSettings;
+}
+
+/** Pretrains (or continues pretraining) a BERT with masked-language modelling. */
+export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
+  const steps = positiveInteger('steps', options.steps);
+  const seqLength = positiveInteger('seqLength', options.seqLength ?? 128);
+  const batchSize = positiveInteger('batchSize', options.batchSize ?? 32);
+  const { lr = 5e-4, warmupRatio = 0.05, weightDecay = 0.01, maxGradNorm = 1, seed = 42, masking = {}, fp16 = false } = options;
+  const evalEvery = positiveInteger('evalEvery', options.evalEvery ?? 500, true);
+  const saveEvery = positiveInteger('saveEvery', options.saveEvery ?? 500, true);
+  const logEvery = positiveInteger('logEvery', options.logEvery ?? 50);
+  const snapshotEvery = positiveInteger('snapshotEvery', options.snapshotEvery ?? 0, true);
+  const log = options.log === undefined ? (line: string) => console.error(line) : options.log;
+  const sizeName = options.size ?? 'bert-mini';
+  const size: ModelSize = parseSize(sizeName);
+  const started = performance.now();
+
+  const backend = await initBackend({ backend: options.backend, quiet: log === null });
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const config = sizeConfig(size, tokenizer.vocabSize);
+  if (seqLength > config.max_position_embeddings) throw new Error(`seqLength ${seqLength} exceeds BERT's ${config.max_position_embeddings} positions`);
+  const texts = options.texts ?? pretrainingText();
+  const corpus = buildCorpus(texts, tokenizer, { seqLength, heldOutTexts: options.heldOutTexts ?? HELD_OUT_TEXTS, cacheDir: options.cacheDir });
+  const vocab = maskingVocab(tokenizer);
+  const evalSet = heldOutSequences(corpus, vocab, options.evalSequences ?? EVAL_SEQUENCES, masking);
+  const evalTokens = evalSet.reduce((n, s) => n + s.positions.length, 0);
+  log?.(`corpus: ${corpus.trainTexts} texts, ${corpus.trainTokens} tokens, ${corpus.train.count} windows of ${seqLength} for training; ` +
+    `${corpus.heldOutTexts} held-out texts, ${evalSet.length} windows (${evalTokens} masked tokens) for evaluation`);
+
+  const warmup = Math.round(warmupRatio * steps);
+  const fingerprint: RunSettings = {
+    size: sizeName, seqLength, batchSize, lr, steps, warmupRatio, weightDecay, maxGradNorm, seed, masking,
+    trainWindows: corpus.train.count, heldOutTexts: corpus.heldOutTexts, evalSequences: evalSet.length,
+  };
+  const model = new BertForMaskedLM(config, { seed });
+  const params = model.params.trainable();
+  const optimizer = new AdamW(trainerParamGroups(params, weightDecay), { lr, weightDecay });
+  const lastDir = options.outputDir ? join(options.outputDir, 'last') : undefined;
+  const modelDir = options.outputDir ? join(options.outputDir, 'model') : null;
+
+  let state: LoopState<PretrainRecord> = {
+    epoch: 0, batchInEpoch: 0, globalStep: 0, epochLossSum: 0, epochExamples: 0, trainExamples: 0, trainSeconds: 0,
+    bestValLoss: null, bestEpoch: null, history: [], fingerprint,
+  };
+  try {
+    if (options.resume && lastDir && hasTrainingCheckpoint(lastDir)) {
+      state = loadTrainingCheckpoint<PretrainRecord>(lastDir, params, optimizer);
+      const was = JSON.stringify(state.fingerprint);
+      if (was !== JSON.stringify(fingerprint)) {
+        throw new Error(`cannot resume from ${lastDir}: it was started with ${was}, this run has ${JSON.stringify(fingerprint)}; use the same settings or another output directory`);
+      }
+      log?.(`resumed from ${lastDir} at step ${state.globalStep} of ${steps}`);
+    }
+  } catch (err) {
+    optimizer.dispose();
+    model.dispose();
+    throw err;
+  }
+
+  const orderSeed = deriveSeed(seed, 1);
+  const maskSeed = deriveSeed(seed, 2);
+  const dropoutSeed = deriveSeed(seed, 3);
+  const windows = corpus.train.count;
+  let order: { epoch: number; indices: number[] } | undefined;
+  /** Sample p of the run (step * batchSize + row): a window in epoch p / windows's order, masked as p alone decides. */
+  const sample = (p: number): MaskedSequence => {
+    const epoch = Math.floor(p / windows);
+    if (order?.epoch !== epoch) order = { epoch, indices: permutation(windows, deriveSeed(orderSeed, epoch)) };
+    const window = corpus.train.row(order.indices[p - epoch * windows]);
+    return maskSequence(Array.from(window), vocab, mulberry32(deriveSeed(maskSeed, p)), masking);
+  };
+
+  // The latest evaluation (after a resume, the one recorded before the interruption).
+  const lastEval = [...state.history].reverse().find((r) => r.evalLoss !== undefined);
+  let latest: MlmEvaluation | undefined = lastEval && { loss: lastEval.evalLoss!, accuracy: lastEval.evalAccuracy!, tokens: evalTokens };
+  let lastLogSeconds = [...state.history].reverse().find((r) => r.loss !== undefined)?.seconds ?? 0;
+  const record = (r: PretrainRecord) => {
+    state.history.push(r);
+    options.onRecord?.(r);
+  };
+  const evaluateNow = async () => {
+    latest = await evaluateMlm(model, evalSet, { batchSize, padTokenId: tokenizer.padTokenId });
+    record({ step: state.globalStep, seconds: round(state.trainSeconds, 3), evalLoss: latest.loss, evalAccuracy: latest.accuracy });
+    log?.(`eval at step ${state.globalStep}: MLM loss ${latest.loss.toFixed(4)}, accuracy ${(100 * latest.accuracy).toFixed(2)}% on ${latest.tokens} held-out masked tokens`);
+  };
+  const summary = (): PretrainSummary => ({
+    size: sizeName,
+    params: model.params.size(),
+    steps: state.globalStep,
+    completed: state.globalStep >= steps,
+    seq: seqLength,
+    batch: batchSize,
+    train_windows: windows,
+    train_seconds: round(state.trainSeconds, 2),
+    samples_per_s: round(state.trainExamples / Math.max(state.trainSeconds, 1e-9), 2),
+    tokens_per_s: round((state.trainExamples * seqLength) / Math.max(state.trainSeconds, 1e-9), 1),
+    mlm_loss: round(latest?.loss ?? NaN, 4),
+    mlm_accuracy: round(latest?.accuracy ?? NaN, 4),
+    eval_masked_tokens: latest?.tokens ?? 0,
+    backend: backend.name,
+    checkpoint: modelDir,
+  });
+  const writeModel = (dir: string) => writeDirectoryAtomically(dir, async (tmp) => {
+    await saveCheckpoint(model, tmp, { dtype: fp16 ? 'F16' : 'F32' });
+    tokenizer.save(tmp);
+    writeFileSync(join(tmp, 'pretraining.json'), JSON.stringify({ summary: summary(), options: fingerprint, history: state.history }, null, 1) + '\n');
+  });
+  const save = async () => {
+    if (!lastDir || !modelDir) return;
+    await saveTrainingCheckpoint(lastDir, state, params, optimizer);
+    await writeModel(modelDir);
+  };
+
+  let stopped = false;
+  try {
+    if (state.globalStep === 0) await evaluateNow();
+    while (state.globalStep < steps) {
+      const elapsed = (performance.now() - started) / 1000;
+      if ((options.maxSteps !== undefined && state.globalStep >= options.maxSteps) || (options.maxSeconds !== undefined && elapsed >= options.maxSeconds) || options.signal?.aborted) {
+        stopped = true;
+        break;
+      }
+      const step = state.globalStep;
+      const stepStart = performance.now();
+      const batch = mlmBatch(Array.from({ length: batchSize }, (_, row) => sample(step * batchSize + row)), tokenizer.padTokenId);
+      optimizer.lr = lr * linearSchedule(step, steps, warmup);
+      setDropoutSeed(dropoutSeed, step);
+      const { value, grads } = valueAndGrads(() => maskedLmLoss(model, batch, true).loss, params);
+      disposeBatch(batch);
+      const loss = (await value.data())[0];
+      value.dispose();
+      if (!Number.isFinite(loss)) {
+        tf.dispose([...grads.values()]);
+        throw new NonFiniteLossError(`the MLM loss became ${loss} at step ${step + 1}; the weights were not updated with it. Lower the learning rate (now ${lr})` +
+          (lastDir ? ` and resume from ${lastDir}, the last good state` : ''));
+      }
+      optimizer.applyGradients(maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads);
+      tf.dispose([...grads.values()]);
+      state.globalStep++;
+      state.trainExamples += batchSize;
+      state.trainSeconds += (performance.now() - stepStart) / 1000;
+      state.epoch = Math.floor((state.globalStep * batchSize) / windows);
+      state.epochLossSum += loss;
+      state.epochExamples++;
+
+      const done = state.globalStep;
+      if (done % logEvery === 0 || done === steps) {
+        const recentSeconds = state.trainSeconds - lastLogSeconds;
+        lastLogSeconds = round(state.trainSeconds, 3);
+        const samplesPerSecond = (state.epochExamples * batchSize) / Math.max(recentSeconds, 1e-9);
+        record({ step: done, seconds: lastLogSeconds, loss: state.epochLossSum / state.epochExamples, lr: optimizer.lr, samplesPerSecond: round(samplesPerSecond, 2) });
+        log?.(`step ${done}/${steps} (epoch ${(done * batchSize / windows).toFixed(2)}): loss ${(state.epochLossSum / state.epochExamples).toFixed(4)}, lr ${optimizer.lr.toExponential(2)}, ` +
+          `${samplesPerSecond.toFixed(1)} samples/s, ${duration((steps - done) * batchSize / samplesPerSecond)} left`);
+        state.epochLossSum = 0;
+        state.epochExamples = 0;
+      }
+      if ((evalEvery && done % evalEvery === 0) || done === steps) await evaluateNow();
+      if (snapshotEvery && done % snapshotEvery === 0 && options.outputDir) await writeModel(join(options.outputDir, 'snapshots', `step-${done}`));
+      if (saveEvery && done % saveEvery === 0 && done < steps) await save();
+    }
+    await save();
+    if (stopped) log?.(`stopped at step ${state.globalStep} of ${steps}${lastDir ? `; continue with resume from ${options.outputDir}` : ''}`);
+  } catch (err) {
+    optimizer.dispose();
+    model.dispose();
+    throw err;
+  }
+  optimizer.dispose();
+  return { summary: summary(), history: state.history, model, tokenizer };
+}

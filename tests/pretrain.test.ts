@@ -1,0 +1,235 @@
+// Self-supervised labels (next-word table, BERT's masking statistics, whole-word masking) and
+// masked-language-model pretraining: exact resume, the saved model, the held-out evaluation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { fromPretrained } from '../src/bert/pretrained.js';
+import { mulberry32 } from '../src/data/random.js';
+import { pretrainingText } from '../src/data/split.js';
+import { BertTokenizer } from '../src/tokenizer/index.js';
+import {
+  buildCorpus, heldOutMlm, IGNORE_INDEX, maskingTable, maskingVocab, maskSequence, mlmBatch, disposeBatch, nextWordExamples,
+  parseSize, pretrain, type MaskAction,
+} from '../src/pretrain/index.js';
+
+test("the article's next-word table for 'I am a data scientist'", () => {
+  assert.deepEqual(nextWordExamples('I am a data scientist'), [
+    { context: 'I', next: 'am' },
+    { context: 'I am', next: 'a' },
+    { context: 'I am a', next: 'data' },
+    { context: 'I am a data', next: 'scientist' },
+  ]);
+});
+
+/** |observed - expected| must stay within 4 binomial standard deviations (a false alarm about once in 16,000 runs). */
+function assertShare(count: number, n: number, p: number, what: string): void {
+  const sd = Math.sqrt((p * (1 - p)) / n);
+  const share = count / n;
+  assert.ok(Math.abs(share - p) < 4 * sd, `${what}: ${share.toFixed(4)} of ${n}, expected ${p} ± ${(4 * sd).toFixed(4)}`);
+}
+
+test('MLM masking: 15% of the non-special tokens, 80% [MASK] / 10% random / 10% kept, labels only there', async () => {
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const vocab = maskingVocab(tokenizer);
+  const special = [...vocab.specialIds];
+  const random = mulberry32(7);
+  const pool = vocab.randomIds;
+  let tokens = 0;
+  let chosen = 0;
+  const actions: Record<MaskAction, number> = { mask: 0, random: 0, keep: 0 };
+  const replacementIsSpecial: number[] = [];
+  for (let s = 0; s < 2000; s++) {
+    // [CLS] words [SEP] [PAD]...: with special tokens inside and padding at the end.
+    const body = Array.from({ length: 100 }, () => pool[Math.floor(random() * pool.length)]);
+    body[50] = tokenizer.sepTokenId;
+    body[51] = tokenizer.unkTokenId;
+    const ids = [tokenizer.clsTokenId, ...body, tokenizer.sepTokenId, ...new Array(26).fill(tokenizer.padTokenId)];
+    const masked = maskSequence(ids, vocab, mulberry32(1000 + s));
+    tokens += ids.filter((id) => !vocab.specialIds.has(id)).length;
+    chosen += masked.positions.length;
+    const chosenSet = new Set(masked.positions);
+    ids.forEach((id, i) => {
+      if (chosenSet.has(i)) {
+        assert.ok(!special.includes(id), `special token ${id} chosen at ${i}`);
+        assert.equal(masked.labels[i], id);
+      } else {
+        assert.equal(masked.labels[i], IGNORE_INDEX);
+        assert.equal(masked.inputIds[i], id, `unchosen position ${i} changed`);
+      }
+    });
+    masked.positions.forEach((p, k) => {
+      const action = masked.actions[k];
+      actions[action]++;
+      const input = masked.inputIds[p];
+      if (action === 'mask') assert.equal(input, tokenizer.maskTokenId);
+      if (action === 'keep') assert.equal(input, ids[p]);
+      if (action === 'random' && special.includes(input)) replacementIsSpecial.push(input);
+    });
+  }
+  assert.deepEqual(replacementIsSpecial, [], 'random replacements must not be special tokens');
+  assertShare(chosen, tokens, 0.15, 'chosen share of the non-special tokens');
+  assertShare(actions.mask, chosen, 0.8, '[MASK] share of the chosen');
+  assertShare(actions.random, chosen, 0.1, 'random share of the chosen');
+  assertShare(actions.keep, chosen, 0.1, 'kept share of the chosen');
+});
+
+test('random replacements come from the whole vocabulary of real tokens, never bracketed ones', async () => {
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const vocab = maskingVocab(tokenizer);
+  const tokens = tokenizer.convertIdsToTokens([...vocab.randomIds]);
+  assert.equal(tokens.filter((t) => /^\[.*\]$/.test(t)).length, 0);
+  // bert-base-uncased: 30,522 entries, of which [PAD], [UNK], [CLS], [SEP], [MASK] and 994 [unusedN].
+  assert.equal(vocab.randomIds.length, 30522 - 5 - 994);
+  const masked = maskSequence([101, 1996, 3185, 102], vocab, mulberry32(3), { probability: 1, maskRate: 0, randomRate: 1 });
+  assert.deepEqual(masked.positions, [1, 2]);
+  assert.deepEqual(masked.actions, ['random', 'random']);
+});
+
+test('whole-word masking chooses all WordPiece pieces of a word together, 15% of the words', async () => {
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const vocab = maskingVocab(tokenizer);
+  const text = 'The cinematography was unbelievably breathtaking, although the screenwriter overindulged in melodramatic monologues.';
+  const ids = tokenizer.encode(text).input_ids[0];
+  const tokens = tokenizer.convertIdsToTokens(ids);
+  // Words as WordPiece groups: a ## piece belongs to the word before it.
+  const words: number[][] = [];
+  tokens.forEach((t, i) => {
+    if (vocab.specialIds.has(ids[i])) return;
+    if (t.startsWith('##')) words[words.length - 1].push(i);
+    else words.push([i]);
+  });
+  assert.ok(words.some((w) => w.length >= 3), `the sentence should have words of several pieces: ${tokens.join(' ')}`);
+  let chosenWords = 0;
+  let splitWords = 0;
+  const runs = 3000;
+  for (let s = 0; s < runs; s++) {
+    const chosen = new Set(maskSequence(ids, vocab, mulberry32(s), { wholeWord: true }).positions);
+    for (const word of words) {
+      const n = word.filter((i) => chosen.has(i)).length;
+      if (n === word.length) chosenWords++;
+      else if (n > 0) splitWords++;
+    }
+  }
+  assert.equal(splitWords, 0, 'a word was masked in part');
+  assertShare(chosenWords, runs * words.length, 0.15, 'chosen share of the words');
+  // Token-level masking does split words.
+  const pieces = new Set(maskSequence(ids, vocab, mulberry32(11), { probability: 0.5 }).positions);
+  assert.ok(words.some((w) => w.length > 1 && w.some((i) => pieces.has(i)) && !w.every((i) => pieces.has(i))));
+});
+
+test('masking is a function of the random stream; the table and the batch show it', async () => {
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const vocab = maskingVocab(tokenizer);
+  const ids = tokenizer.encode('a long and rather dull film about nothing at all, which i watched twice anyway').input_ids[0];
+  const a = maskSequence(ids, vocab, mulberry32(5), { probability: 0.4 });
+  assert.deepEqual(maskSequence(ids, vocab, mulberry32(5), { probability: 0.4 }), a);
+  assert.notDeepEqual(maskSequence(ids, vocab, mulberry32(6), { probability: 0.4 }).positions, a.positions);
+
+  const table = maskingTable(tokenizer, ids, a);
+  assert.equal(table.length, ids.length);
+  assert.deepEqual(table.filter((r) => r.label !== '').map((r) => r.position), a.positions);
+  for (const row of table) assert.equal(row.original, tokenizer.convertIdsToTokens([ids[row.position]])[0]);
+
+  const b = maskSequence(ids.slice(0, 8), vocab, mulberry32(9), { probability: 0.5 });
+  const batch = mlmBatch([a, b], tokenizer.padTokenId);
+  const width = ids.length;
+  assert.deepEqual(batch.inputIds.shape, [2, width]);
+  assert.deepEqual(await batch.positions.array(), [...a.positions, ...b.positions.map((p) => width + p)]);
+  assert.deepEqual(await batch.targets.array(), [...a.positions.map((p) => ids[p]), ...b.positions.map((p) => ids[p])]);
+  assert.deepEqual((await batch.attentionMask.array())[1], [...new Array(8).fill(1), ...new Array(width - 8).fill(0)]);
+  assert.equal(batch.count, a.positions.length + b.positions.length);
+  disposeBatch(batch);
+});
+
+test('the corpus packs texts into full [CLS] ... [SEP] windows, with [SEP] between texts', async () => {
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const texts = ['one two three four five six', 'seven eight nine ten eleven', 'twelve thirteen', 'held out text that is long enough for one window of eight'];
+  const corpus = buildCorpus(texts, tokenizer, { seqLength: 8, heldOutTexts: 1, cacheDir: null });
+  const stream = texts.slice(0, 3).flatMap((t) => [...tokenizer.encode(t).input_ids[0].slice(1, -1), tokenizer.sepTokenId]);
+  assert.equal(corpus.train.count, Math.floor(stream.length / 6));
+  for (let w = 0; w < corpus.train.count; w++) {
+    assert.deepEqual([...corpus.train.row(w)], [tokenizer.clsTokenId, ...stream.slice(6 * w, 6 * w + 6), tokenizer.sepTokenId]);
+  }
+  assert.equal(corpus.heldOut.count, 2);
+  assert.equal(corpus.trainTokens, stream.length - 3);
+});
+
+const PRETRAIN = {
+  size: 'L1-H32-A2',
+  steps: 8,
+  seqLength: 32,
+  batchSize: 4,
+  lr: 2e-3,
+  logEvery: 1,
+  evalEvery: 4,
+  saveEvery: 2,
+  heldOutTexts: 20,
+  evalSequences: 16,
+  backend: 'wasm' as const,
+  log: null,
+};
+
+test('pretraining resumes exactly: 4 steps + resume to 8 gives the losses and weights of 8 straight steps', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const texts = pretrainingText().slice(0, 120);
+  const cacheDir = join(root, 'cache');
+  const straight = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'straight') });
+  straight.model.dispose();
+  const first = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'resumed'), maxSteps: 4 });
+  first.model.dispose();
+  assert.equal(first.summary.completed, false);
+  assert.equal(first.summary.steps, 4);
+  assert.equal(readdirSync(cacheDir).length, 1, 'the tokenized corpus is cached once');
+  const second = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'resumed'), resume: true });
+  second.model.dispose();
+  assert.equal(second.summary.completed, true);
+  assert.equal(second.summary.steps, 8);
+
+  const losses = (h: typeof straight.history) => h.map(({ step, loss, evalLoss, evalAccuracy }) => ({ step, loss, evalLoss, evalAccuracy }));
+  assert.equal(straight.history.filter((r) => r.loss !== undefined).length, 8);
+  assert.deepEqual(losses(second.history), losses(straight.history));
+  assert.ok(straight.history[0].evalLoss! > 10, 'a fresh model is near ln(30522) = 10.3');
+  const weights = (dir: string) => readFileSync(join(root, dir, 'model', 'model.safetensors'));
+  assert.ok(weights('straight').equals(weights('resumed')), 'final weights differ');
+
+  // Other settings cannot continue the run.
+  await assert.rejects(pretrain({ ...PRETRAIN, lr: 1e-3, texts, cacheDir, outputDir: join(root, 'resumed'), resume: true }), /cannot resume/);
+});
+
+test('the saved model loads as BertForMaskedLM and scores the held-out masked tokens as reported', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const texts = pretrainingText().slice(0, 120);
+  const run = await pretrain({ ...PRETRAIN, steps: 40, lr: 1e-2, saveEvery: 20, evalEvery: 20, texts, cacheDir: null, outputDir: join(root, 'run'), fp16: true });
+  const { model, tokenizer, info } = await fromPretrained(join(root, 'run', 'model'), { task: 'mlm', quiet: true });
+  t.after(() => { model.dispose(); run.model.dispose(); });
+  assert.deepEqual(info, { missingKeys: [], unexpectedKeys: [] });
+  assert.ok(tokenizer, 'the tokenizer is saved with the model');
+  assert.equal(JSON.parse(readFileSync(join(root, 'run', 'model', 'config.json'), 'utf8')).dtype, 'float16');
+  assert.equal(run.summary.params, model.params.size());
+  assert.deepEqual(parseSize(run.summary.size), { layers: 1, hidden: 32, heads: 2, intermediate: 128 });
+
+  // Stored as float16: the same evaluation within rounding of the weights.
+  const again = await heldOutMlm(model, tokenizer!, { texts, seqLength: 32, heldOutTexts: 20, sequences: 16, cacheDir: null });
+  assert.equal(again.tokens, run.summary.eval_masked_tokens);
+  assert.ok(Math.abs(again.loss - run.summary.mlm_loss) < 2e-3, `held-out loss ${again.loss} vs reported ${run.summary.mlm_loss}`);
+  const initial = run.history[0];
+  assert.ok(initial.evalLoss! - run.summary.mlm_loss > 1, `40 steps should lower the held-out loss by over a nat: ${initial.evalLoss} -> ${run.summary.mlm_loss}`);
+  assert.ok(run.summary.mlm_accuracy > initial.evalAccuracy!, `accuracy ${initial.evalAccuracy} -> ${run.summary.mlm_accuracy}`);
+  // The in-memory model (float32) gives the reported figure exactly (rounded as reported).
+  const exact = await heldOutMlm(run.model, tokenizer!, { texts, seqLength: 32, heldOutTexts: 20, sequences: 16, cacheDir: null });
+  assert.equal(Math.round(exact.loss * 1e4) / 1e4, run.summary.mlm_loss);
+  assert.equal(Math.round(exact.accuracy * 1e4) / 1e4, run.summary.mlm_accuracy);
+
+  // It predicts a word for [MASK]: the most frequent tokens come first after this little training.
+  const enc = tokenizer!.encodeToTensors('the movie was [MASK] .');
+  const out = model.forward({ inputIds: enc.input_ids, attentionMask: enc.attention_mask });
+  const top = (await tf.topk(out.logits.slice([0, 4, 0], [1, 1, -1]).reshape([-1]), 5).indices.array()) as number[];
+  tf.dispose([out.logits, out.lastHiddenState, enc.input_ids, enc.attention_mask, enc.token_type_ids]);
+  assert.equal(top.length, 5);
+  assert.ok(top.every((id) => !maskingVocab(tokenizer!).specialIds.has(id)), `top predictions ${tokenizer!.convertIdsToTokens(top)}`);
+});
