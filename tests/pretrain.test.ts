@@ -179,6 +179,7 @@ test('pretraining resumes exactly: 4 steps + resume to 8 gives the losses and we
   const cacheDir = join(root, 'cache');
   const straight = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'straight') });
   straight.model.dispose();
+  const tensors = tf.memory().numTensors;
   const first = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'resumed'), maxSteps: 4 });
   first.model.dispose();
   assert.equal(first.summary.completed, false);
@@ -186,6 +187,7 @@ test('pretraining resumes exactly: 4 steps + resume to 8 gives the losses and we
   assert.equal(readdirSync(cacheDir).length, 1, 'the tokenized corpus is cached once');
   const second = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'resumed'), resume: true });
   second.model.dispose();
+  assert.equal(tf.memory().numTensors, tensors, 'pretraining leaves no tensors behind');
   assert.equal(second.summary.completed, true);
   assert.equal(second.summary.steps, 8);
 

@@ -373,8 +373,10 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         throw new NonFiniteLossError(`the MLM loss became ${loss} at step ${step + 1}; the weights were not updated with it. Lower the learning rate (now ${lr})` +
           (lastDir ? ` and resume from ${lastDir}, the last good state` : ''));
       }
-      optimizer.applyGradients(maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads);
-      tf.dispose([...grads.values()]);
+      // clipByGlobalNorm frees the gradients it is given and returns scaled copies.
+      const applied = maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads;
+      optimizer.applyGradients(applied);
+      tf.dispose([...applied.values()]);
       state.globalStep++;
       state.trainExamples += batchSize;
       state.trainSeconds += (performance.now() - stepStart) / 1000;

@@ -151,8 +151,8 @@ export class AdamW {
       }
       slot.m?.dispose();
       slot.v?.dispose();
-      slot.m = tf.variable(tf.tensor(m.data, m.shape), false);
-      slot.v = tf.variable(tf.tensor(v.data, v.shape), false);
+      slot.m = stateVariable(m);
+      slot.v = stateVariable(v);
       slot.step = step.data[0];
     }
     this.stepCount = state.step;
@@ -166,6 +166,14 @@ export class AdamW {
       slot.m = slot.v = undefined;
     }
   }
+}
+
+/** A non-trainable variable holding a saved array (the tensor it is made from is freed: the variable keeps the data). */
+function stateVariable(saved: NamedArray): tf.Variable {
+  const value = tf.tensor(saved.data, saved.shape);
+  const variable = tf.variable(value, false);
+  value.dispose();
+  return variable;
 }
 
 function isGroups(params: [string, tf.Variable][] | ParamGroup[]): params is ParamGroup[] {
