@@ -27,9 +27,25 @@ let library: string | undefined;
  * RequireJS it would register an AMD module instead of the global.
  */
 export function plotlyLibraryHtml(): string {
-  library ??= fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8');
-  return `<script type="text/javascript">(function (define, module, exports, require) {\n${library}\n}).call(window);\n` +
-    `window.dispatchEvent(new Event(${JSON.stringify(READY_EVENT)}));</script>`;
+  library ??= fs.readFileSync(PLOTLY_LIBRARY_FILE, 'utf8');
+  return LIBRARY_START + library + LIBRARY_END;
+}
+
+/** The plotly bundle: a report ships it once as a file next to its pages. */
+export const PLOTLY_LIBRARY_FILE = require.resolve('plotly.js-dist-min');
+
+const LIBRARY_START = '<script type="text/javascript">(function (define, module, exports, require) {\n';
+const LIBRARY_END = `\n}).call(window);\nwindow.dispatchEvent(new Event(${JSON.stringify(READY_EVENT)}));</script>`;
+
+/**
+ * Chart HTML without the inlined plotly library (whichever plotly version it carried), for a
+ * page that loads the library itself: the charts then draw because `window.Plotly` is there.
+ */
+export function stripPlotlyLibrary(html: string): { html: string; stripped: boolean } {
+  const start = html.indexOf(LIBRARY_START);
+  const end = start < 0 ? -1 : html.indexOf(LIBRARY_END, start);
+  if (end < 0) return { html, stripped: false };
+  return { html: html.slice(0, start) + html.slice(end + LIBRARY_END.length).replace(/^\n/, ''), stripped: true };
 }
 
 /** JSON that is safe inside a <script> element. */
@@ -79,6 +95,54 @@ export function saveFigure(figure: Figure, file: string): void {
   const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   fs.writeFileSync(file, `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escaped}</title></head>\n<body>\n${figureToHtml(figure)}\n</body></html>\n`);
+}
+
+const IMAGE_TYPES = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.svg': 'svg' } as const;
+
+export interface ImageOptions {
+  /** Pixels; default 900 wide and the figure's own height (else 450). */
+  width?: number;
+  height?: number;
+  /** Device pixels per CSS pixel of a bitmap (default 2, sharp on paper and high-density screens). */
+  scale?: number;
+}
+
+/**
+ * Saves a chart as a static image (PNG, JPEG, WebP or SVG, by `file`'s extension), drawn by
+ * plotly's own `toImage` in headless Chromium: the picture is the one the notebook shows.
+ * Needs a Chromium or Chrome: Debian's `chromium` package, or the path in `CHROMIUM_PATH`.
+ */
+export async function saveFigureImage(figure: Figure, file: string, options: ImageOptions = {}): Promise<void> {
+  const extension = path.extname(file).toLowerCase();
+  const format = IMAGE_TYPES[extension as keyof typeof IMAGE_TYPES];
+  if (!format) throw new Error(`saveFigureImage cannot write ${extension || 'files without an extension'}; name the file .png, .jpg, .webp or .svg`);
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!fs.existsSync(executablePath)) {
+    throw new Error(`saveFigureImage needs Chromium, not found at ${executablePath}; install it (Debian: apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome executable`);
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  try {
+    const page = await browser.newPage();
+    await page.setContent(`<!DOCTYPE html><html><body><div id="figure"></div>${plotlyLibraryHtml()}</body></html>`);
+    const layout = (figure.layout ?? {}) as { height?: number };
+    // An SVG scales by itself; only bitmaps need more pixels.
+    const size = { width: options.width ?? 900, height: options.height ?? layout.height ?? 450, scale: format === 'svg' ? 1 : options.scale ?? 2 };
+    const url = await page.evaluate(async ({ figure, format, size }) => {
+      const Plotly = (window as unknown as { Plotly: any }).Plotly;
+      const div = document.getElementById('figure');
+      await Plotly.newPlot(div, figure.data, { ...figure.layout, width: size.width, height: size.height }, { staticPlot: true });
+      return Plotly.toImage(div, { format, ...size }) as Promise<string>;
+    }, { figure, format, size });
+    const comma = url.indexOf(',');
+    const payload = url.slice(comma + 1);
+    // SVG comes back URL-encoded text, the bitmaps base64.
+    const bytes = url.slice(0, comma).endsWith(';base64') ? Buffer.from(payload, 'base64') : Buffer.from(decodeURIComponent(payload), 'utf8');
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fs.writeFileSync(file, bytes);
+  } finally {
+    await browser.close();
+  }
 }
 
 /** The kernel session's charts: the plotly library goes into the first chart of the session. */
