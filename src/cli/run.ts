@@ -23,14 +23,14 @@ Options:
 Needs the kernel: run \`node kernel-setup/setup.mjs\` once first.`;
 
 /** One line per notebook: kernel start, then each cell's number and seconds as it finishes. */
-function printProgress(p: Progress): void {
+export function printProgress(p: Progress): void {
   if (p.phase === 'kernel') process.stdout.write(`${p.notebook}: kernel`);
   else if (p.phase === 'ready') process.stdout.write(` ${p.seconds.toFixed(1)}s, cells`);
   else if (p.seconds === undefined) process.stdout.write(` ${p.cell}/${p.cells}`);
   else process.stdout.write(`:${p.seconds.toFixed(1)}s`);
 }
 
-function report(result: NotebookResult): string {
+export function report(result: NotebookResult): string {
   if (result.ok) return ` ok (${result.seconds.toFixed(1)}s) -> ${result.output}`;
   const f = result.failure!;
   const rule = '-'.repeat(60);
@@ -45,6 +45,16 @@ function report(result: NotebookResult): string {
     rule,
     `The executed notebook, with the outputs up to the failure, is in ${result.output}`,
   ].join('\n');
+}
+
+/** The kernel runs in its own process group; the runner stops it (process 'exit' hook) on Ctrl-C. */
+export function exitOnSignals(command: string): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      console.error(`\nfinetune-lab ${command}: ${signal}, stopping the kernel.`);
+      process.exit(code);
+    });
+  }
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -65,13 +75,7 @@ export async function run(args: string[]): Promise<number> {
   const cellTimeoutS = Number(values.timeout);
   if (!(cellTimeoutS > 0)) throw new Error(`--timeout ${values.timeout} is not a positive number of seconds; e.g. --timeout 1200.`);
 
-  // The kernel runs in its own process group; the runner stops it (process 'exit' hook) on Ctrl-C.
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
-      console.error(`\nfinetune-lab run: ${signal}, stopping the kernel.`);
-      process.exit(code);
-    });
-  }
+  exitOnSignals('run');
   for (const [i, notebook] of positionals.entries()) {
     const result = await runNotebook(notebook, { outDir: values.out!, cellTimeoutS, onProgress: printProgress }).catch((err: unknown) => {
       process.stdout.write('\n');

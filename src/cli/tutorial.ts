@@ -1,0 +1,101 @@
+/**
+ * `finetune-lab tutorial [NOTEBOOK...] [--profile NAME] [--out DIR]`: the whole course in one
+ * command. Executes every notebook in order under one settings profile, then exports the
+ * report (an index and one page per notebook) that a browser shows offline.
+ */
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeEnvironment } from '../backend/environment.js';
+import { writeReport, type ReportNotebook } from '../notebooks/report.js';
+import { DEFAULT_CELL_TIMEOUT_S, runNotebook } from '../notebooks/runner.js';
+import { ENV_PREFIX, loadSettings } from '../settings.js';
+import { exitOnSignals, printProgress, report as describeResult } from './run.js';
+
+const DEFAULTS = { out: 'report', executed: 'build/notebooks', notebooks: 'notebooks' };
+
+const HELP = `Usage: finetune-lab tutorial [NOTEBOOK.ipynb...] [--profile NAME] [--out DIR] [--executed DIR] [--timeout SECONDS]
+
+Executes every notebook of the course (${DEFAULTS.notebooks}/*.ipynb in file-name order, or the notebooks
+given) on the finetune-lab kernel with one settings profile, writes the executed copies, and exports
+the report: DIR/index.html (settings, versions, backend and device; each notebook's status and run
+time) and one page per notebook, with interactive charts that work offline from file://.
+
+A failing notebook stops the run: the report is still written, with the failure marked and the
+notebooks after it listed as not run, and the exit code is 1.
+
+Options:
+  --profile NAME     settings profile: ci, default or article (default: \$${ENV_PREFIX}PROFILE, else default);
+                     single settings can still be overridden, e.g. ${ENV_PREFIX}EPOCHS=1
+  --out DIR          where the report goes (default: ${DEFAULTS.out})
+  --executed DIR     where the executed notebooks go (default: ${DEFAULTS.executed})
+  --timeout SECONDS  limit for each cell (default: ${DEFAULT_CELL_TIMEOUT_S})
+  -h, --help         show this help
+
+Needs the kernel: run \`node kernel-setup/setup.mjs\` once first (\`npm run tutorial\` does).`;
+
+function courseNotebooks(): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(DEFAULTS.notebooks);
+  } catch {
+    throw new Error(`No ${DEFAULTS.notebooks}/ folder in ${process.cwd()}: run the tutorial from the project root, or name the notebooks to run.`);
+  }
+  const notebooks = files.filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(DEFAULTS.notebooks, f));
+  if (notebooks.length === 0) throw new Error(`${DEFAULTS.notebooks}/ holds no .ipynb notebooks.`);
+  return notebooks;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      profile: { type: 'string' },
+      out: { type: 'string', default: DEFAULTS.out },
+      executed: { type: 'string', default: DEFAULTS.executed },
+      timeout: { type: 'string', default: String(DEFAULT_CELL_TIMEOUT_S) },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const cellTimeoutS = Number(values.timeout);
+  if (!(cellTimeoutS > 0)) throw new Error(`--timeout ${values.timeout} is not a positive number of seconds; e.g. --timeout 1200.`);
+  // The kernels inherit this process's environment, so every notebook sees the same profile.
+  process.env[ENV_PREFIX + 'PROFILE'] = values.profile ?? process.env[ENV_PREFIX + 'PROFILE'] ?? 'default';
+  const settings = loadSettings();
+  const notebooks = positionals.length > 0 ? positionals : courseNotebooks();
+
+  exitOnSignals('tutorial');
+  const started = Date.now();
+  const date = new Date(started);
+  console.log(`finetune-lab tutorial: ${notebooks.length} notebooks, profile ${settings.profile}`);
+  const entries: ReportNotebook[] = [];
+  let failed = false;
+  for (const notebook of notebooks) {
+    if (failed) {
+      entries.push({ notebook });
+      continue;
+    }
+    const result = await runNotebook(notebook, { outDir: values.executed!, cellTimeoutS, onProgress: printProgress }).catch((err: unknown) => {
+      process.stdout.write('\n');
+      throw err;
+    });
+    console.log(describeResult(result));
+    entries.push({ notebook, result });
+    failed = !result.ok;
+  }
+  const totalSeconds = (Date.now() - started) / 1000;
+  const environment = await describeEnvironment();
+  const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date });
+  const notRun = entries.filter((e) => !e.result).map((e) => e.notebook);
+  if (notRun.length > 0) console.log(`Not run: ${notRun.join(', ')}`);
+  const minutes = `${Math.floor(totalSeconds / 60)} min ${Math.round(totalSeconds % 60)} s`;
+  console.log(`${failed ? 'The tutorial FAILED' : 'The tutorial ran'} in ${minutes} (${totalSeconds.toFixed(1)} s).`);
+  console.log(`Report (${pages.length + 1} pages): ${pathToFileURL(path.resolve(index)).href}`);
+  return failed ? 1 : 0;
+}
