@@ -42,3 +42,7 @@ export type { MethodResult } from "./results.js";
 export { PROJECT_ROOT, EMBEDDED_MODEL, resolveModelPath } from "./models.js";
 export { BagOfWords, BagOfWordsClassifier, LogisticRegression, trainBaseline } from "./baseline/index.js";
 export type { BaselineOptions, BaselineResult, BaselineSummary, LogisticOptions, SparseRow, VectorizerOptions } from "./baseline/index.js";
+export { nextWordExamples, maskSequence, maskingVocab, maskingTable, mlmBatch, disposeBatch, IGNORE_INDEX, buildCorpus, packWindows, tokenizeCorpus, TOKEN_CACHE_DIR, Windows, MODEL_SIZES, parseSize, sizeConfig, pretrain, evaluateMlm, heldOutMlm, heldOutSequences, maskedLmLoss, savedRunSettings, HELD_OUT_TEXTS, EVAL_SEQUENCES } from "./pretrain/index.js";
+export type { NextWordExample, MaskingOptions, MaskingVocab, MaskAction, MaskedSequence, MaskingRow, MlmBatch, PretrainCorpus, CorpusOptions, ModelSize, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, MlmEvaluation, HeldOutOptions, RunSettings } from "./pretrain/index.js";
+export { buildPrompt, verbalizerIds, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, MASK, REVIEW_SLOT, clozeScores, contentFreePrior, calibrate, classLogProbs, argmaxRows, evaluateTemplate, fillMask, CONTENT_FREE_INPUTS } from "./prompting/index.js";
+export type { Prompt, PromptTemplate, Verbalizer, ClozeOptions, Filling, TemplateEvaluation } from "./prompting/index.js";

@@ -352,7 +352,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
 
   let stopped = false;
   try {
-    if (state.globalStep === 0) await evaluateNow();
+    if (!latest) await evaluateNow();
     while (state.globalStep < steps) {
       const elapsed = (performance.now() - started) / 1000;
       if ((options.maxSteps !== undefined && state.globalStep >= options.maxSteps) || (options.maxSeconds !== undefined && elapsed >= options.maxSeconds) || options.signal?.aborted) {
