@@ -33,15 +33,17 @@ export function historyFigure(history: readonly EpochRecord[], title = 'Learning
 
 /** `confusion[true][predicted]` as an annotated heatmap, true classes down, predictions across. */
 export function confusionFigure(confusion: readonly (readonly number[])[], labels: readonly string[], title = 'Confusion matrix'): Figure {
+  const largest = Math.max(1, ...confusion.flat());
   const annotations = confusion.flatMap((row, t) => row.map((count, p) => ({
-    x: labels[p], y: labels[t], text: String(count), showarrow: false, font: { size: 16 },
+    x: labels[p], y: labels[t], text: String(count), showarrow: false,
+    font: { size: 16, color: count > largest / 2 ? 'white' : 'black' },
   })));
   return {
-    data: [{ type: 'heatmap', z: confusion, x: labels, y: labels, colorscale: 'Blues', showscale: false }],
+    data: [{ type: 'heatmap', z: confusion, x: labels, y: labels, colorscale: 'Blues', reversescale: true, zmin: 0, zmax: largest, showscale: false }],
     layout: {
       title: { text: title },
       height: 360,
-      xaxis: { title: { text: 'predicted' }, side: 'top' },
+      xaxis: { title: { text: 'predicted' } },
       yaxis: { title: { text: 'true' }, autorange: 'reversed' },
       annotations,
     },
