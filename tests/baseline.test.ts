@@ -48,6 +48,9 @@ test('logistic regression separates three classes, and its objective only goes d
   assert.ok(h.length > 2);
   for (let i = 1; i < h.length; i++) assert.ok(h[i] < h[i - 1], `objective rose at iteration ${i}: ${h[i - 1]} -> ${h[i]}`);
   assert.equal(model.parameterCount, bow.size * 3 + 3);
+  // At least the parameters, their gradient and the features; at most 25 parameter-sized vectors (10 steps remembered).
+  const features = texts.reduce((sum, t) => sum + bow.transform(t).indices.length, 0) * 12;
+  assert.ok(model.trainingBytes >= 16 * model.parameterCount + features && model.trainingBytes <= 25 * 8 * model.parameterCount + features, `${model.trainingBytes} bytes`);
 });
 
 test('bad inputs are refused with a reason', () => {

@@ -70,6 +70,9 @@ export interface BaselineSummary {
   total_params: number;
   train_size: number;
   train_seconds: number;
+  train_samples_per_s: number;
+  /** `LogisticRegression.trainingBytes`: the counterpart of the tensor bytes measured for the BERT methods. */
+  peak_memory_bytes: number;
   val_accuracy: number;
   test_size: number;
   test_accuracy: number;
@@ -97,6 +100,8 @@ export function trainBaseline(splits: Splits, options: BaselineOptions = {}): Ba
       total_params: params,
       train_size: splits.train.text.length,
       train_seconds: Math.round(trainSeconds * 100) / 100,
+      train_samples_per_s: Math.round((splits.train.text.length / trainSeconds) * 10) / 10,
+      peak_memory_bytes: classifier.model.trainingBytes,
       val_accuracy: classifier.evaluate(splits.validation).accuracy,
       test_size: splits.test.text.length,
       test_accuracy: test.accuracy,

@@ -89,9 +89,9 @@ function maxAbs(a: Float64Array): number {
 
 /**
  * Minimises `f` from `theta` (updated in place) with L-BFGS and a backtracking line search;
- * returns the objective after each iteration.
+ * returns the objective after each iteration and the most steps the history held.
  */
-function lbfgs(f: Objective, theta: Float64Array, iterations: number, tolerance: number): number[] {
+function lbfgs(f: Objective, theta: Float64Array, iterations: number, tolerance: number): { history: number[]; steps: number } {
   const size = theta.length;
   let grad = new Float64Array(size);
   let loss = f.evaluate(theta, grad);
@@ -101,6 +101,7 @@ function lbfgs(f: Objective, theta: Float64Array, iterations: number, tolerance:
   const trial = new Float64Array(size);
   let trialGrad = new Float64Array(size);
   const alpha = new Float64Array(MEMORY);
+  let steps = 0;
   for (let t = 0; t < iterations && maxAbs(grad) > tolerance; t++) {
     // Two-loop recursion: direction = -H·grad with H the inverse-curvature estimate.
     for (let j = 0; j < size; j++) direction[j] = -grad[j];
@@ -139,13 +140,14 @@ function lbfgs(f: Objective, theta: Float64Array, iterations: number, tolerance:
     if (sy > 1e-12) {
       memory.push({ s, y, rho: 1 / sy });
       if (memory.length > MEMORY) memory.shift();
+      steps = Math.max(steps, memory.length);
     }
     theta.set(trial);
     [grad, trialGrad] = [trialGrad, grad];
     loss = trialLoss;
     history.push(loss);
   }
-  return history;
+  return { history, steps };
 }
 
 export class LogisticRegression {
@@ -157,6 +159,11 @@ export class LogisticRegression {
     readonly numClasses: number,
     /** Training objective at the start and after each iteration. */
     readonly lossHistory: readonly number[],
+    /**
+     * Bytes of the numeric arrays training held at its peak: the features, the parameters and
+     * their gradients, the line search's trial point and L-BFGS's history of steps.
+     */
+    readonly trainingBytes: number,
   ) {}
 
   /** Number of learnt numbers: one weight per feature and class, one bias per class. */
@@ -169,9 +176,12 @@ export class LogisticRegression {
     if (rows.length === 0 || rows.length !== labels.length) throw new Error(`logistic regression needs one label per row and at least one row (got ${rows.length} rows, ${labels.length} labels)`);
     if (!(l2 > 0) || !Number.isInteger(iterations) || iterations <= 0) throw new Error(`l2 must be above 0 and iterations a positive whole number (got l2=${l2}, iterations=${iterations})`);
     const theta = new Float64Array((numFeatures + 1) * numClasses);
-    const history = lbfgs(new Objective(rows, labels, numFeatures, numClasses, l2), theta, iterations, tolerance);
+    const { history, steps } = lbfgs(new Objective(rows, labels, numFeatures, numClasses, l2), theta, iterations, tolerance);
     const split = numFeatures * numClasses;
-    return new LogisticRegression(theta.slice(0, split), theta.slice(split), numFeatures, numClasses, history);
+    // theta, grad, direction, trial, trialGrad, and one s and one y per remembered step.
+    const vectors = 5 + 2 * steps;
+    const featureBytes = rows.reduce((sum, row) => sum + row.indices.byteLength + row.values.byteLength, 0);
+    return new LogisticRegression(theta.slice(0, split), theta.slice(split), numFeatures, numClasses, history, vectors * theta.byteLength + featureBytes);
   }
 
   /** Class probabilities of one row. */
