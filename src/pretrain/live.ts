@@ -32,7 +32,8 @@ export interface MaskedLm {
 export async function loadMaskedLm(idOrPath: string = loadSettings().model, options: { backend?: BackendName } = {}): Promise<MaskedLm> {
   let source = resolveModelPath(idOrPath);
   let note: string | undefined;
-  const embedded = resolve(source) === EMBEDDED_MODEL;
+  // resolveModelPath leaves a missing path as it was, relative to the project root or not.
+  const embedded = [resolve(source), resolve(PROJECT_ROOT, idOrPath)].includes(EMBEDDED_MODEL);
   if (embedded && !existsSync(join(EMBEDDED_MODEL, 'config.json'))) {
     const live = join(LIVE_RUN_DIR, 'model');
     if (!existsSync(join(live, 'config.json'))) {
