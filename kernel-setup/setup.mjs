@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prepares a machine to run the notebooks: checks (or, on Debian/Ubuntu as root, installs) Jupyter,
-// builds the library, links it as the package `finetune-lab` so that notebooks can
+// installs the npm dependencies if needed, builds the library, links it as the package `finetune-lab` so that notebooks can
 // `import ... from "finetune-lab"`, and registers the tslab kernel.
 //
 //   node kernel-setup/setup.mjs            project-local kernel in .kernel/ (used by tests, npm start, npm run tutorial)
@@ -52,12 +52,20 @@ function newestMtime(dir) {
   return newest;
 }
 
-/** Rebuilds dist/ when any source file is newer than the last build. */
+/** Installs the npm dependencies (`npm ci`) when node_modules is missing or older than the lock file. */
+function ensureInstalled() {
+  const installed = join(ROOT, 'node_modules', '.package-lock.json');
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(join(ROOT, 'package-lock.json')).mtimeMs) return;
+  console.log('[setup] installing the npm dependencies (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** Rebuilds dist/ (`npm run build`) when any source file is newer than the last build. */
 function ensureBuilt() {
   const stamp = join(ROOT, 'dist', 'index.js');
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  console.log('[setup] building the library (tsc)');
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+  console.log('[setup] building the library (npm run build)');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 /** node_modules/finetune-lab -> .. so that notebooks import the library by its package name. */
@@ -95,11 +103,9 @@ function userKernelsDir() {
 }
 
 export function setup({ user = false, checkOnly = false } = {}) {
-  if (!existsSync(join(ROOT, 'node_modules', 'tslab'))) {
-    throw new Error('node_modules is missing: run `npm ci` in the project root first.');
-  }
   ensureJupyter(checkOnly);
   if (checkOnly) return;
+  ensureInstalled();
   ensureBuilt();
   ensureSelfLink();
   const local = writeKernelSpec(join(JUPYTER_PATH, 'kernels'));
