@@ -22,9 +22,11 @@ export interface Settings {
   /** Peak learning rate for every method; undefined: each method's own default. */
   learningRate: number | undefined;
   seed: number;
+  /** Threads of the wasm backend (FINETUNE_LAB_THREADS); undefined: one per core. */
+  threads: number | undefined;
 }
 
-const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend' | 'learningRate'> & { learningRate?: number }> = {
+const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend' | 'learningRate' | 'threads'> & { learningRate?: number }> = {
   ci: { model: 'models/finetune-lab-bert', trainSize: 256, valSize: 64, testSize: 128, epochs: 1, batchSize: 16, maxLength: 64, seed: 42 },
   default: { model: 'models/finetune-lab-bert', trainSize: 4000, valSize: 500, testSize: 2000, epochs: 3, batchSize: 32, maxLength: 128, seed: 42 },
   article: { model: 'bert-base-uncased', trainSize: 32000, valSize: 8000, testSize: 10000, epochs: 5, batchSize: 32, maxLength: 250, learningRate: 1e-5, seed: 42 },
@@ -62,5 +64,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxLength: numberFrom(env, 'MAX_LENGTH', base.maxLength),
     learningRate: env[ENV_PREFIX + 'LR'] ? numberFrom(env, 'LR', 0) : base.learningRate,
     seed: numberFrom(env, 'SEED', base.seed),
+    threads: env[ENV_PREFIX + 'THREADS'] ? numberFrom(env, 'THREADS', 1) : undefined,
   };
 }

@@ -10,6 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadSettings } from '../settings.js';
+import { installKernels } from './kernels/index.js';
+import { registerThreadedWasm, threadsSupported } from './wasm-threads.js';
 import { adapterName, webgpuAdapter } from './webgpu.js';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -41,6 +43,8 @@ export interface InitBackendOptions {
   backend?: BackendName;
   /** Do not print the line that says which backend was chosen. */
   quiet?: boolean;
+  /** Threads of the wasm backend; overrides `FINETUNE_LAB_THREADS` (default: one per core). Fixed once wasm is loaded. */
+  threads?: number;
 }
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
@@ -73,14 +77,18 @@ function loadNative(): { pkg?: string; reason: string } {
   return { reason: reasons.join('; ') };
 }
 
-let wasmLoaded = false;
+let wasmThreads: number | undefined;
 
-/** Loads the wasm backend with its .wasm binaries taken from node_modules. */
-function loadWasm(): void {
-  if (wasmLoaded) return;
+/**
+ * Loads the wasm backend with its .wasm binaries taken from node_modules: the multi-threaded
+ * build when more than one thread is asked for (see wasm-threads.ts), else the SIMD one.
+ */
+function loadWasm(threads = loadSettings().threads ?? os.cpus().length): void {
+  if (wasmThreads !== undefined) return;
   const wasm: typeof import('@tensorflow/tfjs-backend-wasm') = require('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
-  wasmLoaded = true;
+  wasmThreads = threads > 1 && threadsSupported() ? threads : 1;
+  if (wasmThreads > 1) registerThreadedWasm(wasmThreads);
 }
 
 const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
@@ -111,8 +119,7 @@ const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
       return { available: false, reason: `@tensorflow/tfjs-backend-wasm failed to load: ${err instanceof Error ? err.message : String(err)}` };
     }
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-    return { available: true, device: `WebAssembly${simd ? ' SIMD' : ''}, ${threads ? 'multi-threaded' : '1 thread'} (${cpuName()})` };
+    return { available: true, device: `WebAssembly${simd ? ' SIMD' : ''}, ${wasmThreads === 1 ? '1 thread' : `${wasmThreads} threads`} (${cpuName()})` };
   },
   async cpu() {
     return { available: true, device: `JavaScript (${cpuName()})` };
@@ -153,9 +160,11 @@ export function currentBackend(): BackendInfo | undefined {
 
 async function select(options: InitBackendOptions): Promise<BackendInfo> {
   const forced = options.backend ?? parseBackendName(loadSettings().backend);
+  if (options.threads !== undefined) loadWasm(options.threads);
   if (current && (forced === undefined || forced === current.name) && tf.getBackend() === current.name) return current;
 
   const info = forced ? await forcedBackend(forced, options.backend ? 'the backend option' : 'FINETUNE_LAB_BACKEND') : await bestBackend();
+  installKernels();
   if (!(await tf.setBackend(info.name))) {
     throw new Error(`TensorFlow.js could not initialise the ${info.name} backend (see the warning above); choose another with FINETUNE_LAB_BACKEND=${BACKEND_NAMES.filter((n) => n !== info.name).join('|')}`);
   }

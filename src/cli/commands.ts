@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, Command> = {
   run: { summary: 'Execute notebooks headlessly on the finetune-lab kernel; non-zero exit on the first failing cell', load: () => import('./run.js') },
   forward: { summary: 'Run a BERT checkpoint on token ids (JSON) and write its hidden states and logits (JSON)', load: () => import('./forward.js') },
   train: { summary: 'Fine-tune a classifier (frozen features, full, adapters or LoRA) and print a JSON summary', load: () => import('./train.js') },
+  bench: { summary: 'Time BERT forward and training steps on random ids (JSON), the same work as the PyTorch reference', load: () => import('./bench.js') },
   pretrain: { summary: 'Pretrain a BERT from scratch by masked-language modelling on the IMDB reviews (resumable) and print a JSON summary', load: () => import('./pretrain.js') },
   tutorial: { summary: 'Execute every notebook in order under one settings profile and export the HTML report (works offline)', load: () => import('./tutorial.js') },
   lab: { summary: 'Open the notebooks in JupyterLab (or Jupyter Notebook) on 127.0.0.1 with the finetune-lab kernel', load: () => import('./lab.js') },

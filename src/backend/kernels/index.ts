@@ -1,0 +1,19 @@
+/**
+ * The project's own kernels and gradients, installed once by `initBackend` before the backend
+ * starts. Each module says why it exists; tests/kernels.test.ts checks each against tfjs'
+ * reference ops on cpu.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { batchMatMulGradConfig } from './matmul-gradient.js';
+import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
+
+let gradientsInstalled = false;
+
+/** Registers the custom gradients (global) and the custom kernels of the backends loaded so far. */
+export function installKernels(): void {
+  if (!gradientsInstalled) {
+    tf.registerGradient(batchMatMulGradConfig);
+    gradientsInstalled = true;
+  }
+  if (tf.findBackendFactory('wasm')) registerWasmBatchMatMul();
+}

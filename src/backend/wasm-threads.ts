@@ -1,0 +1,96 @@
+/**
+ * The multi-threaded build of tfjs-backend-wasm (XNNPACK with a pthreadpool), run in Node.
+ *
+ * tfjs ships `tfjs-backend-wasm-threaded-simd.wasm` but never loads it in Node
+ * (`WASM_HAS_MULTITHREAD_SUPPORT` is false there, tensorflow/tfjs#3830): its loader hands
+ * Emscripten a Blob URL for the pthread worker script, which Node's worker_threads cannot open.
+ * The Emscripten glue itself supports Node (worker_threads as pthreads, a shared
+ * WebAssembly.Memory), so this module runs it directly: the worker script is written to a file,
+ * and the binary is instantiated here so that one import can be corrected. tfjs sizes its
+ * thread pool as `min(requested, logical cores / 2)`, assuming two hyper-threads per core;
+ * `os.cpus()` in Node counts the cores the process may use, so the pool would be capped at
+ * one thread on a 2-core machine. `emscripten_num_logical_cores` therefore reports twice the
+ * requested count. Idle pool threads must not keep the process alive, so their workers are
+ * unref'd once started.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+const WASM_PRIORITY = 2;
+
+/** Emscripten's module object, as far as this loader touches it. */
+interface EmscriptenModule {
+  cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: unknown[]) => unknown;
+  PThread: { runningWorkers: { unref(): void }[] };
+  tfjs?: Record<string, unknown>;
+}
+
+type Factory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
+
+/** Whether this Node can run wasm threads (shared memory and worker_threads). */
+export function threadsSupported(): boolean {
+  try {
+    return typeof SharedArrayBuffer === 'function' && new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes the pthread worker script once per content (a file named by its hash), atomically. */
+function workerScript(contents: string): string {
+  // The exported string holds `\n` escapes that tfjs itself re-escapes before making its Blob.
+  const script = contents.replace(/\n/g, '\\n');
+  const file = path.join(os.tmpdir(), `finetune-lab-tfjs-wasm-worker-${createHash('sha256').update(script).digest('hex').slice(0, 16)}.cjs`);
+  if (!existsSync(file)) {
+    const partial = `${file}.${process.pid}.partial`;
+    writeFileSync(partial, script);
+    renameSync(partial, file);
+  }
+  return file;
+}
+
+async function loadThreadedModule(threads: number): Promise<EmscriptenModule> {
+  const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
+  const glue = path.join(dir, 'tfjs-backend-wasm-threaded-simd.js');
+  const binary = path.join(dir, 'tfjs-backend-wasm-threaded-simd.wasm');
+  const factory: Factory = require(glue);
+  const worker = workerScript(require(path.join(dir, 'tfjs-backend-wasm-threaded-simd.worker.js')).wasmWorkerContents);
+  const module = await factory({
+    mainScriptUrlOrBlob: glue,
+    locateFile: (file: string) => (file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? binary : path.join(dir, file)),
+    instantiateWasm(imports: { env: Record<string, unknown> }, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+      imports.env.emscripten_num_logical_cores = () => 2 * threads;
+      WebAssembly.instantiate(readFileSync(binary), imports as WebAssembly.Imports).then(({ instance, module }) => receive(instance, module));
+      return {};
+    },
+  });
+  // The same bindings as tfjs-backend-wasm's own init().
+  module.tfjs = {
+    init: module.cwrap('init', null, []),
+    initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
+    getThreadsCount: module.cwrap('get_threads_count', 'number', []),
+    registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
+    disposeData: module.cwrap('dispose_data', null, ['number']),
+    dispose: module.cwrap('dispose', null, []),
+  };
+  return module;
+}
+
+/**
+ * Makes the `wasm` backend, when it is first created, the threaded build with `threads` threads.
+ * Must run before the wasm backend is initialised; the kernels registered for `wasm` apply as they are.
+ */
+export function registerThreadedWasm(threads: number): void {
+  const wasm: typeof import('@tensorflow/tfjs-backend-wasm') = require('@tensorflow/tfjs-backend-wasm');
+  tf.removeBackend('wasm');
+  tf.registerBackend('wasm', async () => {
+    const module = await loadThreadedModule(threads);
+    wasm.setThreadsCount(threads);
+    const backend = new wasm.BackendWasm(module as never);
+    for (const worker of module.PThread.runningWorkers) worker.unref();
+    return backend;
+  }, WASM_PRIORITY);
+}

@@ -1,0 +1,111 @@
+/**
+ * The project's own kernels and gradients (src/backend/kernels) against reference results:
+ * products and their gradients computed with plain loops here, and tfjs' stock ops on cpu.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendName } from '../src/backend/index.js';
+import { mulberry32 } from '../src/data/random.js';
+
+const random = mulberry32(7);
+const values = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** `op(a) @ op(b)` over leading batch axes, in float64 loops. */
+function referenceProduct(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], transposeA: boolean, transposeB: boolean): Float64Array {
+  const r = aShape.length;
+  const [m, k] = transposeA ? [aShape[r - 1], aShape[r - 2]] : [aShape[r - 2], aShape[r - 1]];
+  const n = transposeB ? bShape[r - 2] : bShape[r - 1];
+  const batch = size(aShape.slice(0, -2));
+  const out = new Float64Array(batch * m * n);
+  for (let p = 0; p < batch; p++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let l = 0; l < k; l++) {
+          const x = a[p * m * k + (transposeA ? l * m + i : i * k + l)];
+          const y = b[p * k * n + (transposeB ? j * k + l : l * n + j)];
+          sum += x * y;
+        }
+        out[p * m * n + i * n + j] = sum;
+      }
+    }
+  }
+  return out;
+}
+
+/** Swaps the last two axes of a row-major array. */
+function swapLast(x: Float32Array | Float64Array, shape: number[]): Float32Array {
+  const [rows, cols] = shape.slice(-2);
+  const out = new Float32Array(x.length);
+  for (let p = 0; p < x.length / (rows * cols); p++) {
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[p * rows * cols + j * rows + i] = x[p * rows * cols + i * cols + j];
+  }
+  return out;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  assert.ok(worst <= tolerance, `${what}: max abs difference ${worst} > ${tolerance}`);
+}
+
+/** Shapes of a and b (untransposed layout [.., m, k] and [.., k, n]) for each case. */
+const CASES: { name: string; m: number; k: number; n: number; batch: number[] }[] = [
+  { name: '2-D', m: 5, k: 7, n: 3, batch: [] },
+  { name: 'batched (attention-like)', m: 6, k: 4, n: 9, batch: [2, 3] },
+];
+
+for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
+  describe(`custom kernels and gradients on ${backend}`, () => {
+    for (const { name, m, k, n, batch } of CASES) {
+      for (const [transposeA, transposeB] of [[false, false], [false, true], [true, false], [true, true]]) {
+        test(`BatchMatMul ${name}, transposeA=${transposeA} transposeB=${transposeB}: product and both gradients`, async () => {
+          await initBackend({ backend, quiet: true });
+          const aLayout = transposeA ? [...batch, k, m] : [...batch, m, k];
+          const bLayout = transposeB ? [...batch, n, k] : [...batch, k, n];
+          const [a, b, dy] = [values(size(aLayout)), values(size(bLayout)), values(size([...batch, m, n]))];
+          const [ta, tb, tdy] = [tf.tensor(a, aLayout), tf.tensor(b, bLayout), tf.tensor(dy, [...batch, m, n])];
+          const f = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, transposeA, transposeB);
+          const product = f(ta, tb);
+          const [da, db] = tf.grads(f)([ta, tb], tdy);
+          const got = await Promise.all([product, da, db].map((t) => t.data()));
+          tf.dispose([ta, tb, tdy, product, da, db]);
+
+          // Untransposed operands, then d(A@B)/dA = dY @ B^T and d/dB = A^T @ dY, laid out as the inputs.
+          const [A, B] = [transposeA ? swapLast(a, aLayout) : a, transposeB ? swapLast(b, bLayout) : b];
+          const [aShape, bShape, yShape] = [[...batch, m, k], [...batch, k, n], [...batch, m, n]];
+          const dA = referenceProduct(dy, yShape, B, bShape, false, true);
+          const dB = referenceProduct(A, aShape, dy, yShape, true, false);
+          const tolerance = 1e-5 * k * 4;
+          assertClose(got[0], referenceProduct(A, aShape, B, bShape, false, false), tolerance, 'product');
+          assertClose(got[1], transposeA ? swapLast(dA, aShape) : dA, tolerance, 'gradient of a');
+          assertClose(got[2], transposeB ? swapLast(dB, bShape) : dB, tolerance, 'gradient of b');
+        });
+      }
+    }
+
+    test('BatchMatMul with a broadcast batch axis matches the stock cpu kernel', async () => {
+      const [aShape, bShape] = [[2, 3, 4, 5], [1, 3, 5, 6]];
+      const [a, b] = [values(size(aShape)), values(size(bShape))];
+      await initBackend({ backend: 'cpu', quiet: true });
+      const expected = await tf.tidy(() => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape))).data();
+      await initBackend({ backend, quiet: true });
+      const product = tf.tidy(() => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape)));
+      assert.deepEqual(product.shape, [2, 3, 4, 6]);
+      assertClose(await product.data(), expected, 1e-5, 'product');
+      product.dispose();
+    });
+
+    test('a batched product leaves no tensors behind', async () => {
+      await initBackend({ backend, quiet: true });
+      const before = tf.memory().numTensors;
+      const [a, b] = [tf.randomNormal([4, 8, 16]), tf.randomNormal([4, 16, 8])];
+      const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y))([a, b]);
+      tf.dispose([a, b, da, db]);
+      assert.equal(tf.memory().numTensors, before);
+    });
+  });
+}
