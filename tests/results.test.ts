@@ -59,6 +59,21 @@ test('measurePeakMemory sees the largest allocation even when it is freed before
   tf.dispose([kept, extra]);
 });
 
+test('measurePeakMemory nests: the outer measurement also sees the inner peak', async () => {
+  const before = tf.memory().numBytes;
+  const outer = await measurePeakMemory(async () => {
+    const inner = await measurePeakMemory(async () => { tf.tidy(() => { tf.zeros([1000]); }); });
+    tf.tidy(() => { tf.zeros([10]); });
+    return inner.peakBytes;
+  });
+  assert.equal(outer.result, before + 4000);
+  assert.equal(outer.peakBytes, before + 4000);
+  const extra = tf.zeros([10]);
+  assert.equal(tf.memory().numBytes, before + 40, 'the byte count is a plain field again');
+  extra.dispose();
+  assert.equal(Object.getOwnPropertyDescriptor(tf.engine().state, 'numBytes')?.writable, true);
+});
+
 test('pca2 finds the principal directions and explained variance of data built with known ones', async () => {
   const [n, d] = [200, 6];
   const stds = [5, 3, 1, 0.5, 0.2, 0.1];

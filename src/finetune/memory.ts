@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
  */
 export async function measurePeakMemory<T>(work: () => Promise<T>): Promise<{ result: T; peakBytes: number }> {
   const state = tf.engine().state;
+  // A measurement in progress around this one (nesting) keeps seeing every change.
+  const outer = Object.getOwnPropertyDescriptor(state, 'numBytes');
   let bytes = state.numBytes;
   let peakBytes = bytes;
   // The engine keeps its byte count in this one field; watching its writes sees every change.
@@ -18,12 +20,12 @@ export async function measurePeakMemory<T>(work: () => Promise<T>): Promise<{ re
     set: (value: number) => {
       bytes = value;
       if (value > peakBytes) peakBytes = value;
+      outer?.set?.(value);
     },
   });
   try {
     return { result: await work(), peakBytes };
   } finally {
-    delete (state as { numBytes?: number }).numBytes;
-    state.numBytes = bytes;
+    Object.defineProperty(state, 'numBytes', outer?.set ? outer : { value: bytes, writable: true, enumerable: true, configurable: true });
   }
 }
