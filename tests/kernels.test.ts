@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend/index.js';
+import { ADAMW_KERNEL, adamwUpdate, type AdamWStep } from '../src/backend/kernels/adamw.js';
 import { mulberry32 } from '../src/data/random.js';
 
 const random = mulberry32(7);
@@ -97,6 +98,77 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       assert.deepEqual(product.shape, [2, 3, 4, 6]);
       assertClose(await product.data(), expected, 1e-5, 'product');
       product.dispose();
+    });
+
+    test('fused AdamW update: the same p, m, v as the update written with tfjs ops on cpu', async () => {
+      const shape = [37, 5];
+      const [p, m, g] = [values(185), values(185), values(185)];
+      const v = values(185).map(Math.abs);
+      const step: AdamWStep = { beta1: 0.9, beta2: 0.999, eps: 1e-8, decay: 1 - 1e-3 * 0.01, stepSize: 1e-3 / (1 - 0.9 ** 3), invSqrtBias2: 1 / Math.sqrt(1 - 0.999 ** 3) };
+      await initBackend({ backend: 'cpu', quiet: true });
+      const expected = await Promise.all(tf.tidy(() => {
+        const [tp, tm, tv, tg] = [p, m, v, g].map((x) => tf.tensor(x, shape));
+        const m2 = tf.add(tf.mul(tm, step.beta1), tf.mul(tg, 1 - step.beta1));
+        const v2 = tf.add(tf.mul(tv, step.beta2), tf.mul(tf.square(tg), 1 - step.beta2));
+        const update = tf.div(tf.mul(m2, step.stepSize), tf.add(tf.mul(tf.sqrt(v2), step.invSqrtBias2), step.eps));
+        return [tf.sub(tf.mul(tp, step.decay), update), m2, v2];
+      }).map((t) => t.data()));
+      await initBackend({ backend, quiet: true });
+      if (backend !== 'webgpu') assert.ok(tf.getKernel(ADAMW_KERNEL, backend), `the fused kernel is registered for ${backend}`);
+      const outputs = tf.tidy(() => adamwUpdate(...([p, m, v, g].map((x) => tf.tensor(x, shape)) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]), step));
+      const got = await Promise.all(outputs.map((t) => t.data()));
+      tf.dispose(outputs);
+      for (const [i, what] of ['p', 'm', 'v'].entries()) {
+        assert.deepEqual(outputs[i].shape, shape);
+        assertClose(got[i], expected[i], 1e-6, what);
+      }
+    });
+
+    test('Transpose: matrix-like permutations (tiled on wasm) and others match the cpu kernel', async () => {
+      const cases: [number[], number[]][] = [
+        [[70, 45], [1, 0]], // 2-D, not a multiple of the tile
+        [[3, 40, 33], [0, 2, 1]], // batched matrices
+        [[8, 6, 35], [2, 0, 1]], // leading axes to the end, as Sum does before reducing them
+        [[4, 5, 6, 7], [2, 3, 0, 1]],
+        [[2, 5, 3, 4], [0, 2, 1, 3]], // attention's head split: not matrix-like
+      ];
+      for (const [shape, perm] of cases) {
+        const x = values(size(shape));
+        await initBackend({ backend: 'cpu', quiet: true });
+        const expected = await tf.tidy(() => tf.transpose(tf.tensor(x, shape), perm)).data();
+        const ints = await tf.tidy(() => tf.transpose(tf.tensor(x, shape).mul(1000).toInt(), perm)).data();
+        await initBackend({ backend, quiet: true });
+        const [got, gotInts] = tf.tidy(() => [tf.transpose(tf.tensor(x, shape), perm), backend === 'webgpu' ? tf.zeros([0]) : tf.transpose(tf.tensor(x, shape).mul(1000).toInt(), perm)]);
+        assert.deepEqual(got.shape, perm.map((a) => shape[a]));
+        assert.deepEqual(await got.data(), expected, `float32 [${shape}] perm [${perm}]`);
+        // tfjs-webgpu 4.22 cannot compile an int32 transpose at all (a WGSL type error in its own shader).
+        if (backend !== 'webgpu') assert.deepEqual(await gotInts.data(), ints, `int32 [${shape}] perm [${perm}]`);
+        tf.dispose([got, gotInts]);
+      }
+    });
+
+    test('Sum over leading axes (a product with ones on wasm) and other axes match the cpu kernel', async () => {
+      const cases: [number[], number[], boolean][] = [
+        [[70, 45], [0], false], // a bias gradient
+        [[3, 7, 5], [0, 1], false], // a LayerNorm parameter's gradient
+        [[3, 7, 5], [1, 0], true],
+        [[3, 7, 5], [-1], false], // innermost: the stock kernel
+        [[3, 7, 5], [0, 1, 2], false], // everything: the stock kernel
+      ];
+      for (const [shape, axes, keepDims] of cases) {
+        const x = values(size(shape));
+        await initBackend({ backend: 'cpu', quiet: true });
+        const expected = await tf.tidy(() => tf.sum(tf.tensor(x, shape), axes, keepDims)).data();
+        await initBackend({ backend, quiet: true });
+        const before = tf.memory().numTensors;
+        const got = tf.tidy(() => tf.sum(tf.tensor(x, shape), axes, keepDims));
+        await initBackend({ backend: 'cpu', quiet: true });
+        assert.deepEqual(got.shape, tf.tidy(() => tf.sum(tf.zeros(shape), axes, keepDims).shape));
+        await initBackend({ backend, quiet: true });
+        assertClose(await got.data(), expected, 1e-5, `sum of [${shape}] over [${axes}]`);
+        got.dispose();
+        assert.equal(tf.memory().numTensors, before);
+      }
     });
 
     test('a batched product leaves no tensors behind', async () => {

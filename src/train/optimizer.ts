@@ -9,6 +9,7 @@
  * float32 arrays (the shape `writeSafetensors` takes) for checkpoint and resume.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adamwUpdate } from '../backend/kernels/adamw.js';
 
 /** Parameters sharing one weight decay. */
 export interface ParamGroup {
@@ -101,23 +102,19 @@ export class AdamW {
     this.stepCount++;
     const [b1, b2] = this.betas;
     tf.tidy(() => {
-      // Scalars made once per step (and bias-correction step count) and shared by the parameters.
-      const [cb1, c1b1, cb2, c1b2, cEps] = [b1, 1 - b1, b2, 1 - b2, this.eps].map((x) => tf.scalar(x));
-      const corrections = new Map<number, [tf.Scalar, tf.Scalar]>();
-      const correction = (t: number) => {
-        if (!corrections.has(t)) corrections.set(t, [tf.scalar(this.lr / (1 - b1 ** t)), tf.scalar(1 / Math.sqrt(1 - b2 ** t))]);
-        return corrections.get(t)!;
-      };
       for (const [name, g] of entries) {
         const slot = this.slots.get(name)!;
         slot.m ??= tf.variable(tf.zerosLike(slot.variable), false);
         slot.v ??= tf.variable(tf.zerosLike(slot.variable), false);
-        const [stepSize, invSqrtBc2] = correction(++slot.step);
-        const p = slot.weightDecay ? tf.mul(slot.variable, 1 - this.lr * slot.weightDecay) : slot.variable;
-        const m = tf.add(tf.mul(slot.m, cb1), tf.mul(g, c1b1));
-        const v = tf.add(tf.mul(slot.v, cb2), tf.mul(tf.square(g), c1b2));
-        const denom = tf.add(tf.mul(tf.sqrt(v), invSqrtBc2), cEps);
-        slot.variable.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
+        const t = ++slot.step;
+        // One fused kernel per parameter where the backend has it (src/backend/kernels/adamw.ts).
+        const [p, m, v] = adamwUpdate(slot.variable, slot.m, slot.v, g, {
+          beta1: b1, beta2: b2, eps: this.eps,
+          decay: 1 - this.lr * slot.weightDecay,
+          stepSize: this.lr / (1 - b1 ** t),
+          invSqrtBias2: 1 / Math.sqrt(1 - b2 ** t),
+        });
+        slot.variable.assign(p);
         slot.m.assign(m);
         slot.v.assign(v);
       }

@@ -4,8 +4,11 @@
  * reference ops on cpu.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerAdamWKernels } from './adamw.js';
 import { batchMatMulGradConfig } from './matmul-gradient.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
+import { registerWasmSum } from './wasm-sum.js';
+import { registerWasmTranspose } from './wasm-transpose.js';
 
 let gradientsInstalled = false;
 
@@ -15,5 +18,10 @@ export function installKernels(): void {
     tf.registerGradient(batchMatMulGradConfig);
     gradientsInstalled = true;
   }
-  if (tf.findBackendFactory('wasm')) registerWasmBatchMatMul();
+  registerAdamWKernels();
+  if (tf.findBackendFactory('wasm')) {
+    registerWasmBatchMatMul();
+    registerWasmTranspose();
+    registerWasmSum();
+  }
 }
