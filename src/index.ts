@@ -46,3 +46,7 @@ export { nextWordExamples, maskSequence, maskingVocab, maskingTable, mlmBatch, d
 export type { NextWordExample, MaskingOptions, MaskingVocab, MaskAction, MaskedSequence, MaskingRow, MlmBatch, PretrainCorpus, CorpusOptions, ModelSize, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, MlmEvaluation, HeldOutOptions, RunSettings, MaskedLm } from "./pretrain/index.js";
 export { buildPrompt, verbalizerIds, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, MASK, REVIEW_SLOT, clozeScores, contentFreePrior, calibrate, classLogProbs, argmaxRows, evaluateTemplate, fillMask, CONTENT_FREE_INPUTS } from "./prompting/index.js";
 export type { Prompt, PromptTemplate, Verbalizer, ClozeOptions, Filling, TemplateEvaluation } from "./prompting/index.js";
+export { saveFigureImage } from "./plots/index.js";
+export type { ImageOptions } from "./plots/index.js";
+export { writeReport } from "./notebooks/report.js";
+export type { Report, ReportNotebook, ReportOptions } from "./notebooks/report.js";
