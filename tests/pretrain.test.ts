@@ -12,8 +12,9 @@ import { pretrainingText } from '../src/data/split.js';
 import { BertTokenizer } from '../src/tokenizer/index.js';
 import {
   buildCorpus, heldOutMlm, IGNORE_INDEX, maskingTable, maskingVocab, maskSequence, mlmBatch, disposeBatch, nextWordExamples,
-  parseSize, pretrain, type MaskAction,
+  parseSize, pretrain, sparseCrossEntropy, type MaskAction,
 } from '../src/pretrain/index.js';
+import { initBackend } from '../src/backend/index.js';
 
 test("the article's next-word table for 'I am a data scientist'", () => {
   assert.deepEqual(nextWordExamples('I am a data scientist'), [
@@ -155,6 +156,18 @@ test('the corpus packs texts into full [CLS] ... [SEP] windows, with [SEP] betwe
   }
   assert.equal(corpus.heldOut.count, 2);
   assert.equal(corpus.trainTokens, stream.length - 3);
+});
+
+test('sparseCrossEntropy: the loss and gradient of log-softmax and a pick, as autodiff computes them', async () => {
+  await initBackend({ backend: 'wasm', quiet: true });
+  const logits = tf.randomNormal([9, 40], 0, 4, 'float32', 3) as tf.Tensor2D;
+  const targets = tf.tensor1d([0, 39, 5, 5, 12, 7, 0, 21, 33], 'int32');
+  const reference = tf.valueAndGrad((x: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(targets, 40)), 1))) as tf.Scalar)(logits);
+  const fused = tf.valueAndGrad((x: tf.Tensor) => sparseCrossEntropy(x as tf.Tensor2D, targets))(logits);
+  assert.ok(Math.abs((await fused.value.data())[0] - (await reference.value.data())[0]) < 1e-5);
+  const gap = (await tf.max(tf.abs(tf.sub(fused.grad, reference.grad))).data())[0];
+  assert.ok(gap < 1e-7, `gradient differs by ${gap}`);
+  tf.dispose([logits, targets, reference.value, reference.grad, fused.value, fused.grad]);
 });
 
 const PRETRAIN = {
