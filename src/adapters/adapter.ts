@@ -101,12 +101,13 @@ export abstract class AdapterModel {
 
   /** Writes adapter_config.json and adapter_model.safetensors (PyTorch layout) to `dir`. */
   async save(dir: string): Promise<void> {
-    const tensors = this.entries().map(([key, p]) => {
+    // Read asynchronously: synchronous reads are not available on every backend (webgpu in Node).
+    const tensors = await Promise.all(this.entries().map(async ([key, p]) => {
       const value = toHfLayout(p, p.variable);
-      const data = value.dataSync() as Float32Array;
+      const data = (await value.data()) as Float32Array;
       value.dispose();
       return { name: key, shape: hfShape(p), data };
-    });
+    }));
     await writeAdapterDirectory(dir, this.configJson(), tensors);
   }
 
