@@ -22,8 +22,10 @@ export function gelu<T extends tf.Tensor>(x: T): T {
  */
 export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-12): T {
   return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    // Not tf.moments: it copies x through a Cast and subtracts the mean twice.
+    const centered = tf.sub(x, tf.mean(x, -1, true));
+    const variance = tf.mean(tf.square(centered), -1, true);
+    const normalised = tf.mul(centered, tf.rsqrt(tf.add(variance, eps)));
     return tf.add(tf.mul(normalised, gamma), beta);
   }) as T;
 }

@@ -171,6 +171,24 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       }
     });
 
+    test('GatherV2 along axis 0 (row copies on wasm) and along other axes match the cpu kernel', async () => {
+      const table = values(30 * 4 * 3);
+      const ids = [[3, 0, 29], [29, 7, 7]];
+      await initBackend({ backend: 'cpu', quiet: true });
+      const expected = await Promise.all(tf.tidy(() => [tf.gather(tf.tensor(table, [30, 12]), tf.tensor2d(ids, undefined, 'int32')), tf.gather(tf.tensor(table, [30, 4, 3]), [2, 0], 1)]).map((t) => t.data()));
+      await initBackend({ backend, quiet: true });
+      const got = tf.tidy(() => [tf.gather(tf.tensor(table, [30, 12]), tf.tensor2d(ids, undefined, 'int32')), tf.gather(tf.tensor(table, [30, 4, 3]), [2, 0], 1)]);
+      assert.deepEqual(got[0].shape, [2, 3, 12]);
+      assert.deepEqual(await got[0].data(), expected[0]);
+      assert.deepEqual(await got[1].data(), expected[1]);
+      tf.dispose(got);
+      if (backend === 'wasm') {
+        const before = tf.memory().numTensors;
+        assert.throws(() => tf.tidy(() => tf.gather(tf.zeros([4, 2]), tf.tensor1d([1, 4], 'int32'))), /index value 4/);
+        assert.equal(tf.memory().numTensors, before);
+      }
+    });
+
     test('a batched product leaves no tensors behind', async () => {
       await initBackend({ backend, quiet: true });
       const before = tf.memory().numTensors;

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerAdamWKernels } from './adamw.js';
 import { batchMatMulGradConfig } from './matmul-gradient.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
+import { registerWasmGather } from './wasm-gather.js';
 import { registerWasmSum } from './wasm-sum.js';
 import { registerWasmTranspose } from './wasm-transpose.js';
 
@@ -23,5 +24,6 @@ export function installKernels(): void {
     registerWasmBatchMatMul();
     registerWasmTranspose();
     registerWasmSum();
+    registerWasmGather();
   }
 }
