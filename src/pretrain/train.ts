@@ -376,6 +376,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   try {
     if (!latest) await evaluateNow();
     while (state.globalStep < steps) {
+      // On wasm and cpu every await resolves at once; without a turn of the event loop, Ctrl-C
+      // (a signal handler) would never run.
+      await new Promise((next) => setImmediate(next));
       const elapsed = (performance.now() - started) / 1000;
       if ((options.maxSteps !== undefined && state.globalStep >= options.maxSteps) || (options.maxSeconds !== undefined && elapsed >= options.maxSeconds) || options.signal?.aborted) {
         stopped = true;
