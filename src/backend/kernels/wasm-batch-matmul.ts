@@ -1,12 +1,14 @@
 /**
- * BatchMatMul on the wasm backend with every batch through XNNPACK.
+ * BatchMatMul on the wasm backend with every product through XNNPACK.
  *
  * Why: tfjs-backend-wasm sends a product to XNNPACK (SIMD, multi-threaded) only when both
- * operands have batch size 1; any batched product (attention's q @ k^T and probs @ v, and
- * their gradients) runs a scalar blocked loop at about 1 GFLOP/s against XNNPACK's 10 to 20.
- * This kernel registers, for each batch, views into the operands' and the output's memory on
- * the wasm heap (no copies) and runs the backend's own fast path on them; products that are
- * transposed, broadcast or not float32 go to the stock kernel.
+ * operands have batch size 1 and neither is transposed; anything else runs a scalar blocked
+ * loop at about 1 GFLOP/s against XNNPACK's 10 to 20: attention's q @ k^T and probs @ v, and
+ * the transposed products in gradients (tfjs' own fused-matMul gradient among them). This
+ * kernel transposes a transposed operand explicitly (the tiled Transpose of wasm-transpose.ts,
+ * O(n^2) against the product's O(n^3)), and for a batch registers views into the operands' and
+ * the output's memory on the wasm heap (no copies), running the backend's fast path on each.
+ * Broadcast batches and non-float32 operands go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -19,6 +21,14 @@ interface WasmBackend {
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
   dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): void;
+}
+
+/** `t` with its last two axes swapped, by the wasm Transpose kernel registered now. */
+function swapLast(t: tf.TensorInfo, backend: WasmBackend): tf.TensorInfo {
+  const perm = t.shape.map((_, i) => i);
+  [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
+  return tf.getKernel('Transpose', 'wasm')!.kernelFunc({ inputs: { x: t }, backend: backend as unknown as tf.KernelBackend, attrs: { perm } }) as tf.TensorInfo;
 }
 
 type WasmMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, outId: number) => void;
@@ -41,23 +51,26 @@ export function registerWasmBatchMatMul(): void {
   const stock = tf.getKernel('BatchMatMul', 'wasm');
   if (!stock || (stock as { perBatch?: boolean }).perBatch) return;
   const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo => {
-    const a = args.inputs.a!;
-    const b = args.inputs.b!;
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-    const outer = a.shape.slice(0, -2);
+    const backend = args.backend as WasmBackend;
+    const stockProduct = () => stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    const [a0, b0] = [args.inputs.a!, args.inputs.b!];
+    const outer = a0.shape.slice(0, -2);
+    const sameBatch = b0.shape.length === a0.shape.length && outer.every((d, i) => d === b0.shape[i]);
+    if (!sameBatch || a0.dtype !== 'float32' || b0.dtype !== 'float32' || a0.shape.includes(0) || b0.shape.includes(0)) return stockProduct();
+    if (!transposeA && !transposeB && outer.every((d) => d === 1)) return stockProduct(); // already XNNPACK's
+
+    const transposed = [transposeA && a0, transposeB && b0].filter((t): t is tf.TensorInfo => !!t).map((t) => [t, swapLast(t, backend)] as const);
+    const plain = new Map<tf.TensorInfo, tf.TensorInfo>(transposed);
+    const [a, b] = [plain.get(a0) ?? a0, plain.get(b0) ?? b0];
     const batch = outer.reduce((x, y) => x * y, 1);
     const [m, k] = a.shape.slice(-2);
     const n = b.shape[b.shape.length - 1];
-    const sameBatch = b.shape.length === a.shape.length && outer.every((d, i) => d === b.shape[i]);
-    if (transposeA || transposeB || batch <= 1 || !sameBatch || a.dtype !== 'float32' || b.dtype !== 'float32' || m * k * n === 0) {
-      return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-    }
-    const backend = args.backend as WasmBackend;
-    const matMul = wasmMatMul(backend);
     const out = backend.makeOutput([...outer, m, n], 'float32');
     const offsets = [a, b, out].map((t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset);
     const sizes = [m * k, k * n, m * n];
     const [aShape, bShape] = [shapeBytes([1, m, k]), shapeBytes([1, k, n])];
+    const matMul = wasmMatMul(backend);
     const { registerTensor, disposeData } = backend.wasm.tfjs;
     for (let i = 0; i < batch; i++) {
       const ids = sizes.map((size, j) => {
@@ -69,6 +82,7 @@ export function registerWasmBatchMatMul(): void {
       // Forgets the views (and the XNNPACK operator cached on b's view); the memory stays with its tensors.
       for (const id of ids) disposeData(id);
     }
+    for (const [, t] of transposed) backend.disposeData(t.dataId);
     return out;
   };
   tf.unregisterKernel('BatchMatMul', 'wasm');
