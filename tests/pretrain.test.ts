@@ -2,6 +2,7 @@
 // masked-language-model pretraining: exact resume, the saved model, the held-out evaluation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,4 +248,41 @@ test('the saved model loads as BertForMaskedLM and scores the held-out masked to
   tf.dispose([out.logits, out.lastHiddenState, enc.input_ids, enc.attention_mask, enc.token_type_ids]);
   assert.equal(top.length, 5);
   assert.ok(top.every((id) => !maskingVocab(tokenizer!).specialIds.has(id)), `top predictions ${tokenizer!.convertIdsToTokens(top)}`);
+});
+
+/** Runs `finetune-lab ARGS` from the sources; resolves with the exit code and both streams. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: join(__dirname, '..') });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('finetune-lab pretrain prints a JSON summary last, resumes with the saved settings, and refuses to overwrite or change a run', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-cli-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const output = join(root, 'run');
+  const first = await cli(['pretrain', '--size', 'L1-H32-A2', '--steps', '4', '--seq', '32', '--batch', '2', '--eval-every', '0', '--backend', 'wasm', '--output', output]);
+  assert.equal(first.code, 0, first.stderr);
+  const summary = JSON.parse(first.stdout.trim().split('\n').at(-1)!);
+  assert.equal(summary.steps, 4);
+  assert.equal(summary.completed, true);
+  assert.equal(summary.checkpoint, join(output, 'model'));
+  for (const key of ['train_seconds', 'samples_per_s', 'mlm_loss', 'mlm_accuracy', 'params']) assert.equal(typeof summary[key], 'number', key);
+  assert.equal(summary.size, 'L1-H32-A2');
+
+  const again = await cli(['pretrain', '--size', 'L1-H32-A2', '--steps', '4', '--output', output]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already holds a pretraining run; continue it with --resume/);
+  const changed = await cli(['pretrain', '--resume', output, '--lr', '0.01']);
+  assert.equal(changed.code, 1);
+  assert.match(changed.stderr, /cannot resume/);
+  const resumed = await cli(['pretrain', '--resume', output, '--eval-every', '0', '--backend', 'wasm']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual({ ...JSON.parse(resumed.stdout.trim().split('\n').at(-1)!), train_seconds: 0, samples_per_s: 0, tokens_per_s: 0 }, { ...summary, train_seconds: 0, samples_per_s: 0, tokens_per_s: 0 });
 });
