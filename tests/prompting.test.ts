@@ -2,12 +2,13 @@
 // BertForMaskedLM): the mechanics, checked against a direct forward pass.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { fromPretrained } from '../src/bert/pretrained.js';
 import type { BertForMaskedLM } from '../src/bert/heads.js';
 import { BertTokenizer } from '../src/tokenizer/index.js';
 import {
-  buildPrompt, calibrate, classLogProbs, clozeScores, CONTENT_FREE_INPUTS, contentFreePrior, evaluateTemplate, fillMask,
+  buildPrompt, calibrate, chooseTemplate, classLogProbs, clozeScores, CONTENT_FREE_INPUTS, contentFreePrior, evaluateTemplate, fillMask,
   SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, verbalizerIds,
 } from '../src/prompting/index.js';
 
@@ -107,4 +108,29 @@ test('fillMask gives the top-k tokens and probabilities of each blank', async ()
   assert.deepEqual(fillings[0].map((f) => f.token), tokenizer.convertIdsToTokens(best.map(([, id]) => id)));
   fillings[0].forEach((f, k) => assert.ok(Math.abs(f.probability - best[k][0]) < 1e-6));
   await assert.rejects(fillMask(model, tokenizer, 'no blank here'), /no \[MASK\]/);
+});
+
+test('the template to ship is chosen on validation accuracy, with its test figures', () => {
+  const evaluation = (name: string, accuracy: number, calibratedAccuracy: number) => ({
+    template: { name, text: `{review} ${name} [MASK].` }, accuracy, calibratedAccuracy, prior: [0.5, 0.5], predictedShares: [], calibratedShares: [],
+    scores: [], predictions: [name.length], calibratedPredictions: [-name.length],
+  });
+  const runs = [
+    { validation: evaluation('a', 0.6, 0.7), test: evaluation('a', 0.9, 0.65) },
+    { validation: evaluation('bb', 0.72, 0.5), test: evaluation('bb', 0.6, 0.95) },
+  ];
+  const chosen = chooseTemplate(runs);
+  assert.deepEqual({ ...chosen, template: chosen.template.name }, { template: 'bb', calibrated: false, validationAccuracy: 0.72, testAccuracy: 0.6, predictions: [2] });
+  assert.throws(() => chooseTemplate([]), /no templates/);
+});
+
+test('finetune-lab prompt --fill prints the candidates of each blank as JSON', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'prompt', '--model', FIXTURE, '--fill', 'the [MASK] was [MASK] .', '--top-k', '2'], {
+    cwd: join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, FINETUNE_LAB_BACKEND: 'cpu' },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const out = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+  const direct = await fillMask(model, tokenizer, 'the [MASK] was [MASK] .', { topK: 2 });
+  assert.deepEqual(out.fillings.map((f: { token: string }[]) => f.map((x) => x.token)), direct.map((f) => f.map((x) => x.token)));
 });

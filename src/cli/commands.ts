@@ -17,5 +17,6 @@ export const COMMANDS: Record<string, Command> = {
   bench: { summary: 'Time BERT forward and training steps on random ids (JSON), the same work as the PyTorch reference', load: () => import('./bench.js') },
   pretrain: { summary: 'Pretrain a BERT from scratch by masked-language modelling on the IMDB reviews (resumable) and print a JSON summary', load: () => import('./pretrain.js') },
   tutorial: { summary: 'Execute every notebook in order under one settings profile and export the HTML report (works offline)', load: () => import('./tutorial.js') },
+  prompt: { summary: 'Zero-shot sentiment by cloze prompting a masked-language model (templates, calibration), or fill in [MASK] blanks (JSON)', load: () => import('./prompt.js') },
   lab: { summary: 'Open the notebooks in JupyterLab (or Jupyter Notebook) on 127.0.0.1 with the finetune-lab kernel', load: () => import('./lab.js') },
 };

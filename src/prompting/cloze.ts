@@ -152,3 +152,35 @@ export async function fillMask(model: BertForMaskedLM, tokenizer: BertTokenizer,
   tf.dispose([values, indices]);
   return top.map((row, k) => tokenizer.convertIdsToTokens(row).map((token, j) => ({ token, probability: p[k][j] })));
 }
+
+/** One template scored on a validation set (to choose with) and a test set (to report). */
+export interface TemplateRun {
+  validation: TemplateEvaluation;
+  test: TemplateEvaluation;
+}
+
+/** The prompt to ship: a template, with or without calibration, chosen on validation accuracy. */
+export interface TemplateChoice {
+  template: PromptTemplate;
+  calibrated: boolean;
+  validationAccuracy: number;
+  testAccuracy: number;
+  /** Test predictions of that choice. */
+  predictions: number[];
+}
+
+/**
+ * The template and calibration setting with the best validation accuracy (the first on a tie),
+ * with its test figures: choosing by test accuracy would flatter the winner.
+ */
+export function chooseTemplate(runs: readonly TemplateRun[]): TemplateChoice {
+  if (runs.length === 0) throw new Error('no templates to choose from');
+  const options = runs.flatMap(({ validation, test }) => [false, true].map((calibrated): TemplateChoice => ({
+    template: test.template,
+    calibrated,
+    validationAccuracy: calibrated ? validation.calibratedAccuracy : validation.accuracy,
+    testAccuracy: calibrated ? test.calibratedAccuracy : test.accuracy,
+    predictions: calibrated ? test.calibratedPredictions : test.predictions,
+  })));
+  return options.reduce((best, option) => (option.validationAccuracy > best.validationAccuracy ? option : best));
+}

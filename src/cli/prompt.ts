@@ -1,0 +1,82 @@
+/** `finetune-lab prompt`: zero-shot sentiment by cloze prompting a masked-language model, or filling in blanks. */
+import { parseArgs } from 'node:util';
+import { loadImdb } from '../data/imdb.js';
+import { splitDataset } from '../data/split.js';
+import { loadMaskedLm } from '../pretrain/live.js';
+import { chooseTemplate, evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, type TemplateRun } from '../prompting/index.js';
+import { loadSettings } from '../settings.js';
+
+const HELP = `Usage: finetune-lab prompt [options]
+       finetune-lab prompt --fill "the movie was [MASK]." [--top-k N]
+
+Scores every cloze template (${SENTIMENT_TEMPLATES.map((t) => t.name).join(', ')}) on the validation and the
+held-out test reviews, raw and with contextual calibration, chooses one on validation accuracy, and
+prints one JSON line: model, test_size, chance, templates (accuracy per template), chosen, test_accuracy.
+With --fill, prints the most probable tokens for each [MASK] of the text instead (JSON).
+
+  --model DIR|ID     masked-language model (default: the settings' model, the embedded one)
+  --val-size N       validation reviews (default from the profile, FINETUNE_LAB_PROFILE)
+  --test-size N      test reviews, from the held-out split
+  --max-length N     prompt length in tokens (the review is cut, never the template)
+  --fill TEXT        fill in the blanks of TEXT
+  --top-k N          candidates per blank with --fill (default 5)
+  --help`;
+
+function count(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number of at least 1, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' }, 'max-length': { type: 'string' },
+      fill: { type: 'string' }, 'top-k': { type: 'string' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const settings = loadSettings();
+  const maxLength = count('max-length', values['max-length']) ?? settings.maxLength;
+  const { model, tokenizer, source, note } = await loadMaskedLm(values.model ?? settings.model);
+  if (note) console.error(note);
+  try {
+    if (values.fill !== undefined) {
+      const fillings = await fillMask(model, tokenizer, values.fill, { topK: count('top-k', values['top-k']) ?? 5, maxLength });
+      console.log(JSON.stringify({ model: source, text: values.fill, fillings }));
+      return 0;
+    }
+    const { validation, test } = splitDataset(loadImdb(), {
+      trainSize: 0, valSize: count('val-size', values['val-size']) ?? settings.valSize, testSize: count('test-size', values['test-size']) ?? settings.testSize, seed: settings.seed,
+    });
+    const options = { maxLength, batchSize: settings.batchSize };
+    const runs: TemplateRun[] = [];
+    for (const template of SENTIMENT_TEMPLATES) {
+      const result = { validation: await evaluateTemplate(model, tokenizer, validation, template, SENTIMENT_VERBALIZER, options), test: await evaluateTemplate(model, tokenizer, test, template, SENTIMENT_VERBALIZER, options) };
+      console.error(`${template.name.padEnd(9)} test accuracy ${(100 * result.test.accuracy).toFixed(1)}%, calibrated ${(100 * result.test.calibratedAccuracy).toFixed(1)}%`);
+      runs.push(result);
+    }
+    const chosen = chooseTemplate(runs);
+    const positive = test.label.filter((l) => l === 1).length / test.label.length;
+    console.log(JSON.stringify({
+      model: source,
+      val_size: validation.text.length,
+      test_size: test.text.length,
+      max_length: maxLength,
+      chance: round(Math.max(positive, 1 - positive)),
+      templates: runs.map((r) => ({ name: r.test.template.name, test_accuracy: round(r.test.accuracy), test_calibrated_accuracy: round(r.test.calibratedAccuracy) })),
+      chosen: { name: chosen.template.name, calibrated: chosen.calibrated, val_accuracy: round(chosen.validationAccuracy) },
+      test_accuracy: round(chosen.testAccuracy),
+    }));
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
