@@ -236,8 +236,10 @@ function positiveInteger(name: string, value: number, zeroOk = false): number {
   return value;
 }
 
-/** What a run is started with; resuming it with other values is refused. */
-// A type alias (not an interface), so that it is a Record<string, unknown> for the loop state.
+/**
+ * What a run is started with; resuming it with other values is refused. (A type alias, not an
+ * interface, so that it fits the loop state's `Record<string, unknown>` fingerprint.)
+ */
 export type RunSettings = {
   size: string;
   seqLength: number;
@@ -299,6 +301,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const lastDir = options.outputDir ? join(options.outputDir, 'last') : undefined;
   const modelDir = options.outputDir ? join(options.outputDir, 'model') : null;
 
+  // The training loop's checkpointed state, read the pretraining way: `epoch` counts passes over
+  // the windows, `epochLossSum` / `epochExamples` sum the losses and count the steps since the
+  // latest training record (so a run resumed between two records reports the same means).
   let state: LoopState<PretrainRecord> = {
     epoch: 0, batchInEpoch: 0, globalStep: 0, epochLossSum: 0, epochExamples: 0, trainExamples: 0, trainSeconds: 0,
     bestValLoss: null, bestEpoch: null, history: [], fingerprint,
