@@ -189,6 +189,24 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       }
     });
 
+    test('ScatterNd (slice additions on wasm): duplicates add up, as on cpu', async () => {
+      const cases: { indices: number[][]; updateShape: number[]; shape: number[] }[] = [
+        { indices: [[4], [0], [4], [2]], updateShape: [4, 3], shape: [6, 3] }, // an embedding gradient
+        { indices: [[1, 2], [0, 0], [1, 2]], updateShape: [3, 5], shape: [2, 3, 5] },
+        { indices: [[1, 2, 4], [0, 0, 1]], updateShape: [2], shape: [2, 3, 5] },
+      ];
+      for (const { indices, updateShape, shape } of cases) {
+        const updates = values(size(updateShape));
+        await initBackend({ backend: 'cpu', quiet: true });
+        const expected = await tf.tidy(() => tf.scatterND(tf.tensor2d(indices, undefined, 'int32'), tf.tensor(updates, updateShape), shape)).data();
+        await initBackend({ backend, quiet: true });
+        const got = tf.tidy(() => tf.scatterND(tf.tensor2d(indices, undefined, 'int32'), tf.tensor(updates, updateShape), shape));
+        assert.deepEqual(got.shape, shape);
+        assertClose(await got.data(), expected, 1e-6, `scatter into [${shape}]`);
+        got.dispose();
+      }
+    });
+
     test('a batched product leaves no tensors behind', async () => {
       await initBackend({ backend, quiet: true });
       const before = tf.memory().numTensors;

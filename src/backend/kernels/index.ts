@@ -8,6 +8,7 @@ import { registerAdamWKernels } from './adamw.js';
 import { batchMatMulGradConfig } from './matmul-gradient.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 import { registerWasmGather } from './wasm-gather.js';
+import { registerWasmScatterNd } from './wasm-scatter.js';
 import { registerWasmSum } from './wasm-sum.js';
 import { registerWasmTranspose } from './wasm-transpose.js';
 
@@ -25,5 +26,6 @@ export function installKernels(): void {
     registerWasmTranspose();
     registerWasmSum();
     registerWasmGather();
+    registerWasmScatterNd();
   }
 }
