@@ -11,7 +11,7 @@
  * `os.cpus()` in Node counts the cores the process may use, so the pool would be capped at
  * one thread on a 2-core machine. `emscripten_num_logical_cores` therefore reports twice the
  * requested count. Idle pool threads must not keep the process alive, so their workers are
- * unref'd once started.
+ * unref'd once started, and the workers the glue pre-starts beyond the pool are ended.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ const WASM_PRIORITY = 2;
 /** Emscripten's module object, as far as this loader touches it. */
 interface EmscriptenModule {
   cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: unknown[]) => unknown;
-  PThread: { runningWorkers: { unref(): void }[] };
+  PThread: { runningWorkers: { unref(): void }[]; unusedWorkers: { terminate(): void }[] };
   tfjs?: Record<string, unknown>;
 }
 
@@ -91,6 +91,8 @@ export function registerThreadedWasm(threads: number): void {
     wasm.setThreadsCount(threads);
     const backend = new wasm.BackendWasm(module as never);
     for (const worker of module.PThread.runningWorkers) worker.unref();
+    // The glue starts 8 workers up front; those the pool did not take are ~20 MB each, idle for good.
+    for (const worker of module.PThread.unusedWorkers.splice(0)) worker.terminate();
     return backend;
   }, WASM_PRIORITY);
 }
