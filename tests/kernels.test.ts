@@ -4,10 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { ADAMW_KERNEL, adamwUpdate, type AdamWStep } from '../src/backend/kernels/adamw.js';
 import { mulberry32 } from '../src/data/random.js';
+import { loadSettings } from '../src/settings.js';
 
 const random = mulberry32(7);
 const values = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);
@@ -217,3 +219,10 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
     });
   });
 }
+
+test('the wasm backend runs XNNPACK on one thread per core (or FINETUNE_LAB_THREADS)', async () => {
+  await initBackend({ backend: 'wasm', quiet: true });
+  const wasm: typeof import('@tensorflow/tfjs-backend-wasm') = require('@tensorflow/tfjs-backend-wasm');
+  // tfjs alone would cap the pool at logical cores / 2 (1 on a 2-core machine): see src/backend/wasm-threads.ts.
+  assert.equal(wasm.getThreadsCount(), Math.min(loadSettings().threads ?? os.cpus().length, 8));
+});
