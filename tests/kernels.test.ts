@@ -209,6 +209,22 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       }
     });
 
+    test('Identity (shared memory on wasm): a clone outlives its source and frees nothing early', async () => {
+      await initBackend({ backend, quiet: true });
+      const before = tf.memory().numTensors;
+      const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+      const y = tf.clone(x);
+      x.dispose();
+      assert.deepEqual(Array.from(await y.data()), [1, 2, 3, 4]);
+      const v = tf.variable(y);
+      const doubled = tf.tidy(() => tf.mul(v, 2));
+      v.assign(doubled);
+      assert.deepEqual(Array.from(await y.data()), [1, 2, 3, 4], 'assigning to a variable made from it leaves the clone alone');
+      assert.deepEqual(Array.from(await v.data()), [2, 4, 6, 8]);
+      tf.dispose([y, v, doubled]);
+      assert.equal(tf.memory().numTensors, before);
+    });
+
     test('a batched product leaves no tensors behind', async () => {
       await initBackend({ backend, quiet: true });
       const before = tf.memory().numTensors;

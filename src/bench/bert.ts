@@ -48,7 +48,11 @@ export interface BenchResult {
   train_samples_per_s: number;
   /** The process's peak resident memory (includes the wasm heap). */
   peak_rss_mb: number;
-  /** The largest tf.memory().numBytes seen during one training step (profiled after the timed runs). */
+  /**
+   * The largest tf.memory().numBytes seen during one training step (profiled after the timed
+   * runs). tfjs adds a buffer's bytes once per tensor viewing it (reshapes, shared clones), so
+   * this overstates; `peak_rss_mb` is the memory really used.
+   */
   peak_tensor_mb: number;
   /** Per kernel: calls and summed milliseconds in one training step, slowest first (with `profile`). */
   profile?: KernelTime[];

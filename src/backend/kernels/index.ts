@@ -8,6 +8,7 @@ import { registerAdamWKernels } from './adamw.js';
 import { batchMatMulGradConfig } from './matmul-gradient.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 import { registerWasmGather } from './wasm-gather.js';
+import { registerWasmIdentity } from './wasm-identity.js';
 import { registerWasmScatterNd } from './wasm-scatter.js';
 import { registerWasmSum } from './wasm-sum.js';
 import { registerWasmTranspose } from './wasm-transpose.js';
@@ -27,5 +28,6 @@ export function installKernels(): void {
     registerWasmSum();
     registerWasmGather();
     registerWasmScatterNd();
+    registerWasmIdentity();
   }
 }
