@@ -12,6 +12,13 @@
  * one thread on a 2-core machine. `emscripten_num_logical_cores` therefore reports twice the
  * requested count. Idle pool threads must not keep the process alive, so their workers are
  * unref'd once started, and the workers the glue pre-starts beyond the pool are ended.
+ *
+ * Not the default (FINETUNE_LAB_THREADS or `initBackend({ threads })` opt in): on this project's
+ * 2-core machine, shared with other processes, two threads were slower for BERT's products than
+ * one (bert-mini batch 8 seq 128: forward 14.9 against 25.1 samples/s, training 4.35 against
+ * 5.94; the batched attention products 5x slower), though a 1024^3 product ran at 45 GFLOP/s
+ * against 20 on a quiet machine. Each XNNPACK call wakes the pool's workers through Atomics, and
+ * a worker that must wait for a core stalls the whole product.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

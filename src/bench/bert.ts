@@ -27,7 +27,7 @@ export interface BenchOptions {
   batch: number;
   seq: number;
   backend?: BackendName;
-  /** Threads of the wasm backend (default: one per core). */
+  /** Threads of the wasm backend (default 1, or FINETUNE_LAB_THREADS). */
   threads?: number;
   /** Timed repetitions of each measurement after one warm-up (the reference's `--reps`). */
   steps?: number;
@@ -40,6 +40,8 @@ export interface BenchResult {
   impl: 'finetune-lab';
   backend: string;
   device: string;
+  /** Threads the wasm backend's XNNPACK pool really has (1 on other backends). */
+  threads: number;
   size: BertSize;
   batch: number;
   seq: number;
@@ -112,7 +114,7 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
     const trainRate = await samplesPerSecond(train);
     const { peakBytes, kernels } = await profileStep(train);
     const result: BenchResult = {
-      impl: 'finetune-lab', backend: backend.name, device: backend.device, size, batch, seq, steps,
+      impl: 'finetune-lab', backend: backend.name, device: backend.device, threads: backendThreads(backend.name), size, batch, seq, steps,
       forward_samples_per_s: forwardRate, train_samples_per_s: trainRate,
       peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
       peak_tensor_mb: round(peakBytes / 2 ** 20),
@@ -145,6 +147,12 @@ async function profileStep(run: () => Promise<void>): Promise<{ peakBytes: numbe
   } finally {
     tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', check);
   }
+}
+
+function backendThreads(name: string): number {
+  if (name !== 'wasm') return 1;
+  const wasm: typeof import('@tensorflow/tfjs-backend-wasm') = require('@tensorflow/tfjs-backend-wasm');
+  return wasm.getThreadsCount();
 }
 
 function round(x: number): number {

@@ -15,7 +15,7 @@ impl, backend, size, batch, seq, forward_samples_per_s, train_samples_per_s, pea
   --batch N       sequences per batch (default 8)
   --seq N         tokens per sequence (default 128)
   --backend NAME  ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
-  --threads N     wasm threads (default: one per core)
+  --threads N     wasm threads (default 1, or FINETUNE_LAB_THREADS)
   --steps N       timed repetitions of each measurement after one warm-up (default 3, as the reference)
   --profile       add "profile": per-kernel calls and milliseconds of one training step (tf.profile)
   --help          show this help`;
