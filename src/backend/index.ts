@@ -148,6 +148,10 @@ let pending: Promise<unknown> = Promise.resolve();
  * Idempotent: a second call returns the backend in use, unless it forces a different one.
  */
 export function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  // tfjs' only use of production mode is to silence its console warnings, among them a banner on
+  // first use telling every Node user to install tfjs-node; the line printed here says instead
+  // which backend runs and why.
+  tf.enableProdMode();
   const next = pending.catch(() => undefined).then(() => select(options));
   pending = next;
   return next;
