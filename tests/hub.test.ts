@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -134,8 +134,18 @@ async function startFakeHub(options: FakeHubOptions = {}) {
   };
 }
 
-function tempHome(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'hub-test-'));
+/** A fake Hub stopped when the test ends. */
+async function fakeHub(t: TestContext, options: FakeHubOptions = {}) {
+  const hub = await startFakeHub(options);
+  t.after(() => hub.close());
+  return hub;
+}
+
+/** An empty HF_HOME removed when the test ends. */
+function tempHome(t: TestContext): string {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-test-'));
+  t.after(() => fs.rmSync(home, { recursive: true, force: true }));
+  return home;
 }
 
 const REQUIRED = ['config.json', 'model.safetensors'];
@@ -157,12 +167,8 @@ function assertSnapshot(dir: string, home: string): void {
 }
 
 test('downloads into the Hugging Face cache layout, following relative and cross-host redirects', async (t) => {
-  const hub = await startFakeHub();
-  const home = tempHome();
-  t.after(async () => {
-    await hub.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  const hub = await fakeHub(t);
+  const home = tempHome(t);
   const env = { HF_HOME: home, HF_ENDPOINT: hub.endpoint, HF_TOKEN: TOKEN };
   const dir = await resolveModelFiles(REPO, { files: REQUIRED, optionalFiles: OPTIONAL, env, progress: false });
   assertSnapshot(dir, home);
@@ -184,12 +190,8 @@ test('downloads into the Hugging Face cache layout, following relative and cross
 });
 
 test('a connection cut mid-file is resumed with a Range request and gives identical bytes', async (t) => {
-  const hub = await startFakeHub({ cutFirstGet: true });
-  const home = tempHome();
-  t.after(async () => {
-    await hub.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  const hub = await fakeHub(t, { cutFirstGet: true });
+  const home = tempHome(t);
   const env = { HF_HOME: home, HF_ENDPOINT: hub.endpoint };
   const dir = await resolveModelFiles(REPO, { files: REQUIRED, optionalFiles: OPTIONAL, env, progress: true });
   assertSnapshot(dir, home);
@@ -202,12 +204,8 @@ test('a connection cut mid-file is resumed with a Range request and gives identi
 });
 
 test('an interrupted download fails clearly, keeps the partial file, and the next call resumes it', async (t) => {
-  const hub = await startFakeHub({ cutFirstGet: true });
-  const home = tempHome();
-  t.after(async () => {
-    await hub.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  const hub = await fakeHub(t, { cutFirstGet: true });
+  const home = tempHome(t);
   const env = { HF_HOME: home, HF_ENDPOINT: hub.endpoint };
   const partial = path.join(home, 'hub', 'models--org--tiny-bert', 'blobs', `${etagOf('model.safetensors')}.incomplete`);
   await assert.rejects(
@@ -228,12 +226,8 @@ test('an interrupted download fails clearly, keeps the partial file, and the nex
 });
 
 test('a server that ignores Range restarts the file from the beginning', async (t) => {
-  const hub = await startFakeHub({ cutFirstGet: true, ignoreRange: true });
-  const home = tempHome();
-  t.after(async () => {
-    await hub.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  const hub = await fakeHub(t, { cutFirstGet: true, ignoreRange: true });
+  const home = tempHome(t);
   const dir = await resolveModelFiles(REPO, { files: REQUIRED, env: { HF_HOME: home, HF_ENDPOINT: hub.endpoint }, progress: false });
   assert.ok(fs.readFileSync(path.join(dir, 'model.safetensors')).equals(FILES['model.safetensors'].body));
   const gets = hub.log.filter((r) => r.server === 'cdn' && r.method === 'GET');
@@ -242,14 +236,9 @@ test('a server that ignores Range restarts the file from the beginning', async (
 });
 
 test('offline: a warm cache is used without any request, a cold one gives a clear error', async (t) => {
-  const hub = await startFakeHub();
-  const home = tempHome();
-  const cold = tempHome();
-  t.after(async () => {
-    await hub.close();
-    fs.rmSync(home, { recursive: true, force: true });
-    fs.rmSync(cold, { recursive: true, force: true });
-  });
+  const hub = await fakeHub(t);
+  const home = tempHome(t);
+  const cold = tempHome(t);
   const dir = await resolveModelFiles(REPO, { files: REQUIRED, optionalFiles: OPTIONAL, env: { HF_HOME: home, HF_ENDPOINT: hub.endpoint }, progress: false });
   const requests = hub.log.length;
 
@@ -274,13 +263,9 @@ test('offline: a warm cache is used without any request, a cold one gives a clea
 });
 
 test('an unreachable Hub falls back to the cache, and without one says what is missing', async (t) => {
-  const hub = await startFakeHub();
-  const home = tempHome();
-  const cold = tempHome();
-  t.after(() => {
-    fs.rmSync(home, { recursive: true, force: true });
-    fs.rmSync(cold, { recursive: true, force: true });
-  });
+  const hub = await fakeHub(t);
+  const home = tempHome(t);
+  const cold = tempHome(t);
   const dir = await resolveModelFiles(REPO, { files: REQUIRED, env: { HF_HOME: home, HF_ENDPOINT: hub.endpoint }, progress: false });
   const endpoint = hub.endpoint;
   await hub.close(); // now nothing listens there: connection refused
@@ -292,14 +277,9 @@ test('an unreachable Hub falls back to the cache, and without one says what is m
 });
 
 test('HTTP errors name the URL: missing required file, missing revision, private repo without token', async (t) => {
-  const hub = await startFakeHub();
-  const privateHub = await startFakeHub({ private: true });
-  const home = tempHome();
-  t.after(async () => {
-    await hub.close();
-    await privateHub.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  const hub = await fakeHub(t);
+  const privateHub = await fakeHub(t, { private: true });
+  const home = tempHome(t);
   const env = { HF_HOME: home, HF_ENDPOINT: hub.endpoint };
   await assert.rejects(
     resolveModelFiles(REPO, { files: ['config.json', 'pytorch_model.bin'], env, progress: false }),
@@ -321,12 +301,8 @@ test('HTTP errors name the URL: missing required file, missing revision, private
 });
 
 test('a blob whose sha256 differs from its LFS ETag is rejected and not cached', async (t) => {
-  const hub = await startFakeHub({ corrupt: true });
-  const home = tempHome();
-  t.after(async () => {
-    await hub.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  const hub = await fakeHub(t, { corrupt: true });
+  const home = tempHome(t);
   await assert.rejects(
     resolveModelFiles(REPO, { files: REQUIRED, env: { HF_HOME: home, HF_ENDPOINT: hub.endpoint }, progress: false }),
     new RegExp(`blobs/${etagOf('model.safetensors')} is corrupt: sha256 [0-9a-f]{64}, expected ${etagOf('model.safetensors')}`),
