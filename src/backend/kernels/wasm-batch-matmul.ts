@@ -11,6 +11,7 @@
  * Broadcast batches and non-float32 operands go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './wasm-kernel.js';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel uses. */
 interface WasmBackend {
@@ -48,12 +49,10 @@ const shapeBytes = (shape: number[]) => new Uint8Array(new Int32Array(shape).buf
 
 /** Replaces the wasm backend's BatchMatMul with the per-batch XNNPACK version (idempotent). */
 export function registerWasmBatchMatMul(): void {
-  const stock = tf.getKernel('BatchMatMul', 'wasm');
-  if (!stock || (stock as { perBatch?: boolean }).perBatch) return;
-  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo => {
+  replaceWasmKernel('BatchMatMul', (args, stock) => {
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     const backend = args.backend as WasmBackend;
-    const stockProduct = () => stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    const stockProduct = () => stock(args);
     const [a0, b0] = [args.inputs.a!, args.inputs.b!];
     const outer = a0.shape.slice(0, -2);
     const sameBatch = b0.shape.length === a0.shape.length && outer.every((d, i) => d === b0.shape[i]);
@@ -84,7 +83,5 @@ export function registerWasmBatchMatMul(): void {
     }
     for (const [, t] of transposed) backend.disposeData(t.dataId);
     return out;
-  };
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({ ...stock, kernelFunc, perBatch: true } as tf.KernelConfig);
+  });
 }

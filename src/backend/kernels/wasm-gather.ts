@@ -7,6 +7,7 @@
  * well under a millisecond. Other axes and batch dimensions go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './wasm-kernel.js';
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -15,16 +16,14 @@ interface WasmBackend {
 
 /** Replaces the wasm backend's GatherV2 with row copies for gathers along axis 0 (idempotent). */
 export function registerWasmGather(): void {
-  const stock = tf.getKernel('GatherV2', 'wasm');
-  if (!stock || (stock as { rows?: boolean }).rows) return;
-  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo => {
+  replaceWasmKernel('GatherV2', (args, stock) => {
     const x = args.inputs.x!;
     const indices = args.inputs.indices!;
     const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
     const rows = x.shape[0];
     const width = x.shape.slice(1).reduce((a, b) => a * b, 1);
     if ((axis !== 0 && axis !== -x.shape.length) || batchDims || x.dtype === 'string' || x.dtype === 'complex64' || indices.dtype !== 'int32' || x.shape.length === 0) {
-      return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+      return stock(args);
     }
     const backend = args.backend as WasmBackend;
     // As tf.gather on cpu: an index outside the table is an error, not a silent read.
@@ -36,7 +35,5 @@ export function registerWasmGather(): void {
     const [source, ids, target] = [x, indices, out].map((t) => backend.typedArrayFromHeap(t));
     for (let i = 0; i < ids.length; i++) target.set(source.subarray(ids[i] * width, (ids[i] + 1) * width), i * width);
     return out;
-  };
-  tf.unregisterKernel('GatherV2', 'wasm');
-  tf.registerKernel({ ...stock, kernelFunc, rows: true } as tf.KernelConfig);
+  });
 }

@@ -9,6 +9,7 @@
  * when its last holder is disposed, as with Reshape.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './wasm-kernel.js';
 
 interface WasmBackend {
   incRef(dataId: object): void;
@@ -16,14 +17,10 @@ interface WasmBackend {
 
 /** Replaces the wasm backend's Identity with a shared reference (idempotent). */
 export function registerWasmIdentity(): void {
-  const stock = tf.getKernel('Identity', 'wasm');
-  if (!stock || (stock as { shared?: boolean }).shared) return;
-  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo => {
+  replaceWasmKernel('Identity', (args, stock) => {
     const x = args.inputs.x!;
-    if (x.dtype === 'string') return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    if (x.dtype === 'string') return stock(args);
     (args.backend as WasmBackend).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  };
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({ ...stock, kernelFunc, shared: true } as tf.KernelConfig);
+  });
 }

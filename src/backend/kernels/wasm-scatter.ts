@@ -8,6 +8,7 @@
  * each row is a memset plus batch x seq x hidden additions.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './wasm-kernel.js';
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -16,15 +17,13 @@ interface WasmBackend {
 
 /** Replaces the wasm backend's ScatterNd with slice additions for float32 and int32 updates (idempotent). */
 export function registerWasmScatterNd(): void {
-  const stock = tf.getKernel('ScatterNd', 'wasm');
-  if (!stock || (stock as { sliceAdd?: boolean }).sliceAdd) return;
-  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo => {
+  replaceWasmKernel('ScatterNd', (args, stock) => {
     const indices = args.inputs.indices!;
     const updates = args.inputs.updates!;
     const { shape } = args.attrs as unknown as { shape: number[] };
     const depth = indices.shape[indices.shape.length - 1];
     if ((updates.dtype !== 'float32' && updates.dtype !== 'int32') || indices.dtype !== 'int32' || depth > shape.length) {
-      return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+      return stock(args);
     }
     const backend = args.backend as WasmBackend;
     const sliceSize = shape.slice(depth).reduce((a, b) => a * b, 1);
@@ -48,7 +47,5 @@ export function registerWasmScatterNd(): void {
       for (let k = 0; k < sliceSize; k++) target[to + k] += values[from + k];
     }
     return out;
-  };
-  tf.unregisterKernel('ScatterNd', 'wasm');
-  tf.registerKernel({ ...stock, kernelFunc, sliceAdd: true } as tf.KernelConfig);
+  });
 }

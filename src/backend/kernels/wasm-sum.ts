@@ -7,6 +7,7 @@
  * and 0.2 ms as an XNNPACK product, which also accumulates in float32.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './wasm-kernel.js';
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -23,16 +24,15 @@ function leadingAxes(rank: number, axes: number[]): number | undefined {
 
 /** Replaces the wasm backend's Sum with the product form for sums over leading axes (idempotent). */
 export function registerWasmSum(): void {
-  const stock = tf.getKernel('Sum', 'wasm');
   const matMul = tf.getKernel('BatchMatMul', 'wasm');
-  if (!stock || !matMul || (stock as { viaProduct?: boolean }).viaProduct) return;
-  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo => {
+  if (!matMul) return;
+  replaceWasmKernel('Sum', (args, stock) => {
     const x = args.inputs.x!;
     const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
     const leading = leadingAxes(x.shape.length, Array.isArray(axis) ? axis : [axis]);
     const rows = x.shape.slice(0, leading).reduce((a, b) => a * b, 1);
     const cols = x.shape.slice(leading ?? 0).reduce((a, b) => a * b, 1);
-    if (leading === undefined || x.dtype !== 'float32' || rows * cols === 0) return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    if (leading === undefined || x.dtype !== 'float32' || rows * cols === 0) return stock(args);
     const backend = args.backend as WasmBackend;
     const ones = backend.makeOutput([1, rows], 'float32');
     backend.typedArrayFromHeap(ones).fill(1);
@@ -46,7 +46,5 @@ export function registerWasmSum(): void {
     // The product's output is a fresh buffer; its shape is metadata, as in the stock kernels.
     (out as { shape: number[] }).shape = keepDims ? [...x.shape.slice(0, leading).map(() => 1), ...rest] : rest;
     return out;
-  };
-  tf.unregisterKernel('Sum', 'wasm');
-  tf.registerKernel({ ...stock, kernelFunc, viaProduct: true } as tf.KernelConfig);
+  });
 }

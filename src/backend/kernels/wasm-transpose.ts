@@ -11,6 +11,7 @@
  * stock kernel, which is fast for them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './wasm-kernel.js';
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -58,21 +59,17 @@ export function transposeMatrices(x: ArrayLike<number>, out: { [i: number]: numb
 
 /** Replaces the wasm backend's Transpose with the tiled version for matrix-like permutations (idempotent). */
 export function registerWasmTranspose(): void {
-  const stock = tf.getKernel('Transpose', 'wasm');
-  if (!stock || (stock as { tiled?: boolean }).tiled) return;
-  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo => {
+  replaceWasmKernel('Transpose', (args, stock) => {
     const x = args.inputs.x!;
     const perm = (args.attrs as unknown as { perm: number[] }).perm;
     const dims = asMatrixTranspose(x.shape, perm);
     if (!dims || x.dtype === 'string' || x.dtype === 'complex64' || dims[0] * dims[1] * dims[2] === 0) {
-      return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+      return stock(args);
     }
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(perm.map((axis) => x.shape[axis]), x.dtype);
     // Views after the allocation, which may have grown (and so replaced) the heap.
     transposeMatrices(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), ...dims);
     return out;
-  };
-  tf.unregisterKernel('Transpose', 'wasm');
-  tf.registerKernel({ ...stock, kernelFunc, tiled: true } as tf.KernelConfig);
+  });
 }
