@@ -4,7 +4,6 @@
  * `finetune()` is what `finetune-lab train` runs; notebooks call the same steps one by one.
  */
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import type { AdapterModel, BottleneckConfig, LoraConfig } from '../adapters/index.js';
 import { saveCheckpoint } from '../bert/checkpoint.js';
 import { fromPretrained } from '../bert/pretrained.js';
@@ -152,7 +151,6 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       samplesPerSecond = (train.size * result.history.length) / trainSeconds;
       [valEval, testEval] = [await evaluate(head, valF), await evaluate(head, testF)];
     } finally {
-      tf.dispose([trainF, valF, testF].map((c) => c as unknown as tf.Tensor).filter(() => false));
       trainF.dispose(); valF.dispose(); testF.dispose();
     }
   } else {

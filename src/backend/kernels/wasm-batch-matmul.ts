@@ -11,19 +11,7 @@
  * Broadcast batches and non-float32 operands go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel } from './wasm-kernel.js';
-
-/** The parts of tfjs-backend-wasm's BackendWasm this kernel uses. */
-interface WasmBackend {
-  wasm: {
-    cwrap(name: string, returnType: null, argTypes: string[]): (...args: unknown[]) => void;
-    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
-  };
-  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
-  dataIdNextNumber: number;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object): void;
-}
+import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
 
 /** `t` with its last two axes swapped, by the wasm Transpose kernel registered now. */
 function swapLast(t: tf.TensorInfo, backend: WasmBackend): tf.TensorInfo {

@@ -7,12 +7,7 @@
  * well under a millisecond. Other axes and batch dimensions go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel } from './wasm-kernel.js';
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
 
 /** Replaces the wasm backend's GatherV2 with row copies for gathers along axis 0 (idempotent). */
 export function registerWasmGather(): void {

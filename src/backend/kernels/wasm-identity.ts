@@ -9,11 +9,7 @@
  * when its last holder is disposed, as with Reshape.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel } from './wasm-kernel.js';
-
-interface WasmBackend {
-  incRef(dataId: object): void;
-}
+import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
 
 /** Replaces the wasm backend's Identity with a shared reference (idempotent). */
 export function registerWasmIdentity(): void {

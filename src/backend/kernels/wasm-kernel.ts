@@ -4,6 +4,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** The parts of tfjs-backend-wasm's BackendWasm (not exported by tfjs) that the kernels here use. */
+export interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** The tensor's data as a view of the wasm heap. */
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object): void;
+  incRef(dataId: object): void;
+  wasm: {
+    cwrap(name: string, returnType: null, argTypes: string[]): (...args: unknown[]) => void;
+    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+  };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
+  dataIdNextNumber: number;
+}
+
 export interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
   backend: unknown;

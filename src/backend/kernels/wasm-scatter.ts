@@ -8,12 +8,7 @@
  * each row is a memset plus batch x seq x hidden additions.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel } from './wasm-kernel.js';
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
 
 /** Replaces the wasm backend's ScatterNd with slice additions for float32 and int32 updates (idempotent). */
 export function registerWasmScatterNd(): void {

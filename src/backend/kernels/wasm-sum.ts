@@ -7,13 +7,7 @@
  * and 0.2 ms as an XNNPACK product, which also accumulates in float32.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel } from './wasm-kernel.js';
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  disposeData(dataId: object): void;
-}
+import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
 
 /** The number of leading axes that `axes` names, when it names exactly those (and not all). */
 function leadingAxes(rank: number, axes: number[]): number | undefined {

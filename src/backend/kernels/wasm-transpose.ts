@@ -11,12 +11,7 @@
  * stock kernel, which is fast for them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel } from './wasm-kernel.js';
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
 
 /** Tile edge: two 32x32 float tiles fit any L1 cache. */
 const TILE = 32;
