@@ -1,5 +1,5 @@
 /**
- * The BERT speed benchmark: the same work as ../shared/bench/torch_bert_reference.py, so that
+ * The BERT speed benchmark: the same work as src/bench/torch_bert_reference.py, so that
  * the two figures can be divided. A BertForSequenceClassification (random weights, no dropout,
  * as the reference has none) on random token ids `[1000, vocab)` with a full attention mask;
  * the forward pass in eval mode, and the training step: forward, cross-entropy, gradients of

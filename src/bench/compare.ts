@@ -37,7 +37,7 @@ function main(): void {
       'wasm-threads': { type: 'string', default: '1' },
       backend: { type: 'string', default: 'wasm' },
       python: { type: 'string', default: '/usr/bin/python3' },
-      reference: { type: 'string', default: join(PROJECT_ROOT, '..', 'shared', 'bench', 'torch_bert_reference.py') },
+      reference: { type: 'string', default: join(PROJECT_ROOT, 'src', 'bench', 'torch_bert_reference.py') },
     },
   });
   for (const { size, batch, seq } of SHAPES) {

@@ -8,7 +8,7 @@ const SIZE_NAMES = Object.keys(BERT_SIZES);
 const HELP = `Usage: finetune-lab bench [--size NAME] [--batch N] [--seq N] [--backend NAME] [--threads N] [--steps N] [--profile]
 
 Times a BERT sequence-classification forward pass and training step (AdamW) on random token ids,
-the same work as PyTorch's ../shared/bench/torch_bert_reference.py, and prints one JSON line:
+the same work as PyTorch's src/bench/torch_bert_reference.py, and prints one JSON line:
 impl, backend, size, batch, seq, forward_samples_per_s, train_samples_per_s, peak_rss_mb, peak_tensor_mb.
 
   --size NAME     ${SIZE_NAMES.join('|')} (default bert-mini)
