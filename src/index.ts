@@ -8,6 +8,7 @@ export type { DType, TensorInfo, TensorToWrite, WriteOptions } from "./safetenso
 export { BertTokenizer, BERT_BASE_UNCASED_VOCAB_MD5, bertBaseUncasedVocab } from "./tokenizer/index.js";
 export type { BatchEncoding, EncodeOptions, Padding, Truncation, TensorBatch, TokenizerConfig, TokenizerFiles, TokenizerJson } from "./tokenizer/index.js";
 export { plot, figureToHtml, saveFigure, PlotSession } from "./plots/index.js";
+export { table, tableHtml, type TableData } from "./plots/table.js";
 export type { Figure } from "./plots/index.js";
 export { describeEnvironment, packageVersion } from "./backend/environment.js";
 export type { EnvironmentReport } from "./backend/environment.js";

@@ -91,6 +91,19 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       }
     }
 
+    test('BatchMatMul of one tensor with itself, transposed on one side only (x^T x, x x^T), on a non-square x', async () => {
+      const shape = [9, 4];
+      const x = values(size(shape));
+      await initBackend({ backend, quiet: true });
+      const t = tf.tensor2d(x, shape as [number, number]);
+      const [gram, outer] = [tf.matMul(t, t, true, false), tf.matMul(t, t, false, true)];
+      assert.deepEqual([gram.shape, outer.shape], [[4, 4], [9, 9]]);
+      const got = await Promise.all([gram.data(), outer.data()]);
+      tf.dispose([t, gram, outer]);
+      assertClose(got[0], referenceProduct(x, shape, x, shape, true, false), 1e-4, 'x^T x');
+      assertClose(got[1], referenceProduct(x, shape, x, shape, false, true), 1e-4, 'x x^T');
+    });
+
     test('BatchMatMul with a broadcast batch axis matches the stock cpu kernel', async () => {
       const [aShape, bShape] = [[2, 3, 4, 5], [1, 3, 5, 6]];
       const [a, b] = [values(size(aShape)), values(size(bShape))];

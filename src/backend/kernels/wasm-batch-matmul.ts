@@ -47,9 +47,10 @@ export function registerWasmBatchMatMul(): void {
     if (!sameBatch || a0.dtype !== 'float32' || b0.dtype !== 'float32' || a0.shape.includes(0) || b0.shape.includes(0)) return stockProduct();
     if (!transposeA && !transposeB && outer.every((d) => d === 1)) return stockProduct(); // already XNNPACK's
 
-    const transposed = [transposeA && a0, transposeB && b0].filter((t): t is tf.TensorInfo => !!t).map((t) => [t, swapLast(t, backend)] as const);
-    const plain = new Map<tf.TensorInfo, tf.TensorInfo>(transposed);
-    const [a, b] = [plain.get(a0) ?? a0, plain.get(b0) ?? b0];
+    // Not a lookup by tensor: in x^T x both operands are the same tensor, transposed only once.
+    const a = transposeA ? swapLast(a0, backend) : a0;
+    const b = transposeB ? swapLast(b0, backend) : b0;
+    const copies = [transposeA && a, transposeB && b].filter((t): t is tf.TensorInfo => !!t);
     const batch = outer.reduce((x, y) => x * y, 1);
     const [m, k] = a.shape.slice(-2);
     const n = b.shape[b.shape.length - 1];
@@ -69,7 +70,7 @@ export function registerWasmBatchMatMul(): void {
       // Forgets the views (and the XNNPACK operator cached on b's view); the memory stays with its tensors.
       for (const id of ids) disposeData(id);
     }
-    for (const [, t] of transposed) backend.disposeData(t.dataId);
+    for (const t of copies) backend.disposeData(t.dataId);
     return out;
   });
 }
