@@ -12,7 +12,7 @@ import { mulberry32 } from '../src/data/random.js';
 import { pretrainingText } from '../src/data/split.js';
 import { BertTokenizer } from '../src/tokenizer/index.js';
 import {
-  buildCorpus, heldOutMlm, IGNORE_INDEX, maskingTable, maskingVocab, maskSequence, mlmBatch, disposeBatch, nextWordExamples,
+  bagOfWordsTargets, buildCorpus, heldOutMlm, IGNORE_INDEX, maskingTable, maskingVocab, maskSequence, mlmBatch, disposeBatch, nextWordExamples,
   parseSize, pretrain, sparseCrossEntropy, type MaskAction,
 } from '../src/pretrain/index.js';
 import { initBackend } from '../src/backend/index.js';
@@ -214,6 +214,59 @@ test('pretraining resumes exactly: 4 steps + resume to 8 gives the losses and we
 
   // Other settings cannot continue the run.
   await assert.rejects(pretrain({ ...PRETRAIN, lr: 1e-3, texts, cacheDir, outputDir: join(root, 'resumed'), resume: true }), /cannot resume/);
+});
+
+test('bag-of-words labels: each window spreads 1 evenly over its distinct non-special tokens', async () => {
+  await initBackend({ backend: 'wasm', quiet: true });
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const vocab = maskingVocab(tokenizer);
+  const windows = [tokenizer.encode('the film , the film !').input_ids[0], tokenizer.encode('great').input_ids[0]];
+  const targets = bagOfWordsTargets(windows, vocab);
+  assert.deepEqual(targets.shape, [2, tokenizer.vocabSize]);
+  const rows = (await targets.array()) as number[][];
+  targets.dispose();
+  const words = (row: number[]) => Object.fromEntries(row.flatMap((p, id) => (p > 0 ? [[tokenizer.convertIdsToTokens([id])[0], p]] : [])));
+  assert.deepEqual(words(rows[0]), { the: 0.25, film: 0.25, ',': 0.25, '!': 0.25 });
+  assert.deepEqual(words(rows[1]), { great: 1 });
+});
+
+test('continued pretraining with the bag-of-words objective: starts from the model, trains a pooler, resumes exactly', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const texts = pretrainingText().slice(0, 120);
+  const cacheDir = join(root, 'cache');
+  const base = await pretrain({ ...PRETRAIN, steps: 4, texts, cacheDir, outputDir: join(root, 'base') });
+  base.model.dispose();
+  const init = join(root, 'base', 'model');
+  const CONTINUED = { ...PRETRAIN, size: undefined, init, bagOfWords: true, lr: 1e-2, steps: 12, evalEvery: 6, texts, cacheDir };
+  const straight = await pretrain({ ...CONTINUED, outputDir: join(root, 'straight') });
+  straight.model.dispose();
+  const first = await pretrain({ ...CONTINUED, outputDir: join(root, 'resumed'), maxSteps: 5 });
+  first.model.dispose();
+  const resumed = await pretrain({ ...CONTINUED, outputDir: join(root, 'resumed'), resume: true });
+  resumed.model.dispose();
+
+  assert.equal(straight.summary.objective, 'mlm+bow');
+  assert.equal(straight.summary.size, 'L1-H32-A2-I128');
+  // It starts where the base run ended: the same held-out score before its first step.
+  assert.equal(Math.round(straight.history[0].evalLoss! * 1e4) / 1e4, base.summary.mlm_loss);
+  const bow = straight.history.filter((r) => r.bowLoss !== undefined).map((r) => r.bowLoss!);
+  assert.equal(bow.length, 12);
+  assert.ok(bow.slice(-3).reduce((a, b) => a + b) < bow.slice(0, 3).reduce((a, b) => a + b) - 0.3, `the bag-of-words loss falls: ${bow.map((x) => x.toFixed(2))}`);
+  const losses = (h: typeof straight.history) => h.map(({ step, loss, bowLoss, evalLoss }) => ({ step, loss, bowLoss, evalLoss }));
+  assert.deepEqual(losses(resumed.history), losses(straight.history));
+  const weights = (dir: string) => readFileSync(join(root, dir, 'model', 'model.safetensors'));
+  assert.ok(weights('straight').equals(weights('resumed')), 'final weights differ');
+
+  // The trained pooler is saved: a classifier built on the model lacks only its new classifier.
+  const classifier = await fromPretrained(join(root, 'straight', 'model'), { task: 'classification', quiet: true });
+  classifier.model.dispose();
+  assert.deepEqual(classifier.info.missingKeys, ['classifier.weight', 'classifier.bias']);
+  // As transformers' BertForMaskedLM (no pooler) it loads with the pooler's weights unused.
+  const mlm = await fromPretrained(join(root, 'straight', 'model'), { task: 'mlm', quiet: true });
+  mlm.model.dispose();
+  assert.deepEqual(mlm.info.unexpectedKeys.sort(), ['bert.pooler.dense.bias', 'bert.pooler.dense.weight']);
+  await assert.rejects(pretrain({ ...CONTINUED, size: 'bert-tiny', outputDir: join(root, 'other') }), /differs from .* a run started from a model keeps its size/);
 });
 
 test('the saved model loads as BertForMaskedLM and scores the held-out masked tokens as reported', async (t) => {

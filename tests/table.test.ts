@@ -34,3 +34,14 @@ test('outside a notebook kernel, table() prints console.table', (t) => {
   table([{ a: 1 }], ['a']);
   assert.deepEqual(printed, [[[{ a: 1 }], ['a']]]);
 });
+
+test('a danfojs DataFrame: its index first, then its columns, as pandas shows one in Jupyter', async () => {
+  const { labelCounts, lengthStats } = await import('../src/data/frame.js');
+  const dataset = { text: ['a b c', 'd e', 'f'], label: [1, 0, 1], labelNames: ['negative', 'positive'] };
+  assert.deepEqual(cells(tableHtml(labelCounts(dataset as never))), [
+    ['', 'label', 'class', 'count', 'share'],
+    ['0', '0', 'negative', '1', '0.3333'],
+    ['1', '1', 'positive', '2', '0.6667'],
+  ]);
+  assert.deepEqual(cells(tableHtml(lengthStats(dataset as never), ['min', 'max']))[1], ['words', '1', '3']);
+});

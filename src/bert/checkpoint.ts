@@ -33,6 +33,8 @@ export interface LoadOptions {
   quiet?: boolean;
   /** Use this config instead of `DIR/config.json` (e.g. with other labels). */
   config?: BertConfig;
+  /** Build the pooler even where the task's class has none (see BuildOptions). */
+  pooler?: boolean;
 }
 
 /**
@@ -88,7 +90,7 @@ export function loadCheckpoint<T extends BertTask>(dir: string, task: T, options
   const missingKeys: string[] = [];
   let model: TaskModel<T>;
   try {
-    model = new TASK_MODELS[task](config, { source: fileSource(file, used, missingKeys), seed: options.seed }) as TaskModel<T>;
+    model = new TASK_MODELS[task](config, { source: fileSource(file, used, missingKeys), seed: options.seed, pooler: options.pooler }) as TaskModel<T>;
   } finally {
     file.close();
   }

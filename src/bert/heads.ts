@@ -30,6 +30,8 @@ export interface BuildOptions {
   source?: ParameterSource;
   /** Seed of the fresh initialisation. */
   seed?: number;
+  /** Build the pooler even where the transformers class has none (a BertForMaskedLM whose pretraining trained one). */
+  pooler?: boolean;
 }
 
 /** What every task model has: the encoder, all parameters, and its transformers class name. */
@@ -46,7 +48,7 @@ export abstract class BertTaskModel {
   constructor(readonly config: BertConfig, options: BuildOptions = {}, pooler = true, addHead: (bert: BertModel) => void = () => {}) {
     this.params = new Parameters(config.initializer_range, options.source, options.seed);
     try {
-      this.bert = new BertModel(config, this.params, { pooler });
+      this.bert = new BertModel(config, this.params, { pooler: options.pooler ?? pooler });
       addHead(this.bert);
     } catch (err) {
       this.params.dispose();
@@ -93,7 +95,10 @@ function mlmLogits<T extends tf.Tensor>(bert: BertModel, hidden: T): T {
   return logits.reshape([...hidden.shape.slice(0, -1), -1]) as T;
 }
 
-/** transformers' BertForMaskedLM (no pooler). */
+/**
+ * transformers' BertForMaskedLM: no pooler, unless built with `pooler: true` for a pretraining
+ * objective that trains one (transformers then skips the pooler's weights when loading it).
+ */
 export class BertForMaskedLM extends BertTaskModel {
   readonly architecture = ARCHITECTURES.mlm;
   constructor(config: BertConfig, options: BuildOptions = {}) {
@@ -117,8 +122,13 @@ export class BertForMaskedLM extends BertTaskModel {
     return tf.tidy(() => {
       const index = positions instanceof tf.Tensor ? tf.cast(positions, 'int32') : tf.tensor1d(positions, 'int32');
       const rows = embeddingLookup(lastHiddenState.reshape([-1, this.config.hidden_size]), index) as tf.Tensor2D;
-      return mlmLogits(this.bert, rows);
+      return this.logitsOf(rows);
     });
+  }
+
+  /** Vocabulary logits `[N, vocab]` of any vectors `[N, hidden]`, e.g. pooled [CLS] vectors. */
+  logitsOf(rows: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => mlmLogits(this.bert, rows));
   }
 }
 

@@ -8,15 +8,18 @@ import { MODEL_SIZES, pretrain, savedRunSettings, type PretrainOptions } from '.
 const HELP = `Usage: finetune-lab pretrain --steps N [options]
        finetune-lab pretrain --resume DIR [options]
 
-Pretrains a BERT with the bert-base-uncased vocabulary from random weights by masked-language
-modelling on the IMDB reviews outside the test split, evaluating MLM loss and accuracy on
-held-out reviews. DIR/model gets the model in the Hugging Face layout (config.json,
+Pretrains a BERT with the bert-base-uncased vocabulary from random weights (or from a model's,
+with --init) by masked-language modelling on the IMDB reviews outside the test split,
+evaluating MLM loss and accuracy on held-out reviews. DIR/model gets the model in the Hugging Face layout (config.json,
 model.safetensors, tokenizer files, pretraining.json with the history), DIR/last the state
 that --resume continues exactly. Ctrl-C stops after the current step and saves. The last
 line printed is one JSON object: steps, completed, train_seconds, samples_per_s, mlm_loss,
 mlm_accuracy, checkpoint, size, params, ...
 
   --size NAME         ${Object.keys(MODEL_SIZES).join('|')} or a shape L4-H256-A4 (default bert-mini)
+  --init DIR          start from this model's weights (continued pretraining; its size)
+  --bag-of-words      also train the pooled [CLS] vector to predict the window's words
+                      (MLM alone leaves [CLS] and the pooler, which classifiers read, untrained)
   --steps N           optimizer steps of the whole run (its learning-rate schedule spans them)
   --seq N             tokens per window (default 128)
   --batch N           windows per step (default 32)
@@ -60,7 +63,7 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      size: { type: 'string' }, steps: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' },
+      size: { type: 'string' }, init: { type: 'string' }, 'bag-of-words': { type: 'boolean' }, steps: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' },
       lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, 'whole-word': { type: 'boolean' },
       backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'string' },
       'eval-every': { type: 'string' }, 'save-every': { type: 'string' }, 'snapshot-every': { type: 'string' },
@@ -95,7 +98,9 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const options: PretrainOptions = {
-    size: values.size ?? saved?.size,
+    size: values.init ? values.size : values.size ?? saved?.size,
+    init: values.init ?? saved?.init,
+    bagOfWords: values['bag-of-words'] ?? saved?.bagOfWords,
     steps,
     seqLength: count('seq', values.seq) ?? saved?.seqLength,
     batchSize: count('batch', values.batch) ?? saved?.batchSize,

@@ -5,8 +5,23 @@
  * terminal.
  */
 
-/** What `table()` takes, like `console.table`: a list of rows, or an object of rows or of values. */
+/**
+ * What `table()` takes: what `console.table` takes (a list of rows, or an object of rows or of
+ * values), or a danfojs DataFrame, shown with its index as pandas shows a DataFrame in Jupyter.
+ */
 export type TableData = readonly object[] | object;
+
+/** The parts of a danfojs DataFrame a table needs. */
+interface FrameLike {
+  columns: string[];
+  index: (string | number)[];
+  values: unknown[][];
+}
+
+function isFrame(data: object): data is FrameLike {
+  const f = data as Partial<FrameLike>;
+  return Array.isArray(f.columns) && Array.isArray(f.index) && Array.isArray(f.values) && typeof (data as { print?: unknown }).print === 'function';
+}
 
 interface Grid {
   /** Column headers; the first is the index column when the data was an object. */
@@ -19,7 +34,17 @@ function isRow(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Whether every cell of column `i` is a number (or empty), to align it right. */
+function numericColumns(width: number, rows: unknown[][]): boolean[] {
+  return Array.from({ length: width }, (_, i) => rows.every((r) => r[i] === undefined || typeof r[i] === 'number'));
+}
+
 function grid(data: TableData, columns?: readonly string[]): Grid {
+  if (isFrame(data)) {
+    const picked = columns ? columns.map((c) => data.columns.indexOf(c)) : data.columns.map((_, i) => i);
+    const rows = data.values.map((row, r) => [data.index[r], ...picked.map((i) => row[i])]);
+    return { columns: ['', ...picked.map((i) => data.columns[i])], rows, numeric: [false, ...numericColumns(picked.length + 1, rows).slice(1)] };
+  }
   const entries: [string | undefined, unknown][] = Array.isArray(data)
     ? data.map((row) => [undefined, row])
     : Object.entries(data as Record<string, unknown>);
@@ -31,8 +56,7 @@ function grid(data: TableData, columns?: readonly string[]): Grid {
   const names = columns ? [...columns] : [...new Set(entries.flatMap(([, row]) => (isRow(row) ? Object.keys(row) : [])))];
   const rows = entries.map(([key, row]) => [...(keyed ? [key] : []), ...names.map((name) => (isRow(row) ? row[name] : undefined))]);
   const header = [...(keyed ? [''] : []), ...names];
-  const numeric = header.map((_, i) => rows.every((r) => r[i] === undefined || typeof r[i] === 'number'));
-  return { columns: header, rows, numeric };
+  return { columns: header, rows, numeric: numericColumns(header.length, rows) };
 }
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -62,6 +86,7 @@ export function table(data: TableData, columns?: readonly string[]): void {
     display.html(tableHtml(data, columns));
   } catch {
     // tslab's display throws "Not ready" outside a kernel: a terminal gets the text table.
-    console.table(data, columns as string[] | undefined);
+    if (isFrame(data)) (data as FrameLike & { print(): void }).print();
+    else console.table(data, columns as string[] | undefined);
   }
 }

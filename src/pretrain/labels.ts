@@ -6,7 +6,9 @@
  * - masked-language modelling (BERT): some tokens are hidden and the model predicts them, with
  *   the semantics of transformers' `DataCollatorForLanguageModeling` (each non-special token is
  *   chosen with probability 15%; of the chosen, 80% become [MASK], 10% a random token, 10% stay;
- *   labels are the original ids at the chosen positions and -100 elsewhere).
+ *   labels are the original ids at the chosen positions and -100 elsewhere);
+ * - bag of words (a sentence-level label for the [CLS] vector, which masked-language modelling
+ *   never trains): the set of distinct words in the window, to be predicted from [CLS] alone.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Random } from '../data/random.js';
@@ -176,4 +178,21 @@ export function mlmBatch(sequences: readonly MaskedSequence[], padTokenId: numbe
 
 export function disposeBatch(batch: MlmBatch): void {
   tf.dispose([batch.inputIds, batch.attentionMask, batch.positions, batch.targets]);
+}
+
+/**
+ * The bag-of-words labels of windows of token ids `[B, vocab]`: each row spreads probability 1
+ * evenly over the distinct non-special tokens of its window (a set, so that "the" and "," count
+ * once, like any rarer word). Predicting this from the [CLS] vector alone makes [CLS] a summary of
+ * what the text is about, which is what a classifier on top of it reads; BERT's own sentence
+ * objective (next-sentence prediction) does this job less directly.
+ */
+export function bagOfWordsTargets(windows: readonly ArrayLike<number>[], vocab: Pick<MaskingVocab, 'specialIds' | 'continuesWord'>): tf.Tensor2D {
+  const size = vocab.continuesWord.length;
+  const targets = new Float32Array(windows.length * size);
+  windows.forEach((window, row) => {
+    const words = new Set(Array.from(window).filter((id) => !vocab.specialIds.has(id)));
+    for (const id of words) targets[row * size + id] = 1 / words.size;
+  });
+  return tf.tensor2d(targets, [windows.length, size]);
 }

@@ -42,3 +42,10 @@ export function sizeConfig(size: ModelSize, vocabSize: number): BertConfig {
     intermediate_size: size.intermediate,
   });
 }
+
+/** The size of a model's config: its name in MODEL_SIZES, else its shape `L2-H128-A2-I512`. */
+export function shapeName(config: BertConfig): string {
+  const size: ModelSize = { layers: config.num_hidden_layers, hidden: config.hidden_size, heads: config.num_attention_heads, intermediate: config.intermediate_size };
+  const named = Object.entries(MODEL_SIZES).find(([, s]) => JSON.stringify(s) === JSON.stringify(size));
+  return named ? named[0] : `L${size.layers}-H${size.hidden}-A${size.heads}-I${size.intermediate}`;
+}

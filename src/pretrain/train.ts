@@ -9,23 +9,30 @@
  *
  * The vocabulary projection (30,522 wide) is computed only at the masked ~15% of the tokens;
  * for every token it would cost more than the encoder.
+ *
+ * Masked-language modelling trains every token's vector except the one classifiers read: the
+ * [CLS] vector and the pooler above it get no training signal. `bagOfWords` adds a sentence-level
+ * objective for them (`bagOfWordsTargets`): from the pooled [CLS] vector alone, through the same
+ * vocabulary head, predict which words the window contains.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backend/index.js';
 import { saveCheckpoint } from '../bert/checkpoint.js';
+import { loadCheckpoint } from '../bert/checkpoint.js';
 import { BertForMaskedLM } from '../bert/heads.js';
 import { pretrainingText } from '../data/split.js';
 import { deriveSeed, mulberry32, permutation } from '../data/random.js';
+import { resolveModelPath } from '../models.js';
 import { setDropoutSeed } from '../ops.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, writeDirectoryAtomically, type LoopState } from '../train/checkpoint.js';
 import { AdamW, trainerParamGroups, valueAndGrads } from '../train/optimizer.js';
 import { clipByGlobalNorm, linearSchedule, NonFiniteLossError } from '../train/trainer.js';
 import { buildCorpus, type PretrainCorpus } from './corpus.js';
-import { disposeBatch, maskingVocab, maskSequence, mlmBatch, type MaskedSequence, type MaskingOptions, type MaskingVocab, type MlmBatch } from './labels.js';
-import { parseSize, sizeConfig, type ModelSize } from './sizes.js';
+import { bagOfWordsTargets, disposeBatch, maskingVocab, maskSequence, mlmBatch, type MaskedSequence, type MaskingOptions, type MaskingVocab, type MlmBatch } from './labels.js';
+import { parseSize, shapeName, sizeConfig } from './sizes.js';
 
 /** Held-out texts and masked windows of the evaluation, fixed so that every run is scored on the same tokens. */
 export const HELD_OUT_TEXTS = 500;
@@ -33,8 +40,12 @@ export const EVAL_SEQUENCES = 256;
 const EVAL_MASK_SEED = 20_240_602;
 
 export interface PretrainOptions {
-  /** A name from MODEL_SIZES or a shape `L4-H256-A4`. Default bert-mini. */
+  /** A name from MODEL_SIZES or a shape `L4-H256-A4`. Default bert-mini (or `init`'s size). */
   size?: string;
+  /** Start from this model directory's weights instead of random ones (continued pretraining). */
+  init?: string;
+  /** Also train the pooled [CLS] vector to predict the window's bag of words (see above). */
+  bagOfWords?: boolean;
   /** Optimizer steps of the whole run (the learning-rate schedule spans them). */
   steps: number;
   /** Tokens per window. Default 128. */
@@ -93,6 +104,8 @@ export interface PretrainRecord {
   loss?: number;
   lr?: number;
   samplesPerSecond?: number;
+  /** Mean bag-of-words loss of the same steps, when that objective is on. */
+  bowLoss?: number;
   /** MLM loss and accuracy on the held-out masked tokens. */
   evalLoss?: number;
   evalAccuracy?: number;
@@ -101,6 +114,8 @@ export interface PretrainRecord {
 /** What `finetune-lab pretrain` prints as its last line. */
 export interface PretrainSummary {
   size: string;
+  /** `mlm`, or `mlm+bow` with the bag-of-words objective. */
+  objective: string;
   params: number;
   steps: number;
   /** Whether all `steps` are done (false after an interruption; resume to finish). */
@@ -163,13 +178,18 @@ export const sparseCrossEntropy = tf.customGrad((...args: (tf.Tensor | tf.GradSa
 
 /**
  * Mean cross-entropy of the original ids at the batch's chosen positions, and those positions'
- * logits `[count, vocab]`.
+ * logits `[count, vocab]`; with `bagOfWords` targets `[B, vocab]` (`bagOfWordsTargets`), also the
+ * mean cross-entropy of the pooled [CLS] vectors' vocabulary distribution against them.
  */
-export function maskedLmLoss(model: BertForMaskedLM, batch: MlmBatch, training: boolean): { loss: tf.Scalar; logits: tf.Tensor2D } {
+export function maskedLmLoss(model: BertForMaskedLM, batch: MlmBatch, training: boolean, bagOfWords?: tf.Tensor2D): { loss: tf.Scalar; logits: tf.Tensor2D; bowLoss?: tf.Scalar } {
   return tf.tidy(() => {
-    const hidden = model.bert.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }, { training }).lastHiddenState;
-    const logits = model.logitsAt(hidden, batch.positions);
-    return { loss: sparseCrossEntropy(logits, batch.targets), logits };
+    const out = model.bert.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }, { training });
+    const logits = model.logitsAt(out.lastHiddenState, batch.positions);
+    const loss = sparseCrossEntropy(logits, batch.targets);
+    if (!bagOfWords) return { loss, logits };
+    if (!out.poolerOutput) throw new Error('the bag-of-words objective reads the pooled [CLS] vector: build the model with a pooler');
+    const words = model.logitsOf(out.poolerOutput);
+    return { loss, logits, bowLoss: tf.mean(tf.sub(tf.logSumExp(words, 1), tf.sum(tf.mul(bagOfWords, words), 1))) as tf.Scalar };
   });
 }
 
@@ -242,6 +262,9 @@ function positiveInteger(name: string, value: number, zeroOk = false): number {
  */
 export type RunSettings = {
   size: string;
+  /** Only in runs that use them (older runs, without these keys, still resume). */
+  init?: string;
+  bagOfWords?: true;
   seqLength: number;
   batchSize: number;
   lr: number;
@@ -274,13 +297,23 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const logEvery = positiveInteger('logEvery', options.logEvery ?? 50);
   const snapshotEvery = positiveInteger('snapshotEvery', options.snapshotEvery ?? 0, true);
   const log = options.log === undefined ? (line: string) => console.error(line) : options.log;
-  const sizeName = options.size ?? 'bert-mini';
-  const size: ModelSize = parseSize(sizeName);
+  const bagOfWords = options.bagOfWords ?? false;
+  const init = options.init && resolveModelPath(options.init);
   const started = performance.now();
 
   const backend = await initBackend({ backend: options.backend, quiet: log === null });
   const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
-  const config = sizeConfig(size, tokenizer.vocabSize);
+  const initial = init ? loadCheckpoint(init, 'mlm', { seed, pooler: bagOfWords, quiet: true }).model : undefined;
+  const sizeName = initial ? shapeName(initial.config) : options.size ?? 'bert-mini';
+  if (initial && options.size && JSON.stringify(parseSize(options.size)) !== JSON.stringify(parseSize(sizeName))) {
+    initial.dispose();
+    throw new Error(`size ${options.size} differs from ${init}'s ${sizeName}; a run started from a model keeps its size, so leave out size`);
+  }
+  const config = initial?.config ?? sizeConfig(parseSize(sizeName), tokenizer.vocabSize);
+  if (config.vocab_size !== tokenizer.vocabSize) {
+    initial?.dispose();
+    throw new Error(`${init} has a vocabulary of ${config.vocab_size}, not bert-base-uncased's ${tokenizer.vocabSize}; pretraining continues only models with that vocabulary`);
+  }
   if (seqLength > config.max_position_embeddings) throw new Error(`seqLength ${seqLength} exceeds BERT's ${config.max_position_embeddings} positions`);
   const texts = options.texts ?? pretrainingText();
   const corpus = buildCorpus(texts, tokenizer, { seqLength, heldOutTexts: options.heldOutTexts ?? HELD_OUT_TEXTS, cacheDir: options.cacheDir });
@@ -292,10 +325,10 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
 
   const warmup = Math.round(warmupRatio * steps);
   const fingerprint: RunSettings = {
-    size: sizeName, seqLength, batchSize, lr, steps, warmupRatio, weightDecay, maxGradNorm, seed, masking,
+    size: sizeName, ...(init ? { init } : {}), ...(bagOfWords ? { bagOfWords: true as const } : {}), seqLength, batchSize, lr, steps, warmupRatio, weightDecay, maxGradNorm, seed, masking,
     trainWindows: corpus.train.count, heldOutTexts: corpus.heldOutTexts, evalSequences: evalSet.length,
   };
-  const model = new BertForMaskedLM(config, { seed });
+  const model = initial ?? new BertForMaskedLM(config, { seed, pooler: bagOfWords });
   const params = model.params.trainable();
   const optimizer = new AdamW(trainerParamGroups(params, weightDecay), { lr, weightDecay });
   const lastDir = options.outputDir ? join(options.outputDir, 'last') : undefined;
@@ -304,9 +337,10 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   // The training loop's checkpointed state, read the pretraining way: `epoch` counts passes over
   // the windows, `epochLossSum` / `epochExamples` sum the losses and count the steps since the
   // latest training record (so a run resumed between two records reports the same means).
-  let state: LoopState<PretrainRecord> = {
+  // `bowLossSum` sums the bag-of-words losses of the same steps as `epochLossSum`.
+  let state: LoopState<PretrainRecord> & { bowLossSum?: number } = {
     epoch: 0, batchInEpoch: 0, globalStep: 0, epochLossSum: 0, epochExamples: 0, trainExamples: 0, trainSeconds: 0,
-    bestValLoss: null, bestEpoch: null, history: [], fingerprint,
+    bestValLoss: null, bestEpoch: null, history: [], fingerprint, ...(bagOfWords ? { bowLossSum: 0 } : {}),
   };
   try {
     if (options.resume && lastDir && hasTrainingCheckpoint(lastDir)) {
@@ -329,11 +363,11 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const windows = corpus.train.count;
   let order: { epoch: number; indices: number[] } | undefined;
   /** Sample p of the run (step * batchSize + row): a window in epoch p / windows's order, masked as p alone decides. */
-  const sample = (p: number): MaskedSequence => {
+  const sample = (p: number): { window: ArrayLike<number>; masked: MaskedSequence } => {
     const epoch = Math.floor(p / windows);
     if (order?.epoch !== epoch) order = { epoch, indices: permutation(windows, deriveSeed(orderSeed, epoch)) };
     const window = corpus.train.row(order.indices[p - epoch * windows]);
-    return maskSequence(Array.from(window), vocab, mulberry32(deriveSeed(maskSeed, p)), masking);
+    return { window, masked: maskSequence(Array.from(window), vocab, mulberry32(deriveSeed(maskSeed, p)), masking) };
   };
 
   // The latest evaluation (after a resume, the one recorded before the interruption).
@@ -351,6 +385,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   };
   const summary = (): PretrainSummary => ({
     size: sizeName,
+    objective: bagOfWords ? 'mlm+bow' : 'mlm',
     params: model.params.size(),
     steps: state.globalStep,
     completed: state.globalStep >= steps,
@@ -391,16 +426,26 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       }
       const step = state.globalStep;
       const stepStart = performance.now();
-      const batch = mlmBatch(Array.from({ length: batchSize }, (_, row) => sample(step * batchSize + row)), tokenizer.padTokenId);
+      const samples = Array.from({ length: batchSize }, (_, row) => sample(step * batchSize + row));
+      const batch = mlmBatch(samples.map((s) => s.masked), tokenizer.padTokenId);
+      const bowTargets = bagOfWords ? bagOfWordsTargets(samples.map((s) => s.window), vocab) : undefined;
       optimizer.lr = lr * linearSchedule(step, steps, warmup);
       setDropoutSeed(dropoutSeed, step);
-      const { value, grads } = valueAndGrads(() => maskedLmLoss(model, batch, true).loss, params);
+      let bowValue: tf.Scalar | undefined;
+      const { value, grads } = valueAndGrads(() => {
+        const { loss, bowLoss } = maskedLmLoss(model, batch, true, bowTargets);
+        if (!bowLoss) return loss;
+        bowValue = tf.keep(bowLoss);
+        return tf.add(loss, bowLoss) as tf.Scalar;
+      }, params);
       disposeBatch(batch);
-      const loss = (await value.data())[0];
-      value.dispose();
-      if (!Number.isFinite(loss)) {
+      bowTargets?.dispose();
+      const [total, bowLoss] = [(await value.data())[0], bowValue ? (await bowValue.data())[0] : 0];
+      tf.dispose([value, bowValue]);
+      const loss = total - bowLoss;
+      if (!Number.isFinite(total)) {
         tf.dispose([...grads.values()]);
-        throw new NonFiniteLossError(`the MLM loss became ${loss} at step ${step + 1}; the weights were not updated with it. Lower the learning rate (now ${lr})` +
+        throw new NonFiniteLossError(`the ${bagOfWords ? 'MLM + bag-of-words' : 'MLM'} loss became ${total} at step ${step + 1}; the weights were not updated with it. Lower the learning rate (now ${lr})` +
           (lastDir ? ` and resume from ${lastDir}, the last good state` : ''));
       }
       // clipByGlobalNorm frees the gradients it is given and returns scaled copies.
@@ -412,6 +457,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       state.trainSeconds += (performance.now() - stepStart) / 1000;
       state.epoch = Math.floor((state.globalStep * batchSize) / windows);
       state.epochLossSum += loss;
+      if (state.bowLossSum !== undefined) state.bowLossSum += bowLoss;
       state.epochExamples++;
 
       const done = state.globalStep;
@@ -419,11 +465,14 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         const recentSeconds = state.trainSeconds - lastLogSeconds;
         lastLogSeconds = round(state.trainSeconds, 3);
         const samplesPerSecond = (state.epochExamples * batchSize) / Math.max(recentSeconds, 1e-9);
-        record({ step: done, seconds: lastLogSeconds, loss: state.epochLossSum / state.epochExamples, lr: optimizer.lr, samplesPerSecond: round(samplesPerSecond, 2) });
-        log?.(`step ${done}/${steps} (epoch ${(done * batchSize / windows).toFixed(2)}): loss ${(state.epochLossSum / state.epochExamples).toFixed(4)}, lr ${optimizer.lr.toExponential(2)}, ` +
+        const bow = state.bowLossSum !== undefined ? { bowLoss: state.bowLossSum / state.epochExamples } : {};
+        record({ step: done, seconds: lastLogSeconds, loss: state.epochLossSum / state.epochExamples, ...bow, lr: optimizer.lr, samplesPerSecond: round(samplesPerSecond, 2) });
+        log?.(`step ${done}/${steps} (epoch ${(done * batchSize / windows).toFixed(2)}): loss ${(state.epochLossSum / state.epochExamples).toFixed(4)}` +
+          `${bow.bowLoss !== undefined ? `, bag-of-words loss ${bow.bowLoss.toFixed(4)}` : ''}, lr ${optimizer.lr.toExponential(2)}, ` +
           `${samplesPerSecond.toFixed(1)} samples/s, ${duration((steps - done) * batchSize / samplesPerSecond)} left`);
         state.epochLossSum = 0;
         state.epochExamples = 0;
+        if (state.bowLossSum !== undefined) state.bowLossSum = 0;
       }
       if ((evalEvery && done % evalEvery === 0) || done === steps) await evaluateNow();
       if (snapshotEvery && done % snapshotEvery === 0 && options.outputDir) await writeModel(join(options.outputDir, 'snapshots', `step-${done}`));
