@@ -28,7 +28,7 @@ export interface Settings {
 
 const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend' | 'learningRate' | 'threads'> & { learningRate?: number }> = {
   ci: { model: 'models/finetune-lab-bert', trainSize: 256, valSize: 64, testSize: 128, epochs: 1, batchSize: 16, maxLength: 64, seed: 42 },
-  default: { model: 'models/finetune-lab-bert', trainSize: 4000, valSize: 500, testSize: 2000, epochs: 3, batchSize: 32, maxLength: 128, seed: 42 },
+  default: { model: 'models/finetune-lab-bert', trainSize: 4000, valSize: 500, testSize: 2000, epochs: 2, batchSize: 32, maxLength: 128, seed: 42 },
   article: { model: 'bert-base-uncased', trainSize: 32000, valSize: 8000, testSize: 10000, epochs: 5, batchSize: 32, maxLength: 250, learningRate: 1e-5, seed: 42 },
 };
 

@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { loadCheckpoint } from '../src/bert/checkpoint.js';
+import { loadConfig } from '../src/bert/config.js';
 import { DataLoader } from '../src/data/loader.js';
 import { loadImdb } from '../src/data/imdb.js';
 import { splitDataset } from '../src/data/split.js';
@@ -144,6 +145,25 @@ test('a NaN loss stops the run with a clear message and keeps the last good chec
   features.dispose();
   valFeatures.dispose();
   model.dispose();
+});
+
+test('gradient accumulation (micro-batches of 5 out of 16) makes the same updates as whole batches, leaking nothing', async () => {
+  const config = { ...loadConfig(CLS), hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
+  const run = async (microBatchSize?: number) => {
+    const model = loadCheckpoint(CLS, 'classification', { quiet: true, seed: 3, config }).model as ClassifierModel;
+    const tensors = tf.memory().numTensors;
+    const result = await fit(tokenClassifier(model), train, validation, { ...quick, microBatchSize });
+    assert.equal(tf.memory().numTensors, tensors, 'fit leaves no tensors behind');
+    const weights = await snapshot(model);
+    model.dispose();
+    return { losses: result.history.map((r) => r.trainLoss), weights };
+  };
+  const [whole, parts] = [await run(), await run(5)];
+  whole.losses.forEach((loss, i) => assert.ok(Math.abs(loss - parts.losses[i]) < 1e-5, `epoch ${i + 1}: ${loss} vs ${parts.losses[i]}`));
+  let worst = 0;
+  for (const [name, w] of whole.weights) w.forEach((x, i) => { worst = Math.max(worst, Math.abs(x - parts.weights.get(name)![i])); });
+  assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
+  assert.ok(whole.losses[0] !== whole.losses[1], 'the weights moved');
 });
 
 test('live tensors stay flat from epoch to epoch', async () => {

@@ -10,7 +10,8 @@ import { initBackend, type BackendName } from '../backend/index.js';
 import { bertConfig, type BertConfig } from '../bert/config.js';
 import { BertForSequenceClassification } from '../bert/heads.js';
 import { mulberry32 } from '../data/random.js';
-import { AdamW, valueAndGrads } from '../train/optimizer.js';
+import { accumulatedValueAndGrads, AdamW } from '../train/optimizer.js';
+import { microBatches } from '../train/trainer.js';
 
 /** hidden, layers, heads, intermediate: Google's BERT miniatures and bert-base, as the torch reference defines them. */
 export const BERT_SIZES = {
@@ -29,6 +30,8 @@ export interface BenchOptions {
   backend?: BackendName;
   /** Threads of the wasm backend (default 1, or FINETUNE_LAB_THREADS). */
   threads?: number;
+  /** Training in parts of this many sequences, gradients added up (gradient accumulation). */
+  microBatch?: number;
   /** Timed repetitions of each measurement after one warm-up (the reference's `--reps`). */
   steps?: number;
   /** Also return a tf.profile of one training step: kernel names and summed times. */
@@ -46,6 +49,8 @@ export interface BenchResult {
   batch: number;
   seq: number;
   steps: number;
+  /** Sequences per part of the training batch (the batch itself without gradient accumulation). */
+  micro_batch: number;
   forward_samples_per_s: number;
   train_samples_per_s: number;
   /** The process's peak resident memory (includes the wasm heap). */
@@ -95,8 +100,13 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
     await logits.data();
     logits.dispose();
   };
+  const parts = microBatches({ inputIds: ids, attentionMask: mask, labels }, options.microBatch);
   const train = async () => {
-    const { value, grads } = valueAndGrads(() => model.loss(model.forward(inputs, { training: true }).logits, labels), params);
+    const { value, grads } = accumulatedValueAndGrads(
+      (i) => model.loss(model.forward(parts[i], { training: true }).logits, parts[i].labels),
+      parts.map((p) => p.labels.shape[0] / batch),
+      params,
+    );
     optimizer.applyGradients(grads);
     tf.dispose([...grads.values()]);
     await value.data();
@@ -114,7 +124,7 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
     const trainRate = await samplesPerSecond(train);
     const { peakBytes, kernels } = await profileStep(train);
     const result: BenchResult = {
-      impl: 'finetune-lab', backend: backend.name, device: backend.device, threads: backendThreads(backend.name), size, batch, seq, steps,
+      impl: 'finetune-lab', backend: backend.name, device: backend.device, threads: backendThreads(backend.name), size, batch, seq, steps, micro_batch: parts[0].labels.shape[0],
       forward_samples_per_s: forwardRate, train_samples_per_s: trainRate,
       peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
       peak_tensor_mb: round(peakBytes / 2 ** 20),
@@ -124,7 +134,7 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
   } finally {
     optimizer.dispose();
     model.dispose();
-    tf.dispose([ids, mask, labels]);
+    tf.dispose([ids, mask, labels, ...(parts.length > 1 ? parts.flatMap((p) => [p.inputIds, p.attentionMask, p.labels]) : [])]);
   }
 }
 

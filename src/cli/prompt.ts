@@ -45,8 +45,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const settings = loadSettings();
   const maxLength = count('max-length', values['max-length']) ?? settings.maxLength;
-  const { model, tokenizer, source, note } = await loadMaskedLm(values.model ?? settings.model);
-  if (note) console.error(note);
+  const { model, tokenizer, source } = await loadMaskedLm(values.model ?? settings.model);
   try {
     if (values.fill !== undefined) {
       const fillings = await fillMask(model, tokenizer, values.fill, { topK: count('top-k', values['top-k']) ?? 5, maxLength });

@@ -17,6 +17,8 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
   --test-size N        test examples, from the held-out split
   --epochs N
   --batch-size N
+  --micro-batch N      run each batch in parts of N reviews and add up their gradients
+                       (gradient accumulation: the same batch with less activation memory)
   --lr X               peak learning rate (default: the method's)
   --max-length N       tokens per review
   --seed N
@@ -42,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
       model: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' },
       'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
-      seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'boolean' },
+      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'boolean' },
       'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'adapter-size': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -65,6 +67,7 @@ export async function run(args: string[]): Promise<number> {
     testSize: positive('test-size', values['test-size']),
     epochs: positive('epochs', values.epochs),
     batchSize: positive('batch-size', values['batch-size']),
+    microBatchSize: positive('micro-batch', values['micro-batch']),
     lr: positive('lr', values.lr),
     maxLength: positive('max-length', values['max-length']),
     seed: values.seed === undefined ? undefined : Number(values.seed),

@@ -36,6 +36,8 @@ export interface FinetuneOptions {
   testSize?: number;
   epochs?: number;
   batchSize?: number;
+  /** Gradient accumulation: run each batch in parts of this many reviews (see FitOptions). */
+  microBatchSize?: number;
   /** Default: the method's (METHOD_SPECS). */
   lr?: number;
   maxLength?: number;
@@ -128,7 +130,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   const adapter = applyMethod(model, method, { lora: options.lora, adapter: options.adapter, seed });
   const counts = countParameters(model, adapter);
   const fitOptions = {
-    epochs, lr, seed, outputDir: options.outputDir, resume: options.resume, saveBest: modelSaver(model, tokenizer, adapter),
+    epochs, lr, seed, microBatchSize: options.microBatchSize, outputDir: options.outputDir, resume: options.resume, saveBest: modelSaver(model, tokenizer, adapter),
     progress: options.progress, maxSteps: options.maxSteps,
     fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length },
   };

@@ -24,7 +24,7 @@ export interface MethodSpec {
 
 export const METHOD_SPECS: Record<Method, MethodSpec> = {
   frozen: { task: 'article', lr: 1e-3, summary: 'frozen BERT, only the classifier head trains' },
-  full: { task: 'classification', lr: 1e-4, summary: 'every parameter trains' },
+  full: { task: 'classification', lr: 5e-4, summary: 'every parameter trains' },
   adapter: { task: 'classification', lr: 1e-3, summary: 'bottleneck adapters and the head train, BERT frozen' },
   lora: { task: 'classification', lr: 1e-3, summary: 'LoRA on query and value and the head train, BERT frozen' },
 };

@@ -187,3 +187,31 @@ export function valueAndGrads(loss: () => tf.Scalar, params: [string, tf.Variabl
   // A variable the loss does not depend on gets no gradient (PyTorch leaves its .grad None).
   return { value, grads: new Map(trainable.filter(([, v]) => grads[v.name]).map(([name, v]) => [name, grads[v.name]])) };
 }
+
+/**
+ * Gradient accumulation: the loss and gradients of one batch computed in parts, one part's
+ * activations alive at a time, which is how a batch too large for memory still trains as one.
+ * `loss(i)` is part i's mean loss and `weights[i]` its share of the batch's examples, so the sums
+ * are the whole batch's mean loss and its gradients, as one pass over the batch would give them.
+ */
+export function accumulatedValueAndGrads(loss: (part: number) => tf.Scalar, weights: readonly number[], params: [string, tf.Variable][]): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  if (weights.length === 1) return valueAndGrads(() => loss(0), params);
+  let total: { value: tf.Scalar; grads: Map<string, tf.Tensor> } | undefined;
+  weights.forEach((weight, i) => {
+    const part = valueAndGrads(() => tf.mul(loss(i), weight), params);
+    if (!total) {
+      total = part;
+      return;
+    }
+    const sum = total;
+    total = {
+      value: tf.add(sum.value, part.value),
+      grads: new Map([...new Set([...sum.grads.keys(), ...part.grads.keys()])].map((name) => {
+        const [a, b] = [sum.grads.get(name), part.grads.get(name)];
+        return [name, a && b ? tf.add(a, b) : (a ?? b)!.clone()];
+      })),
+    };
+    tf.dispose([sum.value, part.value, ...sum.grads.values(), ...part.grads.values()]);
+  });
+  return total!;
+}

@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { classificationReport, type ClassificationReport } from './metrics.js';
-import { AdamW, trainerParamGroups, valueAndGrads } from './optimizer.js';
+import { accumulatedValueAndGrads, AdamW, trainerParamGroups } from './optimizer.js';
 import { createProgress, type Progress } from './progress.js';
 import { setDropoutSeed } from '../ops.js';
 import { BEST_FILE, hasTrainingCheckpoint, loadTrainingCheckpoint, loadVariables, saveTrainingCheckpoint, writeDirectoryAtomically, type LoopState } from './checkpoint.js';
@@ -51,6 +51,11 @@ export interface FitOptions {
   maxGradNorm?: number;
   /** Seed of dropout (the data's order is the source's business). */
   seed?: number;
+  /**
+   * Run each batch through the model in parts of this many examples and add up their gradients
+   * (gradient accumulation): the same update with a fraction of the activation memory.
+   */
+  microBatchSize?: number;
   /**
    * Where checkpoints go: `DIR/last` (resumable state, after every epoch and every
    * `checkpointEverySteps` steps) and `DIR/best` (via `saveBest`, when validation loss improves).
@@ -155,6 +160,23 @@ export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number)
   return new Map(names.map((name, i) => [name, clipped[i]]));
 }
 
+/** `batch` cut into parts of at most `size` examples (itself when it is no larger): every tensor and array along its first axis. */
+export function microBatches<B extends LabelledBatch>(batch: B, size: number | undefined): B[] {
+  const n = batch.labels.shape[0];
+  if (!size || size >= n) return [batch];
+  return Array.from({ length: Math.ceil(n / size) }, (_, k) => {
+    const [start, count] = [k * size, Math.min(size, n - k * size)];
+    return Object.fromEntries(Object.entries(batch).map(([key, value]) => [
+      key,
+      value instanceof tf.Tensor ? tf.slice(value, start, count) : Array.isArray(value) ? value.slice(start, start + count) : value,
+    ])) as B;
+  });
+}
+
+function disposeBatchTensors(batches: object[]): void {
+  tf.dispose(batches.flatMap((b) => Object.values(b).filter((v): v is tf.Tensor => v instanceof tf.Tensor)));
+}
+
 /**
  * Trains `classifier` on `train`, validating on `validation` after every epoch. Returns the
  * history; with `outputDir`, keeps the best model and a resumable checkpoint there.
@@ -171,7 +193,10 @@ export async function fit<B extends LabelledBatch>(
   const optimizer = new AdamW(trainerParamGroups(params, weightDecay), { lr, weightDecay });
   const totalSteps = epochs * train.numBatches;
   const warmup = Math.round(warmupRatio * totalSteps);
-  const fingerprint = { epochs, lr, weightDecay, warmupRatio, maxGradNorm, seed, trainSize: train.size, ...options.fingerprint };
+  const { microBatchSize } = options;
+  if (microBatchSize !== undefined && !(Number.isInteger(microBatchSize) && microBatchSize >= 1)) throw new Error(`microBatchSize must be a whole number of at least 1, got ${microBatchSize}`);
+  // Parts draw their own dropout masks, so a different micro-batch size is a different run.
+  const fingerprint = { epochs, lr, weightDecay, warmupRatio, maxGradNorm, seed, trainSize: train.size, ...(microBatchSize ? { microBatchSize } : {}), ...options.fingerprint };
   const lastDir = options.outputDir ? join(options.outputDir, 'last') : undefined;
 
   let state: LoopState<EpochRecord> = {
@@ -213,7 +238,14 @@ export async function fit<B extends LabelledBatch>(
         const stepStart = performance.now();
         optimizer.lr = lr * linearSchedule(state.globalStep, totalSteps, warmup);
         setDropoutSeed(seed, state.globalStep);
-        const { value, grads } = valueAndGrads(() => classifier.loss(classifier.scores(batch, true), batch.labels), params);
+        const parts = microBatches(batch, microBatchSize);
+        const n = batch.labels.shape[0];
+        const { value, grads } = accumulatedValueAndGrads(
+          (i) => classifier.loss(classifier.scores(parts[i], true), parts[i].labels),
+          parts.map((part) => part.labels.shape[0] / n),
+          params,
+        );
+        if (parts.length > 1) disposeBatchTensors(parts);
         const loss = (await value.data())[0];
         value.dispose();
         if (!Number.isFinite(loss)) {
@@ -227,7 +259,6 @@ export async function fit<B extends LabelledBatch>(
         const applied = maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads;
         optimizer.applyGradients(applied);
         tf.dispose([...applied.values()]);
-        const n = batch.labels.shape[0];
         state.globalStep++;
         state.batchInEpoch = batchIndex;
         state.epochLossSum += loss * n;
