@@ -1,8 +1,10 @@
 /**
  * The embedded model (models/finetune-lab-bert), which every notebook and command uses when no
  * other model is named: it loads offline as a masked-language model with no missing weights, and
- * its model card's held-out MLM figures (recorded in pretraining.json by `finetune-lab pretrain`)
- * are reproduced from the committed files.
+ * its model card's figures are reproduced from the committed files: the held-out MLM figures
+ * (recorded in pretraining.json by `finetune-lab pretrain`), and the test accuracies of feature
+ * extraction and cloze prompting with the default settings (recorded in
+ * finetuning-results.json by `npm run tutorial`, which ran the notebooks with them).
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,9 +14,17 @@ import { initBackend } from '../src/backend/index.js';
 import { fromPretrained } from '../src/bert/pretrained.js';
 import { EMBEDDED_MODEL } from '../src/models.js';
 import { heldOutMlm } from '../src/pretrain/index.js';
-import { fillMask } from '../src/prompting/index.js';
+import { evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER } from '../src/prompting/index.js';
+import { finetune } from '../src/finetune/index.js';
+import { loadImdb } from '../src/data/imdb.js';
+import { splitDataset } from '../src/data/split.js';
+import { readResults } from '../src/results.js';
+import { loadSettings } from '../src/settings.js';
 
 const record = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'pretraining.json'), 'utf8'));
+const results = readResults(join(EMBEDDED_MODEL, 'finetuning-results.json'));
+/** The default profile, whatever the environment of the test run says. */
+const settings = loadSettings({});
 
 before(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
@@ -42,4 +52,36 @@ test('it loads as a masked-language model with every weight, and reproduces its 
   assert.equal(fills.length, 5);
   for (const fill of fills) assert.doesNotMatch(fill.token, /^\[.*\]$/, 'a special token as a fill');
   model.dispose();
+});
+
+test('as a classifier it has the pooler its pretraining trained: only the new classifier is missing', async () => {
+  const { model, info } = await fromPretrained(EMBEDDED_MODEL, { task: 'classification', quiet: true });
+  model.dispose();
+  assert.deepEqual(info.missingKeys, ['classifier.weight', 'classifier.bias']);
+});
+
+test('feature extraction with the default settings reproduces the test accuracy on the card', async () => {
+  const card = results.frozen;
+  assert.equal(card.profile, 'default');
+  assert.equal(card.test_size, settings.testSize);
+  const { summary, model } = await finetune({
+    method: 'frozen', model: EMBEDDED_MODEL, trainSize: settings.trainSize, valSize: settings.valSize, testSize: settings.testSize,
+    epochs: settings.epochs, batchSize: settings.batchSize, maxLength: settings.maxLength, seed: settings.seed, backend: 'wasm', progress: false,
+  });
+  model.dispose();
+  assert.equal(summary.test_accuracy, Math.round(card.test_accuracy * 1e4) / 1e4);
+  assert.equal(summary.trainable_params, card.trainable_params);
+});
+
+test('cloze prompting with the template the card names reproduces its test accuracy', async () => {
+  const card = results.prompting;
+  assert.equal(card.profile, 'default');
+  const template = SENTIMENT_TEMPLATES.find((t) => t.name === card.template);
+  assert.ok(template, `template ${card.template}`);
+  const { model, tokenizer } = await fromPretrained(EMBEDDED_MODEL, { task: 'mlm', quiet: true });
+  const { test: testSplit } = splitDataset(loadImdb(), settings);
+  const evaluation = await evaluateTemplate(model, tokenizer!, testSplit, template, SENTIMENT_VERBALIZER, { maxLength: settings.maxLength, batchSize: settings.batchSize });
+  model.dispose();
+  assert.equal(card.test_size, testSplit.text.length);
+  assert.equal(card.calibrated ? evaluation.calibratedAccuracy : evaluation.accuracy, card.test_accuracy);
 });

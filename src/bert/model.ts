@@ -212,10 +212,17 @@ export class BertModel {
       const hiddenStates = [h];
       const attentions: tf.Tensor4D[] = [];
       for (let i = 0; i < this.config.num_hidden_layers; i++) {
-        const [next, probs] = this.layer(i, h, maskBias, training);
+        // A scope per layer frees its intermediates as soon as it is done (a gradient tape keeps
+        // its own copies of what backpropagation needs): without it a bert-base forward pass
+        // holds every layer's activations at once, several GB at batch 32 and 256 tokens.
+        const [next, probs] = tf.tidy(() => {
+          const [out, p] = this.layer(i, h, maskBias, training);
+          return options.outputAttentions ? [out, p] : [out];
+        }) as [tf.Tensor3D, tf.Tensor4D?];
+        if (!options.outputHiddenStates) h.dispose();
         h = next;
         hiddenStates.push(h);
-        attentions.push(probs);
+        if (probs) attentions.push(probs);
       }
       const out: BertOutput = { lastHiddenState: h };
       if (this.hasPooler) {

@@ -203,15 +203,16 @@ export function accumulatedValueAndGrads(loss: (part: number) => tf.Scalar, weig
       total = part;
       return;
     }
-    const sum = total;
-    total = {
-      value: tf.add(sum.value, part.value),
-      grads: new Map([...new Set([...sum.grads.keys(), ...part.grads.keys()])].map((name) => {
-        const [a, b] = [sum.grads.get(name), part.grads.get(name)];
-        return [name, a && b ? tf.add(a, b) : (a ?? b)!.clone()];
-      })),
-    };
-    tf.dispose([sum.value, part.value, ...sum.grads.values(), ...part.grads.values()]);
+    // One gradient at a time, each sum replacing its two terms, so that the sums need no more
+    // than one more parameter's memory than the two sets of gradients themselves.
+    for (const [name, g] of part.grads) {
+      const sum = total.grads.get(name);
+      total.grads.set(name, sum ? tf.add(sum, g) : g);
+      if (sum) tf.dispose([sum, g]);
+    }
+    const value = tf.add(total.value, part.value) as tf.Scalar;
+    tf.dispose([total.value, part.value]);
+    total.value = value;
   });
   return total!;
 }
