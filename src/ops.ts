@@ -13,8 +13,29 @@ import { deriveSeed, mulberry32, type Random } from './data/random.js';
  * The backends' erf is the Abramowitz-Stegun 7.1.26 formula, accurate to 1.5e-7.
  */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))) as T;
+  return geluWithGradient(x) as T;
 }
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * The derivative is written out, `0.5 * (1 + erf(x / sqrt(2))) + x * pdf(x)`, so that the
+ * backward pass keeps only `x`: autodiff through the four ops would keep four more tensors as
+ * wide as the feed-forward layer (3,072 floats a token in bert-base), most of a layer's
+ * activation memory.
+ */
+const geluWithGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))),
+    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
+      const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(saved, Math.SQRT1_2))), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(saved), -0.5)), INV_SQRT_2PI);
+      return tf.mul(dy, tf.add(cdf, tf.mul(saved, pdf)));
+    },
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
 
 /**
  * Layer normalisation over the last axis: `(x - mean) / sqrt(var + eps) * gamma + beta`,
