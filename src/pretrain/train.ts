@@ -19,8 +19,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backend/index.js';
-import { saveCheckpoint } from '../bert/checkpoint.js';
-import { loadCheckpoint } from '../bert/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../bert/checkpoint.js';
 import { BertForMaskedLM } from '../bert/heads.js';
 import { pretrainingText } from '../data/split.js';
 import { deriveSeed, mulberry32, permutation } from '../data/random.js';
@@ -305,16 +304,19 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
   const initial = init ? loadCheckpoint(init, 'mlm', { seed, pooler: bagOfWords, quiet: true }).model : undefined;
   const sizeName = initial ? shapeName(initial.config) : options.size ?? 'bert-mini';
-  if (initial && options.size && JSON.stringify(parseSize(options.size)) !== JSON.stringify(parseSize(sizeName))) {
-    initial.dispose();
-    throw new Error(`size ${options.size} differs from ${init}'s ${sizeName}; a run started from a model keeps its size, so leave out size`);
-  }
   const config = initial?.config ?? sizeConfig(parseSize(sizeName), tokenizer.vocabSize);
-  if (config.vocab_size !== tokenizer.vocabSize) {
+  const problem =
+    initial && options.size && JSON.stringify(parseSize(options.size)) !== JSON.stringify(parseSize(sizeName))
+      ? `size ${options.size} differs from ${init}'s ${sizeName}; a run started from a model keeps its size, so leave out size`
+      : config.vocab_size !== tokenizer.vocabSize
+        ? `${init} has a vocabulary of ${config.vocab_size}, not bert-base-uncased's ${tokenizer.vocabSize}; pretraining continues only models with that vocabulary`
+        : seqLength > config.max_position_embeddings
+          ? `seqLength ${seqLength} exceeds BERT's ${config.max_position_embeddings} positions`
+          : undefined;
+  if (problem) {
     initial?.dispose();
-    throw new Error(`${init} has a vocabulary of ${config.vocab_size}, not bert-base-uncased's ${tokenizer.vocabSize}; pretraining continues only models with that vocabulary`);
+    throw new Error(problem);
   }
-  if (seqLength > config.max_position_embeddings) throw new Error(`seqLength ${seqLength} exceeds BERT's ${config.max_position_embeddings} positions`);
   const texts = options.texts ?? pretrainingText();
   const corpus = buildCorpus(texts, tokenizer, { seqLength, heldOutTexts: options.heldOutTexts ?? HELD_OUT_TEXTS, cacheDir: options.cacheDir });
   const vocab = maskingVocab(tokenizer);
