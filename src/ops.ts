@@ -1,30 +1,25 @@
 /**
  * Math ops shared by the model code, written once over TensorFlow.js primitives so that every
  * backend (cpu, wasm, webgpu, tensorflow) computes them the same way and autodiff derives the
- * gradients.
+ * gradients (GELU's is written out, to save memory).
  */
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, mulberry32, type Random } from './data/random.js';
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /**
  * GELU in its exact erf form, `0.5 * x * (1 + erf(x / sqrt(2)))`, as BERT and PyTorch's
  * `nn.GELU()` define it. tfjs has no erf-GELU op (its `gelu` activation is the tanh
  * approximation); `tf.erf` exists on cpu, wasm and webgpu and has a registered gradient.
  * The backends' erf is the Abramowitz-Stegun 7.1.26 formula, accurate to 1.5e-7.
- */
-export function gelu<T extends tf.Tensor>(x: T): T {
-  return geluWithGradient(x) as T;
-}
-
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
-/**
+ *
  * The derivative is written out, `0.5 * (1 + erf(x / sqrt(2))) + x * pdf(x)`, so that the
  * backward pass keeps only `x`: autodiff through the four ops would keep four more tensors as
  * wide as the feed-forward layer (3,072 floats a token in bert-base), most of a layer's
  * activation memory.
  */
-const geluWithGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export const gelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   save([x]);
   return {
@@ -35,7 +30,7 @@ const geluWithGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]
       return tf.mul(dy, tf.add(cdf, tf.mul(saved, pdf)));
     },
   };
-}) as (x: tf.Tensor) => tf.Tensor;
+}) as <T extends tf.Tensor>(x: T) => T;
 
 /**
  * Layer normalisation over the last axis: `(x - mean) / sqrt(var + eps) * gamma + beta`,

@@ -11,7 +11,7 @@ import { bertConfig, type BertConfig } from '../bert/config.js';
 import { BertForSequenceClassification } from '../bert/heads.js';
 import { mulberry32 } from '../data/random.js';
 import { accumulatedValueAndGrads, AdamW } from '../train/optimizer.js';
-import { microBatches } from '../train/trainer.js';
+import { disposeMicroBatches, microBatches } from '../train/trainer.js';
 
 /** hidden, layers, heads, intermediate: Google's BERT miniatures and bert-base, as the torch reference defines them. */
 export const BERT_SIZES = {
@@ -134,7 +134,8 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
   } finally {
     optimizer.dispose();
     model.dispose();
-    tf.dispose([ids, mask, labels, ...(parts.length > 1 ? parts.flatMap((p) => [p.inputIds, p.attentionMask, p.labels]) : [])]);
+    disposeMicroBatches(parts);
+    tf.dispose([ids, mask, labels]);
   }
 }
 

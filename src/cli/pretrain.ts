@@ -10,8 +10,9 @@ const HELP = `Usage: finetune-lab pretrain --steps N [options]
 
 Pretrains a BERT with the bert-base-uncased vocabulary from random weights (or from a model's,
 with --init) by masked-language modelling on the IMDB reviews outside the test split,
-evaluating MLM loss and accuracy on held-out reviews. DIR/model gets the model in the Hugging Face layout (config.json,
-model.safetensors, tokenizer files, pretraining.json with the history), DIR/last the state
+evaluating MLM loss and accuracy on held-out reviews. DIR/model gets the model in the Hugging
+Face layout (config.json, model.safetensors, tokenizer files, pretraining.json with the
+history), DIR/last the state
 that --resume continues exactly. Ctrl-C stops after the current step and saves. The last
 line printed is one JSON object: steps, completed, train_seconds, samples_per_s, mlm_loss,
 mlm_accuracy, checkpoint, size, params, ...

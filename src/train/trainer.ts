@@ -173,8 +173,9 @@ export function microBatches<B extends LabelledBatch>(batch: B, size: number | u
   });
 }
 
-function disposeBatchTensors(batches: object[]): void {
-  tf.dispose(batches.flatMap((b) => Object.values(b).filter((v): v is tf.Tensor => v instanceof tf.Tensor)));
+/** Frees the parts `microBatches` cut (none when it returned the batch itself, which stays the caller's). */
+export function disposeMicroBatches(parts: object[]): void {
+  if (parts.length > 1) tf.dispose(parts.flatMap((b) => Object.values(b).filter((v): v is tf.Tensor => v instanceof tf.Tensor)));
 }
 
 /**
@@ -245,7 +246,7 @@ export async function fit<B extends LabelledBatch>(
           parts.map((part) => part.labels.shape[0] / n),
           params,
         );
-        if (parts.length > 1) disposeBatchTensors(parts);
+        disposeMicroBatches(parts);
         const loss = (await value.data())[0];
         value.dispose();
         if (!Number.isFinite(loss)) {
