@@ -5,11 +5,13 @@
  *   m <- b1 * m + (1 - b1) * g;   v <- b2 * v + (1 - b2) * g^2
  *   p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  *
- * State (step, m, v) lives in non-trainable variables updated in place, and exports to named
- * float32 arrays (the shape `writeSafetensors` takes) for checkpoint and resume.
+ * State (step, m, v) lives in tensors on GPU backends and in host arrays on cpu and wasm
+ * (`hostMoments`), and exports to named float32 arrays (the shape `writeSafetensors` takes) for
+ * checkpoint and resume.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adamwUpdate } from '../backend/kernels/adamw.js';
+import { adamwUpdate, hostMoments, type Moments } from '../backend/kernels/adamw.js';
+import { gradientsOf } from './backprop.js';
 
 /** Parameters sharing one weight decay. */
 export interface ParamGroup {
@@ -58,8 +60,7 @@ interface Slot {
   weightDecay: number;
   /** Updates so far: per parameter, as in PyTorch, so that a parameter skipped for a while is corrected right. */
   step: number;
-  m?: tf.Variable;
-  v?: tf.Variable;
+  moments?: Moments;
 }
 
 export class AdamW {
@@ -101,33 +102,36 @@ export class AdamW {
     for (const [name] of entries) if (!this.slots.has(name)) throw new Error(`gradient for ${name}, which this optimizer does not update`);
     this.stepCount++;
     const [b1, b2] = this.betas;
-    tf.tidy(() => {
-      for (const [name, g] of entries) {
-        const slot = this.slots.get(name)!;
-        slot.m ??= tf.variable(tf.zerosLike(slot.variable), false);
-        slot.v ??= tf.variable(tf.zerosLike(slot.variable), false);
-        const t = ++slot.step;
-        // One fused kernel per parameter where the backend has it (src/backend/kernels/adamw.ts).
-        const [p, m, v] = adamwUpdate(slot.variable, slot.m, slot.v, g, {
-          beta1: b1, beta2: b2, eps: this.eps,
-          decay: 1 - this.lr * slot.weightDecay,
-          stepSize: this.lr / (1 - b1 ** t),
-          invSqrtBias2: 1 / Math.sqrt(1 - b2 ** t),
-        });
-        slot.variable.assign(p);
-        slot.m.assign(m);
-        slot.v.assign(v);
+    for (const [name, g] of entries) {
+      const slot = this.slots.get(name)!;
+      slot.moments ??= zeroMoments(slot.variable);
+      const t = ++slot.step;
+      // One fused kernel per parameter where the backend has it (src/backend/kernels/adamw.ts).
+      const next = adamwUpdate(slot.variable, g, slot.moments, {
+        beta1: b1, beta2: b2, eps: this.eps,
+        decay: 1 - this.lr * slot.weightDecay,
+        stepSize: this.lr / (1 - b1 ** t),
+        invSqrtBias2: 1 / Math.sqrt(1 - b2 ** t),
+      });
+      // assign() keeps a reference to the new value, so the old values are disposed here.
+      slot.variable.assign(next.p);
+      next.p.dispose();
+      if (next.m && next.v) {
+        tf.dispose([slot.moments.m as tf.Tensor, slot.moments.v as tf.Tensor]);
+        slot.moments = { m: next.m, v: next.v };
       }
-    });
+    }
   }
 
   /** The state for a checkpoint (copies; the optimizer keeps its own). Async: webgpu reads only asynchronously. */
   async exportState(): Promise<AdamWState> {
     const tensors: NamedArray[] = [];
+    const copy = async (x: tf.Tensor | Float32Array) => (x instanceof Float32Array ? x.slice() : ((await x.data()) as Float32Array));
     for (const [name, slot] of this.slots) {
-      if (!slot.m || !slot.v) continue;
-      tensors.push({ name: `${name}.exp_avg`, shape: slot.m.shape, data: (await slot.m.data()) as Float32Array });
-      tensors.push({ name: `${name}.exp_avg_sq`, shape: slot.v.shape, data: (await slot.v.data()) as Float32Array });
+      if (!slot.moments) continue;
+      const shape = slot.variable.shape;
+      tensors.push({ name: `${name}.exp_avg`, shape, data: await copy(slot.moments.m) });
+      tensors.push({ name: `${name}.exp_avg_sq`, shape, data: await copy(slot.moments.v) });
       tensors.push({ name: `${name}.step`, shape: [], data: new Float32Array([slot.step]) });
     }
     return { step: this.stepCount, tensors };
@@ -146,10 +150,8 @@ export class AdamW {
           throw new Error(`optimizer state ${t.name} has shape [${t.shape}] but the parameter has [${slot.variable.shape}]; the state belongs to another model`);
         }
       }
-      slot.m?.dispose();
-      slot.v?.dispose();
-      slot.m = stateVariable(m);
-      slot.v = stateVariable(v);
+      disposeMoments(slot);
+      slot.moments = hostMoments() ? { m: m.data.slice(), v: v.data.slice() } : { m: tf.tensor(m.data, m.shape), v: tf.tensor(v.data, v.shape) };
       slot.step = step.data[0];
     }
     this.stepCount = state.step;
@@ -157,20 +159,18 @@ export class AdamW {
 
   /** Frees the moments. */
   dispose(): void {
-    for (const slot of this.slots.values()) {
-      slot.m?.dispose();
-      slot.v?.dispose();
-      slot.m = slot.v = undefined;
-    }
+    for (const slot of this.slots.values()) disposeMoments(slot);
   }
 }
 
-/** A non-trainable variable holding a saved array (the tensor it is made from is freed: the variable keeps the data). */
-function stateVariable(saved: NamedArray): tf.Variable {
-  const value = tf.tensor(saved.data, saved.shape);
-  const variable = tf.variable(value, false);
-  value.dispose();
-  return variable;
+/** Zero moments for a parameter, where the current backend keeps them. */
+function zeroMoments(p: tf.Variable): Moments {
+  return hostMoments() ? { m: new Float32Array(p.size), v: new Float32Array(p.size) } : { m: tf.zerosLike(p), v: tf.zerosLike(p) };
+}
+
+function disposeMoments(slot: Slot): void {
+  if (slot.moments && !(slot.moments.m instanceof Float32Array)) tf.dispose([slot.moments.m, slot.moments.v as tf.Tensor]);
+  slot.moments = undefined;
 }
 
 function isGroups(params: [string, tf.Variable][] | ParamGroup[]): params is ParamGroup[] {
@@ -178,14 +178,13 @@ function isGroups(params: [string, tf.Variable][] | ParamGroup[]): params is Par
 }
 
 /**
- * The loss and the gradients of the given named variables (by name), as one tidy computation.
- * Only trainable variables are differentiated, so frozen parameters get no gradient.
+ * The loss and the gradients of the given named variables (by name), freeing activations as the
+ * backward pass goes (backprop.ts). Only trainable variables are differentiated, so frozen
+ * parameters get no gradient, nor does a variable the loss does not depend on.
  */
 export function valueAndGrads(loss: () => tf.Scalar, params: [string, tf.Variable][]): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
-  const trainable = params.filter(([, v]) => v.trainable);
-  const { value, grads } = tf.variableGrads(loss, trainable.map(([, v]) => v));
-  // A variable the loss does not depend on gets no gradient (PyTorch leaves its .grad None).
-  return { value, grads: new Map(trainable.filter(([, v]) => grads[v.name]).map(([name, v]) => [name, grads[v.name]])) };
+  const { value, grads } = gradientsOf(loss, params.map(([, v]) => v));
+  return { value, grads: new Map(params.filter(([, v]) => grads.has(v)).map(([name, v]) => [name, grads.get(v)!])) };
 }
 
 /**

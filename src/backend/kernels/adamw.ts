@@ -4,12 +4,16 @@
  * Why: written with tfjs ops the update is a dozen element-wise kernels per parameter, each
  * reading and writing whole tensors (the word embeddings alone are 7.8 M values at bert-mini),
  * and on a GPU each is a dispatch. The fused kernel reads p, m, v, g once and writes p', m', v'.
- * On WebGPU it is three WGSL programs (one per output) instead of about fourteen dispatches.
+ * On WebGPU it is three WGSL programs (one per output) instead of about fourteen dispatches; on
+ * cpu and wasm a JavaScript loop, with the moments in host memory (see `hostMoments`).
  * Backends without it (tensorflow) run the same formula as tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** The kernel with the moments as tensors (webgpu): p, m, v, g in; p', m', v' out. */
 export const ADAMW_KERNEL = 'FinetuneLabAdamW';
+/** The kernel with the moments as host arrays in its attributes, updated in place (cpu, wasm): p, g in; p' out. */
+export const ADAMW_HOST_KERNEL = 'FinetuneLabAdamWHost';
 
 /** The per-step constants of one update. */
 export interface AdamWStep {
@@ -25,7 +29,7 @@ export interface AdamWStep {
 }
 
 /**
- * The update of one element, shared by the cpu and wasm kernels:
+ * The update, shared by the cpu and wasm kernels (`out` may alias the moments' arrays):
  *   m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2
  *   p' = decay p - stepSize m' / (sqrt(v') invSqrtBias2 + eps)
  */
@@ -43,8 +47,6 @@ function update(p: ArrayLike<number>, m: ArrayLike<number>, v: ArrayLike<number>
   }
 }
 
-type Inputs = { p: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo; g: tf.TensorInfo };
-
 interface CpuBackend {
   data: { get(dataId: object): { values: ArrayLike<number> } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
@@ -55,34 +57,38 @@ interface WasmBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
-function cpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
-  const { p, m, v, g } = inputs as Inputs;
+type HostAttrs = AdamWStep & { m: Float32Array; v: Float32Array };
+
+function cpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { p, g } = inputs as { p: tf.TensorInfo; g: tf.TensorInfo };
   const cpu = backend as CpuBackend;
-  const n = tf.util.sizeFromShape(p.shape);
-  const out: [Float32Array, Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-  const [pv, mv, vv, gv] = [p, m, v, g].map((t) => cpu.data.get(t.dataId).values);
-  update(pv, mv, vv, gv, out, attrs as unknown as AdamWStep);
-  return out.map((values) => cpu.makeTensorInfo(p.shape, 'float32', values));
+  const { m, v } = attrs as unknown as HostAttrs;
+  const pOut = new Float32Array(m.length);
+  update(cpu.data.get(p.dataId).values, m, v, cpu.data.get(g.dataId).values, [pOut, m, v], attrs as unknown as HostAttrs);
+  return cpu.makeTensorInfo(p.shape, 'float32', pOut);
 }
 
-function wasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
-  const { p, m, v, g } = inputs as Inputs;
+function wasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { p, g } = inputs as { p: tf.TensorInfo; g: tf.TensorInfo };
   const wasm = backend as WasmBackend;
-  // All outputs first: an allocation may grow the heap, which detaches views made before it.
-  const outputs = [0, 1, 2].map(() => wasm.makeOutput(p.shape, 'float32'));
-  const [pv, mv, vv, gv, ...out] = [p, m, v, g, ...outputs].map((t) => wasm.typedArrayFromHeap(t));
-  update(pv, mv, vv, gv, out as [Float32Array, Float32Array, Float32Array], attrs as unknown as AdamWStep);
-  return outputs;
+  const { m, v } = attrs as unknown as HostAttrs;
+  // The output first: an allocation may grow the heap, which detaches views made before it.
+  const output = wasm.makeOutput(p.shape, 'float32');
+  const [pv, gv, pOut] = [p, g, output].map((t) => wasm.typedArrayFromHeap(t));
+  update(pv, m, v, gv, [pOut, m, v], attrs as unknown as HostAttrs);
+  return output;
 }
 
 /** The WGSL of each output: m' and v' from the inputs, p' from m' and v' (one output per WebGPU program). */
 const WGSL: Record<'m' | 'v' | 'p', { inputs: string[]; value: string }> = {
-  m: { inputs: ['M', 'G'], value: 'uniforms.beta1 * M[index] + (1.0 - uniforms.beta1) * G[index]' },
-  v: { inputs: ['V', 'G'], value: 'uniforms.beta2 * V[index] + (1.0 - uniforms.beta2) * G[index] * G[index]' },
+  m: { inputs: ['M', 'G'], value: 'uniforms.beta1 * M[index] + uniforms.c1 * G[index]' },
+  v: { inputs: ['V', 'G'], value: 'uniforms.beta2 * V[index] + uniforms.c2 * G[index] * G[index]' },
   p: { inputs: ['P', 'M', 'V'], value: 'uniforms.decay * P[index] - uniforms.stepSize * M[index] / (sqrt(V[index]) * uniforms.invSqrtBias2 + uniforms.eps)' },
 };
 
-const UNIFORMS = ['beta1', 'beta2', 'eps', 'decay', 'stepSize', 'invSqrtBias2'] as const;
+// c1 = 1 - beta1 and c2 = 1 - beta2 are computed in double precision here, as PyTorch does: in
+// f32, 1 - 0.999 is off by 1.3e-5 relative, and v with it.
+const UNIFORMS = ['beta1', 'beta2', 'c1', 'c2', 'eps', 'decay', 'stepSize', 'invSqrtBias2'] as const;
 
 interface WebGPUBackend {
   runWebGPUProgram(program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms: { type: string; data: number[] }[]): tf.TensorInfo;
@@ -90,10 +96,11 @@ interface WebGPUBackend {
 
 function webgpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
   const { webgpu_util: util }: typeof import('@tensorflow/tfjs-backend-webgpu') = require('@tensorflow/tfjs-backend-webgpu');
-  const { p, m, v, g } = inputs as Inputs;
+  const { p, m, v, g } = inputs as { p: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo; g: tf.TensorInfo };
   const gpu = backend as WebGPUBackend;
   const step = attrs as unknown as AdamWStep;
-  const uniforms = UNIFORMS.map((name) => ({ type: 'float32', data: [step[name]] }));
+  const constants = { ...step, c1: 1 - step.beta1, c2: 1 - step.beta2 };
+  const uniforms = UNIFORMS.map((name) => ({ type: 'float32', data: [constants[name]] }));
   const run = (output: keyof typeof WGSL, operands: tf.TensorInfo[]) => {
     const outputShape = [tf.util.sizeFromShape(p.shape)];
     const dispatchLayout = util.flatDispatchLayout(outputShape);
@@ -118,27 +125,48 @@ function webgpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMa
   return [run('p', [p, m2, v2]), m2, v2].map((t) => ({ ...t, shape: p.shape }));
 }
 
-/** Registers the fused kernel for the backends loaded so far (idempotent). */
+/** Registers the fused kernels for the backends loaded so far (idempotent). */
 export function registerAdamWKernels(): void {
-  const kernels = [['cpu', cpuKernel], ['wasm', wasmKernel], ['webgpu', webgpuKernel]] as const;
-  for (const [backendName, kernelFunc] of kernels) {
-    if (tf.findBackendFactory(backendName) && !tf.getKernel(ADAMW_KERNEL, backendName)) {
-      tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName, kernelFunc: kernelFunc as tf.KernelFunc });
+  const kernels = [[ADAMW_HOST_KERNEL, 'cpu', cpuKernel], [ADAMW_HOST_KERNEL, 'wasm', wasmKernel], [ADAMW_KERNEL, 'webgpu', webgpuKernel]] as const;
+  for (const [kernelName, backendName, kernelFunc] of kernels) {
+    if (tf.findBackendFactory(backendName) && !tf.getKernel(kernelName, backendName)) {
+      tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as tf.KernelFunc });
     }
   }
 }
 
-/** The parameter, first moment and second moment after one AdamW step with gradient `g`. */
-export function adamwUpdate(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, step: AdamWStep): [tf.Tensor, tf.Tensor, tf.Tensor] {
+/**
+ * A parameter's moments: tensors on the device, replaced at each step, or, where the current
+ * backend keeps them in host memory (`hostMoments()`), arrays updated in place.
+ */
+export type Moments = { m: tf.Tensor; v: tf.Tensor } | { m: Float32Array; v: Float32Array };
+
+/**
+ * Whether the current backend's AdamW keeps the moments in host memory: cpu and wasm, whose
+ * update runs in JavaScript over the tensors' memory anyway. On wasm this takes two thirds of the
+ * optimizer's memory out of the heap, which cannot grow past 4 GB (1.3 GB of 4 at bert-base).
+ */
+export function hostMoments(): boolean {
+  return !!tf.getKernel(ADAMW_HOST_KERNEL, tf.getBackend());
+}
+
+/** One AdamW step with gradient `g`: the new parameter, and the new moments unless they are host arrays (then updated in place). */
+export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, moments: Moments, step: AdamWStep): { p: tf.Tensor; m?: tf.Tensor; v?: tf.Tensor } {
+  const { m, v } = moments;
+  if (m instanceof Float32Array) {
+    if (!hostMoments()) throw new Error(`the ${tf.getBackend()} backend keeps AdamW moments as tensors, not arrays`);
+    return { p: tf.engine().runKernel(ADAMW_HOST_KERNEL, { p, g }, { ...step, m, v } as unknown as tf.NamedAttrMap) as tf.Tensor };
+  }
   if (tf.getKernel(ADAMW_KERNEL, tf.getBackend()) && g.dtype === 'float32') {
-    return tf.engine().runKernel(ADAMW_KERNEL, { p, m, v, g }, step as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const [p2, m2, v2] = tf.engine().runKernel(ADAMW_KERNEL, { p, m, v: v as tf.Tensor, g }, step as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+    return { p: p2, m: m2, v: v2 };
   }
   return tf.tidy(() => {
     const { beta1, beta2, eps, decay, stepSize, invSqrtBias2 } = step;
     const m2 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-    const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+    const v2 = tf.add(tf.mul(v as tf.Tensor, beta2), tf.mul(tf.square(g), 1 - beta2));
     const denom = tf.add(tf.mul(tf.sqrt(v2), invSqrtBias2), eps);
     const p2 = tf.sub(decay === 1 ? p : tf.mul(p, decay), tf.mul(tf.div(m2, denom), stepSize));
-    return [p2, m2, v2];
+    return { p: p2, m: m2, v: v2 };
   });
 }
