@@ -1,49 +1,137 @@
 /**
  * Math ops shared by the model code, written once over TensorFlow.js primitives so that every
- * backend (cpu, wasm, webgpu, tensorflow) computes them the same way and autodiff derives the
- * gradients (GELU's is written out, to save memory).
+ * backend (cpu, wasm, webgpu, tensorflow) computes them the same way.
+ *
+ * The gradients of the ops that training runs most are written out, so that backpropagation
+ * keeps only what it needs: tfjs' own gradients save every input of every primitive (an Add keeps
+ * both of its inputs only to know their shapes), and at bert-base that is most of a training
+ * step's memory. With these, one layer at 2 × 256 tokens keeps about 45 MB instead of 110.
  */
 import * as tf from '@tensorflow/tfjs';
+import { product } from './backend/kernels/matmul-gradient.js';
+import { GELU_GRAD_KERNEL, GELU_KERNEL } from './backend/kernels/wasm-gelu.js';
 import { deriveSeed, mulberry32, type Random } from './data/random.js';
+
+interface Engine {
+  runKernelFunc(params: {
+    forwardFunc: (backend: unknown, save: (tensors: tf.Tensor[]) => void) => tf.Tensor;
+    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+    inputs: Record<string, tf.Tensor>;
+  }): tf.Tensor;
+}
+
+/**
+ * An op with a written-out gradient. Unlike tf.customGrad, each input's gradient is computed only
+ * if backpropagation asks for it: a frozen weight's gradient, which customGrad would compute and
+ * drop, costs nothing. `forward` saves what `gradients` will need; `name` labels the op in
+ * profiles and on the tape, prefixed so that it never matches a kernel's name (the engine would
+ * then use that kernel's registered gradient). tf.customGrad is built on the same runKernelFunc.
+ */
+function customOp<T extends tf.Tensor>(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  forward: (save: (tensors: tf.Tensor[]) => void) => T,
+  gradients: (dy: T, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>,
+): T {
+  const engine = tf.engine() as unknown as Engine;
+  return tf.tidy(`FinetuneLab${name}`, () => engine.runKernelFunc({
+    forwardFunc: (_, save) => forward(save),
+    backwardsFunc: (dy, saved) => gradients(dy as T, saved),
+    inputs,
+  })) as T;
+}
+
+/** `dy` summed down to `shape`, the shape of an input that was broadcast to dy's. */
+function unbroadcast(dy: tf.Tensor, shape: number[]): tf.Tensor {
+  const axes = tf.backend_util.getReductionAxes(shape, dy.shape);
+  return axes.length ? tf.reshape(tf.sum(dy, axes), shape) : dy;
+}
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /**
  * GELU in its exact erf form, `0.5 * x * (1 + erf(x / sqrt(2)))`, as BERT and PyTorch's
  * `nn.GELU()` define it. tfjs has no erf-GELU op (its `gelu` activation is the tanh
- * approximation); `tf.erf` exists on cpu, wasm and webgpu and has a registered gradient.
- * The backends' erf is the Abramowitz-Stegun 7.1.26 formula, accurate to 1.5e-7.
+ * approximation): on wasm it is a SIMD kernel of our own (backend/kernels/wasm-gelu.ts), on the
+ * other backends tfjs ops over `tf.erf` (the Abramowitz-Stegun 7.1.26 formula, within 1.5e-7).
  *
  * The derivative is written out, `0.5 * (1 + erf(x / sqrt(2))) + x * pdf(x)`, so that the
  * backward pass keeps only `x`: autodiff through the four ops would keep four more tensors as
  * wide as the feed-forward layer (3,072 floats a token in bert-base), most of a layer's
  * activation memory.
  */
-export const gelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  save([x]);
-  return {
-    value: tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))),
-    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
-      const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(saved, Math.SQRT1_2))), 0.5);
+export function gelu<T extends tf.Tensor>(x: T): T {
+  const kernel = x.dtype === 'float32' && x.size >= 4 && !!tf.getKernel(GELU_KERNEL, tf.getBackend());
+  const cdf = (t: tf.Tensor) => tf.mul(tf.add(1, tf.erf(tf.mul(t, Math.SQRT1_2))), 0.5);
+  return customOp('Gelu', { x }, (save) => {
+    save([x]);
+    return (kernel ? tf.engine().runKernel(GELU_KERNEL, { x }) : tf.mul(x, cdf(x))) as T;
+  }, (dy, [saved]) => ({
+    x: () => {
+      if (kernel) return tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved, dy }) as tf.Tensor;
       const pdf = tf.mul(tf.exp(tf.mul(tf.square(saved), -0.5)), INV_SQRT_2PI);
-      return tf.mul(dy, tf.add(cdf, tf.mul(saved, pdf)));
+      return tf.mul(dy, tf.add(cdf(saved), tf.mul(saved, pdf)));
     },
-  };
-}) as <T extends tf.Tensor>(x: T) => T;
+  }));
+}
 
 /**
  * Layer normalisation over the last axis: `(x - mean) / sqrt(var + eps) * gamma + beta`,
  * with the biased variance, as PyTorch's `nn.LayerNorm` computes it.
+ *
+ * Backpropagation keeps the normalised input and one scale per row, and derives
+ *   dx = r (g - mean(g) - x̂ mean(g x̂)),  g = dy gamma,  r = 1 / sqrt(var + eps)
+ * instead of the half-dozen tensors autodiff through the steps would keep.
  */
 export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-12): T {
-  return tf.tidy(() => {
+  const rows = (t: tf.Tensor) => tf.reshape(t, [-1, t.shape[t.rank - 1]]);
+  return customOp('LayerNorm', { x, gamma, beta }, (save) => {
     // Not tf.moments: it copies x through a Cast and subtracts the mean twice.
     const centered = tf.sub(x, tf.mean(x, -1, true));
-    const variance = tf.mean(tf.square(centered), -1, true);
-    const normalised = tf.mul(centered, tf.rsqrt(tf.add(variance, eps)));
-    return tf.add(tf.mul(normalised, gamma), beta);
-  }) as T;
+    const r = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
+    const normalised = tf.mul(centered, r);
+    save([normalised, r, gamma]);
+    return tf.add(tf.mul(normalised, gamma), beta) as T;
+  }, (dy, [normalised, r, g]) => ({
+    x: () => {
+      const dNormalised = tf.mul(dy, g);
+      const meanDn = tf.mean(dNormalised, -1, true);
+      const meanDnX = tf.mean(tf.mul(dNormalised, normalised), -1, true);
+      return tf.mul(tf.sub(tf.sub(dNormalised, meanDn), tf.mul(normalised, meanDnX)), r);
+    },
+    gamma: () => tf.sum(rows(tf.mul(dy, normalised)), 0),
+    beta: () => tf.sum(rows(dy), 0),
+  }));
+}
+
+/**
+ * `x @ w + b` for rows `x` (the bias added inside the product's kernel: XNNPACK on wasm).
+ * Backpropagation keeps x and w only: tfjs' fused product also keeps its output.
+ */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  return customOp('Linear', { x, w, b }, (save) => {
+    save([x, w]);
+    return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
+  }, (dy, [xs, ws]) => ({
+    x: () => product(dy, ws, false, true),
+    w: () => product(xs, dy, true, false),
+    b: () => tf.sum(dy, 0),
+  }));
+}
+
+/** `x` in another shape; backpropagation keeps nothing (tfjs' Reshape keeps x, for its shape). */
+export function reshape<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
+  const xShape = x.shape;
+  return customOp('Reshape', { x }, () => tf.reshape(x, shape) as T, (dy) => ({ x: () => tf.reshape(dy, xShape) }));
+}
+
+/** `a + b` with broadcasting; backpropagation keeps neither (tfjs' Add keeps both, for their shapes). */
+export function add<T extends tf.Tensor>(a: tf.Tensor, b: tf.Tensor): T {
+  const [aShape, bShape] = [a.shape, b.shape];
+  return customOp('Add', { a, b }, () => tf.add(a, b) as T, (dy) => ({
+    a: () => unbroadcast(dy, aShape),
+    b: () => unbroadcast(dy, bShape),
+  }));
 }
 
 let dropoutRandom: Random | undefined;
@@ -57,8 +145,49 @@ export function setDropoutSeed(seed: number, step: number): void {
   dropoutRandom = mulberry32(deriveSeed(seed, step));
 }
 
-/** Inverted dropout as `tf.dropout`, with its mask seeded from `setDropoutSeed`'s stream once one is set. */
-export function dropout<T extends tf.Tensor>(x: T, rate: number): T {
+/**
+ * The multiplier of inverted dropout: 0 with probability `rate`, else `1 / (1 - rate)`; the same
+ * values as tf.dropout draws for the same seed.
+ */
+function dropoutMask(shape: number[], rate: number): tf.Tensor {
   const seed = dropoutRandom ? Math.floor(dropoutRandom() * 2 ** 31) : undefined;
-  return tf.dropout(x, rate, undefined, seed) as T;
+  const keep = 1 - rate;
+  return tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)), keep);
+}
+
+/**
+ * Inverted dropout as `tf.dropout`, with its mask seeded from `setDropoutSeed`'s stream once one
+ * is set. Backpropagation keeps the mask only (tfjs' keeps x too).
+ */
+export function dropout<T extends tf.Tensor>(x: T, rate: number): T {
+  return customOp('Dropout', { x }, (save) => {
+    const mask = dropoutMask(x.shape, rate);
+    save([mask]);
+    return tf.mul(x, mask) as T;
+  }, (dy, [mask]) => ({ x: () => tf.mul(dy, mask) }));
+}
+
+/**
+ * Attention probabilities: `dropout(softmax(scores * scale + maskBias))` over the last axis.
+ * Backpropagation keeps the probabilities and the dropout mask, [batch, heads, seq, seq] each,
+ * where autodiff through the steps would keep six tensors that size; the mask bias gets no
+ * gradient. `rate` 0 is no dropout.
+ */
+export function attentionProbs(scores: tf.Tensor4D, maskBias: tf.Tensor, scale: number, rate: number): tf.Tensor4D {
+  return customOp('AttentionProbs', { scores }, (save) => {
+    const probs = tf.softmax(tf.add(tf.mul(scores, scale), maskBias)) as tf.Tensor4D;
+    if (rate === 0) {
+      save([probs]);
+      return probs;
+    }
+    const mask = dropoutMask(probs.shape, rate);
+    save([probs, mask]);
+    return tf.mul(probs, mask) as tf.Tensor4D;
+  }, (dy, [probs, mask]) => ({
+    scores: () => {
+      // The softmax's Jacobian-vector product: p (g - sum(g p)), with g the gradient at p.
+      const g = mask ? tf.mul(dy, mask) : dy;
+      return tf.mul(tf.mul(probs, tf.sub(g, tf.sum(tf.mul(g, probs), -1, true))), scale);
+    },
+  }));
 }

@@ -22,7 +22,7 @@ export interface Settings {
   /** Peak learning rate for every method; undefined: each method's own default. */
   learningRate: number | undefined;
   seed: number;
-  /** Threads of the wasm backend (FINETUNE_LAB_THREADS); undefined: 1 (see src/backend/wasm-threads.ts). */
+  /** Threads of the wasm backend (FINETUNE_LAB_THREADS); undefined: one per core (see src/backend/wasm-threads.ts). */
   threads: number | undefined;
 }
 

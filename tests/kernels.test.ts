@@ -4,12 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { ADAMW_HOST_KERNEL, ADAMW_KERNEL, adamwUpdate, hostMoments, type AdamWStep, type Moments } from '../src/backend/kernels/adamw.js';
+import { assembleGelu, geluModuleSource } from '../src/backend/kernels/assemble-wat.js';
 import { mulberry32 } from '../src/data/random.js';
+import { gelu } from '../src/ops.js';
 import { loadSettings } from '../src/settings.js';
 
 const random = mulberry32(7);
@@ -90,6 +93,22 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
         });
       }
     }
+
+    test('_FusedMatMul with a bias (2-D, batched, transposed) and with an activation matches the product plus bias', async () => {
+      await initBackend({ backend, quiet: true });
+      for (const [aShape, bShape, transposeA, transposeB, activation] of [
+        [[5, 7], [7, 3], false, false, 'linear'],
+        [[2, 7, 5], [2, 3, 7], true, true, 'linear'],
+        [[5, 7], [7, 3], false, false, 'relu'], // the stock kernel's case
+      ] as [number[], number[], boolean, boolean, 'linear' | 'relu'][]) {
+        const [a, b, bias] = [values(size(aShape)), values(size(bShape)), values(3)];
+        const y = tf.tidy(() => tf.fused.matMul({ a: tf.tensor(a, aShape) as tf.Tensor2D, b: tf.tensor(b, bShape) as tf.Tensor2D, bias: tf.tensor1d(bias), transposeA, transposeB, activation }));
+        const got = await y.data();
+        y.dispose();
+        const expected = referenceProduct(a, aShape, b, bShape, transposeA, transposeB).map((v, i) => v + bias[i % 3]).map((v) => (activation === 'relu' ? Math.max(0, v) : v));
+        assertClose(got, expected, 1e-4, `[${aShape}] @ [${bShape}] ${activation}`);
+      }
+    });
 
     test('BatchMatMul of one tensor with itself, transposed on one side only (x^T x, x x^T), on a non-square x', async () => {
       const shape = [9, 4];
@@ -241,6 +260,19 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       assert.equal(tf.memory().numTensors, before);
     });
 
+    test('GELU and its gradient (the SIMD kernel on wasm) match the erf formula through tfjs ops on cpu, at every length', async () => {
+      for (const n of [4, 7, 4099]) {
+        const x = Float32Array.from({ length: n }, (_, i) => -6 + (12 * i) / (n - 1));
+        const dy = values(n);
+        const [y, dx] = await geluAndGradient(backend, x, dy);
+        await initBackend({ backend: 'cpu', quiet: true });
+        const [yRef, dxRef] = await geluAndGradient('cpu', x, dy);
+        // Both erfs are within 1.5e-7 of the true one, so the products within about x * 3e-7.
+        assertClose(y.map((v, i) => (v - yRef[i]) / Math.max(1, Math.abs(x[i]))), new Float32Array(n), 4e-7, `gelu, n = ${n}`);
+        assertClose(dx, dxRef, 1e-6, `gelu gradient, n = ${n}`);
+      }
+    });
+
     test('a batched product leaves no tensors behind', async () => {
       await initBackend({ backend, quiet: true });
       const before = tf.memory().numTensors;
@@ -251,6 +283,41 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
     });
   });
 }
+
+/** gelu(x) and dy * gelu'(x) through ops.gelu on `backend`. */
+async function geluAndGradient(backend: BackendName, x: Float32Array, dy: Float32Array): Promise<[Float32Array, Float32Array]> {
+  await initBackend({ backend, quiet: true });
+  const [tx, tdy] = [tf.tensor1d(x), tf.tensor1d(dy)];
+  const y = gelu(tx);
+  const [dx] = tf.grads((t: tf.Tensor) => gelu(t))([tx], tdy);
+  const got = (await Promise.all([y.data(), dx.data()])) as [Float32Array, Float32Array];
+  tf.dispose([tx, tdy, y, dx]);
+  return got;
+}
+
+test('the single-threaded wasm build (its own unshared memory) runs the GELU kernels too', () => {
+  const script = `
+    const tf = require('@tensorflow/tfjs');
+    const { initBackend } = require('./src/backend/index.ts');
+    const { gelu } = require('./src/ops.ts');
+    (async () => {
+      await initBackend({ backend: 'wasm', quiet: true, threads: 1 });
+      const x = tf.linspace(-6, 6, 4099);
+      const y = await gelu(x).data();
+      await initBackend({ backend: 'cpu', quiet: true });
+      const ref = await gelu(tf.linspace(-6, 6, 4099)).data();
+      const worst = Math.max(...y.map((v, i) => Math.abs(v - ref[i]) / Math.max(1, Math.abs(-6 + (12 * i) / 4098))));
+      console.log(JSON.stringify({ threads: require('@tensorflow/tfjs-backend-wasm').getThreadsCount(), worst }));
+    })();`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  assert.equal(out.threads, 1);
+  assert.ok(out.worst <= 4e-7, `worst difference (relative to max(1, |x|)) ${out.worst}`);
+});
+
+test('the committed GELU binaries are gelu.wat assembled', async () => {
+  const committed = readFileSync('src/backend/kernels/gelu-wasm.ts', 'utf8');
+  assert.equal(committed, geluModuleSource(await assembleGelu()), 'run npx tsx src/backend/kernels/assemble-wat.ts after editing gelu.wat');
+});
 
 test('the multi-threaded wasm build runs a BERT training step with the threads asked for', () => {
   const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bench', '--size', 'bert-tiny', '--batch', '2', '--seq', '16', '--steps', '1', '--backend', 'wasm', '--threads', '2'], { encoding: 'utf8' });
@@ -264,6 +331,6 @@ test('the wasm backend runs XNNPACK on the threads asked for', async () => {
   await initBackend({ backend: 'wasm', quiet: true, threads: os.cpus().length });
   const wasm: typeof import('@tensorflow/tfjs-backend-wasm') = require('@tensorflow/tfjs-backend-wasm');
   // tfjs alone would cap the pool at logical cores / 2 (1 on a 2-core machine): see src/backend/wasm-threads.ts.
-  // The first initBackend of this process fixed the count: FINETUNE_LAB_THREADS or 1.
-  assert.equal(wasm.getThreadsCount(), Math.min(loadSettings().threads ?? 1, 8));
+  // The first initBackend of this process fixed the count: FINETUNE_LAB_THREADS or one per core.
+  assert.equal(wasm.getThreadsCount(), Math.min(loadSettings().threads ?? os.availableParallelism(), 8));
 });

@@ -43,7 +43,7 @@ export interface InitBackendOptions {
   backend?: BackendName;
   /** Do not print the line that says which backend was chosen. */
   quiet?: boolean;
-  /** Threads of the wasm backend; overrides `FINETUNE_LAB_THREADS` (default 1, see wasm-threads.ts). Fixed once wasm is loaded. */
+  /** Threads of the wasm backend; overrides `FINETUNE_LAB_THREADS` (default: one per core, see wasm-threads.ts). Fixed once wasm is loaded. */
   threads?: number;
 }
 
@@ -83,7 +83,7 @@ let wasmThreads: number | undefined;
  * Loads the wasm backend with its .wasm binaries taken from node_modules: the multi-threaded
  * build when more than one thread is asked for (see wasm-threads.ts), else the SIMD one.
  */
-function loadWasm(threads = loadSettings().threads ?? 1): void {
+function loadWasm(threads = loadSettings().threads ?? os.availableParallelism()): void {
   if (wasmThreads !== undefined) return;
   const wasm: typeof import('@tensorflow/tfjs-backend-wasm') = require('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);

@@ -13,12 +13,14 @@
  * requested count. Idle pool threads must not keep the process alive, so their workers are
  * unref'd once started, and the workers the glue pre-starts beyond the pool are ended.
  *
- * Not the default (FINETUNE_LAB_THREADS or `initBackend({ threads })` opt in): on this project's
- * 2-core machine, shared with other processes, two threads were slower for BERT's products than
- * one (bert-mini batch 8 seq 128: forward 14.9 against 25.1 samples/s, training 4.35 against
- * 5.94; the batched attention products 5x slower), though a 1024^3 product ran at 45 GFLOP/s
- * against 20 on a quiet machine. Each XNNPACK call wakes the pool's workers through Atomics, and
- * a worker that must wait for a core stalls the whole product.
+ * The default is one thread per core the process may use (FINETUNE_LAB_THREADS or
+ * `initBackend({ threads })` choose another count). Measured on this project's 2-core machine at
+ * bert-mini, batch 8, seq 128, five alternating runs on a quiet machine: two threads ran the
+ * forward pass at 33 samples/s (26 to 38) against 22 (19 to 25) on one, and training at 8.3
+ * (5.6 to 9.7) against 6.0. Under load from other processes it is the other way round (forward
+ * 14.9 against 25.1 samples/s, training 4.35 against 5.94): each XNNPACK call wakes the pool's
+ * workers through Atomics, and a worker that must wait for a core stalls the whole product. So
+ * on a machine busy with other work, FINETUNE_LAB_THREADS=1 is faster.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

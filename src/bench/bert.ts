@@ -28,7 +28,7 @@ export interface BenchOptions {
   batch: number;
   seq: number;
   backend?: BackendName;
-  /** Threads of the wasm backend (default 1, or FINETUNE_LAB_THREADS). */
+  /** Threads of the wasm backend (default: FINETUNE_LAB_THREADS, else one per core). */
   threads?: number;
   /** Training in parts of this many sequences, gradients added up (gradient accumulation). */
   microBatch?: number;
@@ -55,6 +55,11 @@ export interface BenchResult {
   train_samples_per_s: number;
   /** The process's peak resident memory (includes the wasm heap). */
   peak_rss_mb: number;
+  /**
+   * wasm only: the size the wasm memory grew to, its high-water mark (it never shrinks), which
+   * holds every tensor and cannot pass 4 GB. Optimizer moments live outside it (`hostMoments`).
+   */
+  wasm_heap_mb?: number;
   /**
    * The largest tf.memory().numBytes seen during one training step (profiled after the timed
    * runs). tfjs adds a buffer's bytes once per tensor viewing it (reshapes, shared clones), so
@@ -129,6 +134,7 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
       peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
       peak_tensor_mb: round(peakBytes / 2 ** 20),
     };
+    if (backend.name === 'wasm') result.wasm_heap_mb = round((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length / 2 ** 20);
     if (options.profile) result.profile = kernels;
     return result;
   } finally {

@@ -11,7 +11,7 @@
  * file; the task heads in heads.ts add their parameters to the same `Parameters`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { dropout, gelu, layerNorm } from '../ops.js';
+import { add, attentionProbs, dropout, gelu, layerNorm, linear, reshape } from '../ops.js';
 import type { BertConfig } from './config.js';
 import { BASE_PREFIX, Parameters } from './weights.js';
 
@@ -27,7 +27,7 @@ export interface ForwardOptions {
   training?: boolean;
   /** Also return every layer's output, the embeddings' output first (num_hidden_layers + 1 tensors). */
   outputHiddenStates?: boolean;
-  /** Also return every layer's attention probabilities `[batch, heads, seq, seq]`. */
+  /** Also return every layer's attention probabilities `[batch, heads, seq, seq]` (after dropout in training, as transformers returns them). */
   outputAttentions?: boolean;
 }
 
@@ -132,12 +132,11 @@ export class BertModel {
   linear(name: string, x: tf.Tensor): tf.Tensor {
     const w = this.params.get(`${name}.weight`) as tf.Tensor2D;
     const b = this.params.get(`${name}.bias`);
-    const rows = x.reshape([-1, x.shape[x.rank - 1]]) as tf.Tensor2D;
-    // Fused: the bias is added inside the product's kernel (XNNPACK on wasm) instead of by one more pass.
-    let y = tf.fused.matMul({ a: rows, b: w, bias: b }) as tf.Tensor2D;
+    const rows = reshape<tf.Tensor2D>(x, [-1, x.shape[x.rank - 1]]);
+    let y = linear(rows, w, b as tf.Tensor1D);
     const hook = this.hooks.get(name);
     if (hook) y = hook(rows, y);
-    return y.reshape([...x.shape.slice(0, -1), w.shape[1]]);
+    return reshape(y, [...x.shape.slice(0, -1), w.shape[1]]);
   }
 
   layerNorm(name: string, x: tf.Tensor): tf.Tensor {
@@ -163,7 +162,7 @@ export class BertModel {
     const words = embeddingLookup(this.params.get(`${P}embeddings.word_embeddings.weight`), ids);
     const positions = embeddingLookup(this.params.get(`${P}embeddings.position_embeddings.weight`), tf.range(0, seq, 1, 'int32'));
     const types = embeddingLookup(this.params.get(`${P}embeddings.token_type_embeddings.weight`), tokenTypes);
-    const sum = tf.add(tf.add(words, positions), types);
+    const sum = add(add(words, positions), types);
     return this.dropout(this.layerNorm(`${P}embeddings.LayerNorm`, sum), this.config.hidden_dropout_prob, training) as tf.Tensor3D;
   }
 
@@ -172,15 +171,14 @@ export class BertModel {
     const [batch, seq, hidden] = h.shape;
     const heads = this.config.num_attention_heads;
     const dh = hidden / heads;
-    const split = (t: tf.Tensor) => t.reshape([batch, seq, heads, dh]);
+    const split = (t: tf.Tensor) => reshape(t, [batch, seq, heads, dh]);
     const q = tf.transpose(split(this.linear(`${name}.query`, h)), [0, 2, 1, 3]);
     // k is laid out [B, heads, dh, S] directly so that q @ k^T is an untransposed product.
     const kT = tf.transpose(split(this.linear(`${name}.key`, h)), [0, 2, 3, 1]);
     const v = tf.transpose(split(this.linear(`${name}.value`, h)), [0, 2, 1, 3]);
-    const scores = tf.add(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(dh)), maskBias);
-    const probs = tf.softmax(scores) as tf.Tensor4D;
-    const context = tf.matMul(this.dropout(probs, this.config.attention_probs_dropout_prob, training) as tf.Tensor4D, v);
-    return [tf.transpose(context, [0, 2, 1, 3]).reshape([batch, seq, hidden]), probs];
+    const probs = attentionProbs(tf.matMul(q, kT), maskBias, 1 / Math.sqrt(dh), training ? this.config.attention_probs_dropout_prob : 0);
+    const context = tf.matMul(probs, v);
+    return [reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, hidden]), probs];
   }
 
   private layer(i: number, h: tf.Tensor3D, maskBias: tf.Tensor, training: boolean): [tf.Tensor3D, tf.Tensor4D] {
@@ -188,10 +186,10 @@ export class BertModel {
     const drop = this.config.hidden_dropout_prob;
     const [context, probs] = this.selfAttention(`${l}attention.self`, h, maskBias, training);
     const attended = this.dropout(this.linear(`${l}attention.output.dense`, context), drop, training);
-    const a = this.layerNorm(`${l}attention.output.LayerNorm`, tf.add(attended, h));
+    const a = this.layerNorm(`${l}attention.output.LayerNorm`, add(attended, h));
     const inner = this.activation(this.linear(`${l}intermediate.dense`, a));
     const out = this.dropout(this.linear(`${l}output.dense`, inner), drop, training);
-    return [this.layerNorm(`${l}output.LayerNorm`, tf.add(out, a)) as tf.Tensor3D, probs];
+    return [this.layerNorm(`${l}output.LayerNorm`, add(out, a)) as tf.Tensor3D, probs];
   }
 
   /**

@@ -9,13 +9,14 @@ const HELP = `Usage: finetune-lab bench [--size NAME] [--batch N] [--seq N] [--b
 
 Times a BERT sequence-classification forward pass and training step (AdamW) on random token ids,
 the same work as PyTorch's src/bench/torch_bert_reference.py, and prints one JSON line:
-impl, backend, size, batch, seq, forward_samples_per_s, train_samples_per_s, peak_rss_mb, peak_tensor_mb.
+impl, backend, size, batch, seq, forward_samples_per_s, train_samples_per_s, peak_rss_mb, peak_tensor_mb
+and, on wasm, wasm_heap_mb (the wasm memory's high-water mark; it cannot pass 4 GB).
 
   --size NAME     ${SIZE_NAMES.join('|')} (default bert-mini)
   --batch N       sequences per batch (default 8)
   --seq N         tokens per sequence (default 128)
   --backend NAME  ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
-  --threads N     wasm threads (default 1, or FINETUNE_LAB_THREADS)
+  --threads N     wasm threads (default: FINETUNE_LAB_THREADS, else one per core)
   --micro-batch N training: run the batch in parts of N sequences and add up their gradients
                   (gradient accumulation, e.g. bert-base at batch 32 within the wasm heap)
   --steps N       timed repetitions of each measurement after one warm-up (default 3, as the reference)

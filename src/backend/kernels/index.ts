@@ -8,6 +8,7 @@ import { registerAdamWKernels } from './adamw.js';
 import { batchMatMulGradConfig } from './matmul-gradient.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 import { registerWasmGather } from './wasm-gather.js';
+import { registerWasmGelu } from './wasm-gelu.js';
 import { registerWasmIdentity } from './wasm-identity.js';
 import { registerWasmScatterNd } from './wasm-scatter.js';
 import { registerWasmSum } from './wasm-sum.js';
@@ -27,6 +28,7 @@ export function installKernels(): void {
     registerWasmTranspose();
     registerWasmSum();
     registerWasmGather();
+    registerWasmGelu();
     registerWasmScatterNd();
     registerWasmIdentity();
   }

@@ -14,6 +14,9 @@ export interface WasmBackend {
   wasm: {
     cwrap(name: string, returnType: null, argTypes: string[]): (...args: unknown[]) => void;
     tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+    /** The heap: `wasmMemory` in the threaded build (shared), `asm.memory` in the others. */
+    wasmMemory?: WebAssembly.Memory;
+    asm?: { memory: WebAssembly.Memory };
   };
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
   dataIdNextNumber: number;
