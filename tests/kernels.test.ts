@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { ADAMW_HOST_KERNEL, ADAMW_KERNEL, adamwUpdate, hostMoments, type AdamWStep, type Moments } from '../src/backend/kernels/adamw.js';
-import { assembleGelu, geluModuleSource } from '../src/backend/kernels/assemble-wat.js';
+import { assembleSimd, simdModuleSource } from '../src/backend/kernels/assemble-wat.js';
 import { mulberry32 } from '../src/data/random.js';
 import { gelu } from '../src/ops.js';
 import { loadSettings } from '../src/settings.js';
@@ -184,9 +184,11 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       }
     });
 
-    test('Sum over leading axes (a product with ones on wasm) and other axes match the cpu kernel', async () => {
+    test('Sum over leading axes (simd.wat on wasm) and other axes match the cpu kernel', async () => {
       const cases: [number[], number[], boolean][] = [
         [[70, 45], [0], false], // a bias gradient
+        [[6, 8], [0], false], // whole SIMD lanes only
+        [[9, 3], [0], false], // fewer columns than lanes
         [[3, 7, 5], [0, 1], false], // a LayerNorm parameter's gradient
         [[3, 7, 5], [1, 0], true],
         [[3, 7, 5], [-1], false], // innermost: the stock kernel
@@ -314,9 +316,9 @@ test('the single-threaded wasm build (its own unshared memory) runs the GELU ker
   assert.ok(out.worst <= 4e-7, `worst difference (relative to max(1, |x|)) ${out.worst}`);
 });
 
-test('the committed GELU binaries are gelu.wat assembled', async () => {
-  const committed = readFileSync('src/backend/kernels/gelu-wasm.ts', 'utf8');
-  assert.equal(committed, geluModuleSource(await assembleGelu()), 'run npx tsx src/backend/kernels/assemble-wat.ts after editing gelu.wat');
+test('the committed SIMD binaries are simd.wat assembled', async () => {
+  const committed = readFileSync('src/backend/kernels/simd-wasm.ts', 'utf8');
+  assert.equal(committed, simdModuleSource(await assembleSimd()), 'run npx tsx src/backend/kernels/assemble-wat.ts after editing simd.wat');
 });
 
 test('the multi-threaded wasm build runs a BERT training step with the threads asked for', () => {

@@ -1,0 +1,116 @@
+;; Kernels over float32 arrays in tfjs-backend-wasm's memory, four lanes at a time (WebAssembly
+;; SIMD): GELU, its derivative, and sums over rows. Assembled into simd-wasm.ts by
+;; assemble-wat.ts; see wasm-simd.ts and wasm-sum.ts.
+;;
+;;   gelu(x)  = x Phi(x),            Phi(x) = (1 + erf(x / sqrt 2)) / 2
+;;   gelu'(x) = Phi(x) + x phi(x),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+;;
+;; erf is Eigen's (and TensorFlow's) float rational approximation, exact to a few ulps on
+;; [-4, 4] and +-1 beyond; exp is Cephes' expf: x = n ln 2 + r, a degree-6 polynomial in r,
+;; times 2^n built in the exponent bits. Constants are v128.const, not splats: V8 rebuilds a
+;; splat at every use, which made the loop 1.7 times slower.
+(module
+  (import "env" "memory" (memory 1 65536 MEMORY_SHARING))
+
+  (func $erf (param $x v128) (result v128)
+    (local $x2 v128) (local $p v128) (local $q v128)
+    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 4 4 4 4)) (v128.const f32x4 -4 -4 -4 -4)))
+    (local.set $x2 (f32x4.mul (local.get $x) (local.get $x)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (v128.const f32x4 -2.72614225801306e-10 -2.72614225801306e-10 -2.72614225801306e-10 -2.72614225801306e-10)) (v128.const f32x4 2.77068142495902e-08 2.77068142495902e-08 2.77068142495902e-08 2.77068142495902e-08)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (v128.const f32x4 -2.10102402082508e-06 -2.10102402082508e-06 -2.10102402082508e-06 -2.10102402082508e-06)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (v128.const f32x4 -5.69250639462346e-05 -5.69250639462346e-05 -5.69250639462346e-05 -5.69250639462346e-05)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (v128.const f32x4 -7.34990630326855e-04 -7.34990630326855e-04 -7.34990630326855e-04 -7.34990630326855e-04)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (v128.const f32x4 -2.95459980854025e-03 -2.95459980854025e-03 -2.95459980854025e-03 -2.95459980854025e-03)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (v128.const f32x4 -1.60960333262415e-02 -1.60960333262415e-02 -1.60960333262415e-02 -1.60960333262415e-02)))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $x2) (v128.const f32x4 -1.45660718464996e-05 -1.45660718464996e-05 -1.45660718464996e-05 -1.45660718464996e-05)) (v128.const f32x4 -2.13374055278905e-04 -2.13374055278905e-04 -2.13374055278905e-04 -2.13374055278905e-04)))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $x2) (local.get $q)) (v128.const f32x4 -1.68282697438203e-03 -1.68282697438203e-03 -1.68282697438203e-03 -1.68282697438203e-03)))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $x2) (local.get $q)) (v128.const f32x4 -7.37332916720468e-03 -7.37332916720468e-03 -7.37332916720468e-03 -7.37332916720468e-03)))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $x2) (local.get $q)) (v128.const f32x4 -1.42647390514189e-02 -1.42647390514189e-02 -1.42647390514189e-02 -1.42647390514189e-02)))
+    (f32x4.div (f32x4.mul (local.get $x) (local.get $p)) (local.get $q)))
+
+  (func $exp (param $x v128) (result v128)
+    (local $n v128) (local $r v128) (local $y v128)
+    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 88.3762626647949 88.3762626647949 88.3762626647949 88.3762626647949)) (v128.const f32x4 -87.3365478515625 -87.3365478515625 -87.3365478515625 -87.3365478515625)))
+    (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))))
+    ;; r = x - n ln 2, with ln 2 in two parts so that n ln 2 is exact enough
+    (local.set $r (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+    (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $r) (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4)) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $r) (local.get $y)) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $r) (local.get $y)) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $r) (local.get $y)) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $r) (local.get $y)) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
+    (local.set $y (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul (local.get $r) (local.get $r)) (local.get $y)) (local.get $r)) (v128.const f32x4 1 1 1 1)))
+    ;; times 2^n: (n + 127) << 23 is 2^n's bit pattern
+    (f32x4.mul (local.get $y)
+      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+
+  ;; Phi(x) = (1 + erf(x / sqrt 2)) / 2
+  (func $cdf (param $x v128) (result v128)
+    (f32x4.mul
+      (f32x4.add (call $erf (f32x4.mul (local.get $x) (v128.const f32x4 0.70710678118654752 0.70710678118654752 0.70710678118654752 0.70710678118654752))) (v128.const f32x4 1 1 1 1))
+      (v128.const f32x4 0.5 0.5 0.5 0.5)))
+
+  ;; The last step starts at n - 4 (overlapping the one before) so that no lane runs past the
+  ;; end: the outputs are separate buffers, so recomputing a few elements changes nothing.
+  ;; Needs n >= 4.
+  (func $last (param $i i32) (param $n i32) (result i32)
+    (select (local.get $i) (i32.shl (i32.sub (local.get $n) (i32.const 4)) (i32.const 2))
+      (i32.le_u (i32.add (local.get $i) (i32.const 16)) (i32.shl (local.get $n) (i32.const 2)))))
+
+  ;; y[i] = gelu(x[i]) for i < n (byte offsets x, y)
+  (func (export "gelu") (param $x i32) (param $y i32) (param $n i32)
+    (local $i i32) (local $at i32) (local $v v128)
+    (loop $next
+      (local.set $at (call $last (local.get $i) (local.get $n)))
+      (local.set $v (v128.load align=4 (i32.add (local.get $x) (local.get $at))))
+      (v128.store align=4 (i32.add (local.get $y) (local.get $at)) (f32x4.mul (local.get $v) (call $cdf (local.get $v))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.shl (local.get $n) (i32.const 2))))))
+
+  ;; dx[i] = dy[i] gelu'(x[i]) for i < n (byte offsets x, dy, dx)
+  (func (export "geluGrad") (param $x i32) (param $dy i32) (param $dx i32) (param $n i32)
+    (local $i i32) (local $at i32) (local $v v128) (local $pdf v128)
+    (loop $next
+      (local.set $at (call $last (local.get $i) (local.get $n)))
+      (local.set $v (v128.load align=4 (i32.add (local.get $x) (local.get $at))))
+      (local.set $pdf (f32x4.mul
+        (call $exp (f32x4.mul (f32x4.mul (local.get $v) (local.get $v)) (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)))
+        (v128.const f32x4 0.3989422804014327 0.3989422804014327 0.3989422804014327 0.3989422804014327)))
+      (v128.store align=4 (i32.add (local.get $dx) (local.get $at))
+        (f32x4.mul (v128.load align=4 (i32.add (local.get $dy) (local.get $at)))
+          (f32x4.add (call $cdf (local.get $v)) (f32x4.mul (local.get $v) (local.get $pdf)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.shl (local.get $n) (i32.const 2))))))
+
+  ;; out[c] = sum over r < rows of x[r cols + c], for c < cols (byte offsets x, out). Row by row,
+  ;; so that x is read in order and out stays in cache; the last cols % 4 columns one at a time.
+  (func (export "sumRows") (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $c i32) (local $row i32) (local $wide i32) (local $end i32)
+    (local.set $wide (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $cols) (i32.const 2)))
+    (memory.fill (local.get $out) (i32.const 0) (local.get $end))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $row (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $end))))
+        (local.set $c (i32.const 0))
+        (block $wideDone
+          (loop $wideLoop
+            (br_if $wideDone (i32.ge_u (local.get $c) (local.get $wide)))
+            (v128.store align=4 (i32.add (local.get $out) (local.get $c))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $out) (local.get $c)))
+                (v128.load align=4 (i32.add (local.get $row) (local.get $c)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br $wideLoop)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $c) (local.get $end)))
+            (f32.store (i32.add (local.get $out) (local.get $c))
+              (f32.add (f32.load (i32.add (local.get $out) (local.get $c)))
+                (f32.load (i32.add (local.get $row) (local.get $c)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $tail)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows))))
+)
