@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendName, initBackend, probeBackends } from '../src/backend/index.js';
-import { gelu, layerNorm } from '../src/ops.js';
+import { deriveSeed, mulberry32 } from '../src/data/random.js';
+import { add, attentionProbs, dropout, gelu, layerNorm, linear, reshape, setDropoutSeed } from '../src/ops.js';
 
 const TOL = 1e-5;
 const ROOT = path.join(__dirname, '..');
@@ -58,7 +59,25 @@ const CASES: Case[] = [
   { name: 'softmax', inputs: [[4, 7, 10]], f: (x) => tf.softmax(tf.mul(x, 5)) },
   { name: 'layerNorm', inputs: [[4, 6, 32], [32], [32]], f: (x, g, b) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-12) },
   { name: 'gelu', inputs: [[4, 250]], f: (x) => gelu(tf.mul(x, 5)) },
+  { name: 'linear', inputs: [[10, 16], [16, 12], [12]], f: (x, w, b) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D) },
+  { name: 'add (broadcast)', inputs: [[3, 5, 8], [5, 8]], f: (a, b) => add(a, b) },
+  { name: 'reshape', inputs: [[3, 5, 8]], f: (x) => tf.mul(reshape(x, [15, 8]), tf.range(1, 9)) },
+  { name: 'dropout', inputs: [[6, 40]], f: (x) => withDropoutSeed(() => dropout(x, 0.3)) },
+  // Scores [batch, heads, seq, seq], the last key masked out, and dropout on the probabilities.
+  { name: 'attentionProbs', inputs: [[2, 3, 5, 5]], f: (s) => withDropoutSeed(() => attentionProbs(tf.mul(s, 4) as tf.Tensor4D, maskBias(), 0.125, 0.2)) },
 ];
+
+/** A mask bias [1, 1, 1, 5] that hides the last of five keys. */
+const maskBias = () => tf.tensor4d([0, 0, 0, 0, -1e4], [1, 1, 1, 5]);
+
+/** `f` with the dropout stream reset first, so that each call draws the same mask. */
+function withDropoutSeed<T>(f: () => T): T {
+  setDropoutSeed(1, 0);
+  return f();
+}
+
+/** The seed ops.dropout draws first after withDropoutSeed's reset (setDropoutSeed(1, 0)). */
+const FIRST_DROPOUT_SEED = Math.floor(mulberry32(deriveSeed(1, 0))() * 2 ** 31);
 
 interface Result { value: Float32Array; grads: Float32Array[] }
 
@@ -106,6 +125,24 @@ test('cpu backend: gelu and layerNorm match float64 references', async () => {
     return (loss(up) - loss(down)) / (2 * h);
   });
   assertClose(ln.grads[0], numeric, 'layerNorm gradient', 1e-4);
+});
+
+test('cpu backend: the ops with written-out gradients match their formulas through tfjs ops and autodiff', async () => {
+  await initBackend({ backend: 'cpu', quiet: true });
+  // The same formulas as plain tfjs ops, whose gradients tfjs derives; dropout draws the same mask as tf.dropout for the same seed.
+  const plain: Record<string, (...xs: tf.Tensor[]) => tf.Tensor> = {
+    linear: (x, w, b) => tf.add(tf.matMul(x, w), b),
+    'add (broadcast)': (a, b) => tf.add(a, b),
+    reshape: (x) => tf.mul(tf.reshape(x, [15, 8]), tf.range(1, 9)),
+    dropout: (x) => tf.dropout(x, 0.3, undefined, FIRST_DROPOUT_SEED),
+    attentionProbs: (s) => tf.dropout(tf.softmax(tf.add(tf.mul(tf.mul(s, 4), 0.125), maskBias())), 0.2, undefined, FIRST_DROPOUT_SEED),
+  };
+  for (const [i, c] of CASES.entries()) {
+    if (!plain[c.name]) continue;
+    const [ours, reference] = [await evaluate(c, 1000 * (i + 1)), await evaluate({ ...c, f: plain[c.name] }, 1000 * (i + 1))];
+    assertClose(ours.value, reference.value, `${c.name} value`);
+    ours.grads.forEach((g, j) => assertClose(g, reference.grads[j], `${c.name} gradient ${j}`));
+  }
 });
 
 for (const backend of ['wasm', 'webgpu'] as const) {
