@@ -12,9 +12,9 @@ import { SIMD_WASM, SIMD_WASM_SHARED } from './simd-wasm.js';
 import type { WasmBackend } from './wasm-kernel.js';
 
 /** x -> gelu(x). */
-export const GELU_KERNEL = 'FinetuneLabGelu';
+export const GELU_KERNEL = 'FinetuneLabGeluKernel';
 /** (x, dy) -> dy gelu'(x). */
-export const GELU_GRAD_KERNEL = 'FinetuneLabGeluGrad';
+export const GELU_GRAD_KERNEL = 'FinetuneLabGeluGradKernel';
 
 /** simd.wat's functions; every pointer is a byte offset in the heap, every count in elements. */
 export interface SimdKernels {
