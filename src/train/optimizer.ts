@@ -113,7 +113,7 @@ export class AdamW {
         stepSize: this.lr / (1 - b1 ** t),
         invSqrtBias2: 1 / Math.sqrt(1 - b2 ** t),
       });
-      // assign() keeps a reference to the new value, so the old values are disposed here.
+      // assign() takes over next.p's data and frees the old value's, so next.p itself is disposed here.
       slot.variable.assign(next.p);
       next.p.dispose();
       if (next.m && next.v) {
