@@ -14,6 +14,7 @@ import { BertForSequenceClassification } from '../src/bert/heads.js';
 import { mulberry32 } from '../src/data/random.js';
 import { gelu, setDropoutSeed } from '../src/ops.js';
 import { gradientsOf } from '../src/train/backprop.js';
+import { valueAndGrads } from '../src/train/optimizer.js';
 
 const random = mulberry32(11);
 const values = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);
@@ -126,6 +127,17 @@ describe('gradientsOf frees as it goes', () => {
     assert.equal(tf.memory().numTensors, before, 'nothing leaked by the failed pass');
     w.trainable = false;
     assert.throws(() => gradientsOf(() => tf.sum(w), [w]), /none of the 1 variables is trainable/);
+    w.dispose();
+  });
+
+  test('a wasm abort in a training step (its memory ran out) becomes an error that names the fix; other errors pass unchanged', async () => {
+    const w = tf.variable(tf.ones([2]));
+    const abort = () => {
+      throw new WebAssembly.RuntimeError('Aborted()');
+    };
+    await initBackend({ backend: 'wasm', quiet: true });
+    assert.throws(() => valueAndGrads(abort, [['w', w]]), (err: Error) => /wasm backend aborted during a training step \(Aborted\(\)\), most likely out of memory/.test(err.message) && /--micro-batch N/.test(err.message) && err.cause instanceof WebAssembly.RuntimeError);
+    assert.throws(() => valueAndGrads(() => { throw new Error('something else'); }, [['w', w]]), /^Error: something else$/);
     w.dispose();
   });
 });

@@ -212,3 +212,18 @@ async function bestBackend(): Promise<BackendInfo> {
 function loadTfjsBackend(name: BackendName): void {
   if (name === 'webgpu') require('@tensorflow/tfjs-backend-webgpu');
 }
+
+/**
+ * `err` with the cause and the fix spelled out when it is the wasm backend aborting, which in a
+ * training step almost always means its memory ran out: WebAssembly addresses at most 4 GB, and
+ * the heap aborts when it cannot grow. Any other error is returned as it is.
+ */
+export function explainWasmAbort(err: unknown, during: string): unknown {
+  if (tf.getBackend() !== 'wasm' || !(err instanceof WebAssembly.RuntimeError)) return err;
+  return new Error(
+    `the wasm backend aborted during ${during} (${err.message}), most likely out of memory: its heap cannot grow past 4 GB. ` +
+      'Run each batch in parts (finetune-lab train --micro-batch N; fit({ microBatchSize })), or use shorter sequences or smaller batches. ' +
+      'The wasm backend cannot continue after an abort: restart the process or the notebook kernel.',
+    { cause: err },
+  );
+}

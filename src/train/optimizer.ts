@@ -10,6 +10,7 @@
  * checkpoint and resume.
  */
 import * as tf from '@tensorflow/tfjs';
+import { explainWasmAbort } from '../backend/index.js';
 import { adamwUpdate, hostMoments, type Moments } from '../backend/kernels/adamw.js';
 import { gradientsOf } from './backprop.js';
 
@@ -180,11 +181,16 @@ function isGroups(params: [string, tf.Variable][] | ParamGroup[]): params is Par
 /**
  * The loss and the gradients of the given named variables (by name), freeing activations as the
  * backward pass goes (backprop.ts). Only trainable variables are differentiated, so frozen
- * parameters get no gradient, nor does a variable the loss does not depend on.
+ * parameters get no gradient, nor does a variable the loss does not depend on. A wasm abort (its
+ * memory ran out) comes out as an error that says what to do.
  */
 export function valueAndGrads(loss: () => tf.Scalar, params: [string, tf.Variable][]): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
-  const { value, grads } = gradientsOf(loss, params.map(([, v]) => v));
-  return { value, grads: new Map(params.filter(([, v]) => grads.has(v)).map(([name, v]) => [name, grads.get(v)!])) };
+  try {
+    const { value, grads } = gradientsOf(loss, params.map(([, v]) => v));
+    return { value, grads: new Map(params.filter(([, v]) => grads.has(v)).map(([name, v]) => [name, grads.get(v)!])) };
+  } catch (err) {
+    throw explainWasmAbort(err, 'a training step');
+  }
 }
 
 /**
