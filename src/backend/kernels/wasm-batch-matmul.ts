@@ -18,7 +18,7 @@
  * Broadcast batches, non-float32 operands and fused activations go to the stock kernels.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel, type KernelArgs, type WasmBackend } from './wasm-kernel.js';
+import { heapOffsets, replaceWasmKernel, type KernelArgs, type WasmBackend } from './wasm-kernel.js';
 
 /** `t` with its last two axes swapped, by the wasm Transpose kernel registered now. */
 function swapLast(t: tf.TensorInfo, backend: WasmBackend): tf.TensorInfo {
@@ -64,7 +64,7 @@ function productOnViews(args: KernelArgs): tf.TensorInfo | undefined {
   const [m, k] = a.shape.slice(-2);
   const n = b.shape[b.shape.length - 1];
   const out = backend.makeOutput([...outer, m, n], 'float32');
-  const offsets = [a, b, out].map((t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset);
+  const offsets = heapOffsets(backend, a, b, out);
   const sizes = [m * k, k * n, m * n];
   const [aShape, bShape] = [shapeBytes([1, m, k]), shapeBytes([1, k, n])];
   const biasId = bias ? backend.dataIdMap.get(bias.dataId).id : 0;

@@ -22,6 +22,11 @@ export interface WasmBackend {
   dataIdNextNumber: number;
 }
 
+/** Where each tensor's data starts in the wasm heap (byte offsets), for kernels that run on the heap itself. */
+export function heapOffsets(backend: WasmBackend, ...tensors: tf.TensorInfo[]): number[] {
+  return tensors.map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+}
+
 export interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
   backend: unknown;

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SIMD_WASM, SIMD_WASM_SHARED } from './simd-wasm.js';
-import type { WasmBackend } from './wasm-kernel.js';
+import { heapOffsets, type WasmBackend } from './wasm-kernel.js';
 
 /** x -> gelu(x). */
 export const GELU_KERNEL = 'FinetuneLabGeluKernel';
@@ -46,7 +46,7 @@ function kernel(name: 'gelu' | 'geluGrad') {
     const wasm = backend as WasmBackend;
     const operands = name === 'gelu' ? [inputs.x!] : [inputs.x!, inputs.dy!];
     const out = wasm.makeOutput(operands[0].shape, 'float32');
-    const offsets = [...operands, out].map((t) => wasm.dataIdMap.get(t.dataId).memoryOffset);
+    const offsets = heapOffsets(wasm, ...operands, out);
     (simdKernels(wasm)[name] as (...args: number[]) => void)(...offsets, tf.util.sizeFromShape(out.shape));
     return out;
   };

@@ -10,7 +10,7 @@
  * about 1,100.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
+import { heapOffsets, replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
 import { simdKernels } from './wasm-simd.js';
 
 /** The number of leading axes that `axes` names, when it names exactly those (and not all). */
@@ -32,7 +32,7 @@ export function registerWasmSum(): void {
     const backend = args.backend as WasmBackend;
     const rest = x.shape.slice(leading);
     const out = backend.makeOutput(keepDims ? [...x.shape.slice(0, leading).map(() => 1), ...rest] : rest, 'float32');
-    const [xAt, outAt] = [x, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+    const [xAt, outAt] = heapOffsets(backend, x, out);
     simdKernels(backend).sumRows(xAt, outAt, rows, cols);
     return out;
   });
