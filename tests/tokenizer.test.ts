@@ -270,8 +270,8 @@ describe('finetune-lab tokenize (compiled CLI)', () => {
   test('a missing or invalid input file is a clear error', () => {
     const dir = tempDir();
     const missing = cli('--tokenizer', 'bert-base-uncased', '--input', join(dir, 'nope.json'));
-    assert.equal(missing.status, 1);
-    assert.match(missing.stderr, /Cannot read --input .*nope\.json/);
+    assert.equal(missing.status, 2, 'a missing input file is a usage error');
+    assert.match(missing.stderr, /--input .*nope\.json: no such file/);
     writeFileSync(join(dir, 'bad.json'), '{"texts": [');
     const invalid = cli('--tokenizer', 'bert-base-uncased', '--input', join(dir, 'bad.json'));
     assert.equal(invalid.status, 1);

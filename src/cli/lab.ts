@@ -12,7 +12,7 @@ import { JUPYTER_DATA_DIR, PROJECT_ROOT, readKernelSpec } from '../notebooks/ker
 /** Debian's Python has Jupyter; a pyenv `python3` earlier on PATH usually does not (as in kernel-setup/setup.mjs). */
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-const HELP = `Usage: finetune-lab lab [JUPYTER ARGS...]
+export const usage = `Usage: finetune-lab lab [JUPYTER ARGS...]
 
 Starts JupyterLab if ${PYTHON} can import it (or \`jupyter-lab\` is on PATH), else Jupyter Notebook,
 listening on 127.0.0.1 with notebooks/ as its directory and the "TypeScript (finetune-lab)" kernel
@@ -36,10 +36,6 @@ function jupyterCommand(): { name: string; argv: string[] } {
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(HELP);
-    return 0;
-  }
   readKernelSpec(); // fails with the setup command if the kernel is not registered yet
   const { name, argv } = jupyterCommand();
   const notebooks = path.join(PROJECT_ROOT, 'notebooks');

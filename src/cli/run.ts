@@ -2,12 +2,12 @@
  * `finetune-lab run NOTEBOOK.ipynb... [--out DIR] [--timeout SECONDS]`: executes notebooks headlessly
  * on the finetune-lab kernel, in the order given, and stops at the first failing one.
  */
-import { parseArgs } from 'node:util';
 import { DEFAULT_CELL_TIMEOUT_S, runNotebook, type NotebookResult, type Progress } from '../notebooks/runner.js';
+import { number, parseCommand, UsageError } from './args.js';
 
 const DEFAULT_OUT = 'build/notebooks';
 
-const HELP = `Usage: finetune-lab run NOTEBOOK.ipynb... [--out DIR] [--timeout SECONDS]
+export const usage = `Usage: finetune-lab run NOTEBOOK.ipynb... [--out DIR] [--timeout SECONDS]
 
 Executes each notebook's code cells in order on a fresh finetune-lab (tslab) kernel started in the
 notebook's directory with this environment (FINETUNE_LAB_* settings reach the notebook), and writes
@@ -58,22 +58,16 @@ export function exitOnSignals(command: string): void {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args,
     allowPositionals: true,
     options: {
       out: { type: 'string', default: DEFAULT_OUT },
       timeout: { type: 'string', default: String(DEFAULT_CELL_TIMEOUT_S) },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length === 0) throw new Error(`No notebook given: finetune-lab run NOTEBOOK.ipynb... (see --help).`);
-  const cellTimeoutS = Number(values.timeout);
-  if (!(cellTimeoutS > 0)) throw new Error(`--timeout ${values.timeout} is not a positive number of seconds; e.g. --timeout 1200.`);
+  if (positionals.length === 0) throw new UsageError('no notebook given');
+  const cellTimeoutS = number('timeout', values.timeout, { above: 0 });
 
   exitOnSignals('run');
   for (const [i, notebook] of positionals.entries()) {
