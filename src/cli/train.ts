@@ -67,9 +67,6 @@ export async function run(args: string[]): Promise<number> {
     lora: r ? { r, lora_alpha: 2 * r } : undefined,
     adapter: size ? { bottleneck_size: size } : undefined,
   });
-  for (const record of result.history) {
-    console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)}, val loss ${record.valLoss.toFixed(4)}, val accuracy ${(100 * record.valAccuracy).toFixed(1)}%`);
-  }
   console.log(JSON.stringify(result.summary));
   return 0;
 }

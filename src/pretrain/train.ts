@@ -28,6 +28,7 @@ import { setDropoutSeed } from '../ops.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, writeDirectoryAtomically, type LoopState } from '../train/checkpoint.js';
 import { AdamW, trainerParamGroups, valueAndGrads } from '../train/optimizer.js';
+import { createProgress } from '../train/progress.js';
 import { clipByGlobalNorm, linearSchedule, NonFiniteLossError } from '../train/trainer.js';
 import { buildCorpus, type PretrainCorpus } from './corpus.js';
 import { bagOfWordsTargets, disposeBatch, maskingVocab, maskSequence, mlmBatch, type MaskedSequence, type MaskingOptions, type MaskingVocab, type MlmBatch } from './labels.js';
@@ -90,7 +91,10 @@ export interface PretrainOptions {
   signal?: AbortSignal;
   /** Called with every record as it is made, e.g. for a live chart. */
   onRecord?: (record: PretrainRecord) => void;
-  /** Progress lines; default console.error; null: silent. */
+  /**
+   * Where the run's lines go (the corpus, each training record and evaluation); default: a
+   * progress display (src/train/progress.ts) that also shows every step; null: silent.
+   */
   log?: ((line: string) => void) | null;
 }
 
@@ -295,7 +299,8 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const saveEvery = positiveInteger('saveEvery', options.saveEvery ?? 500, true);
   const logEvery = positiveInteger('logEvery', options.logEvery ?? 50);
   const snapshotEvery = positiveInteger('snapshotEvery', options.snapshotEvery ?? 0, true);
-  const log = options.log === undefined ? (line: string) => console.error(line) : options.log;
+  const progress = options.log === undefined ? createProgress({ batchSize }) : undefined;
+  const log = progress ? (line: string) => progress.log(line) : options.log;
   const bagOfWords = options.bagOfWords ?? false;
   const init = options.init && resolveModelPath(options.init);
   const started = performance.now();
@@ -463,6 +468,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       state.epochExamples++;
 
       const done = state.globalStep;
+      progress?.update({ step: done, steps, loss: state.epochLossSum / state.epochExamples, lr: optimizer.lr, samplesPerSecond: state.trainExamples / Math.max(state.trainSeconds, 1e-9) });
       if (done % logEvery === 0 || done === steps) {
         const recentSeconds = state.trainSeconds - lastLogSeconds;
         lastLogSeconds = round(state.trainSeconds, 3);
@@ -486,6 +492,8 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     optimizer.dispose();
     model.dispose();
     throw err;
+  } finally {
+    progress?.stop();
   }
   optimizer.dispose();
   return { summary: summary(), history: state.history, model, tokenizer };

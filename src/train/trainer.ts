@@ -70,7 +70,7 @@ export interface FitOptions {
   restoreBest?: boolean;
   /** Stop after this many optimizer steps in total, as an interruption would (checkpoints are kept). */
   maxSteps?: number;
-  /** Progress display; default: on. */
+  /** Progress display (src/train/progress.ts): each step and each epoch's result; default: on. */
   progress?: boolean;
   /** Called after each epoch with its record, e.g. to plot a live curve. */
   onEpochEnd?: (record: EpochRecord) => void;
@@ -288,6 +288,7 @@ export async function fit<B extends LabelledBatch>(
         samplesPerSecond: state.epochExamples / Math.max(state.trainSeconds - secondsBefore, 1e-9),
       };
       state.history.push(record);
+      progress?.log(`epoch ${record.epoch}/${epochs}: train loss ${record.trainLoss.toFixed(4)}, val loss ${record.valLoss.toFixed(4)}, val accuracy ${(100 * record.valAccuracy).toFixed(1)}%`);
       if (state.bestValLoss === null || val.loss < state.bestValLoss) {
         state.bestValLoss = val.loss;
         state.bestEpoch = record.epoch;
