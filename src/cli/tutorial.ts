@@ -8,10 +8,11 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeEnvironment } from '../backend/environment.js';
 import { writeReport, type ReportNotebook } from '../notebooks/report.js';
-import { DEFAULT_CELL_TIMEOUT_S, runNotebook } from '../notebooks/runner.js';
+import { DEFAULT_CELL_TIMEOUT_S } from '../notebooks/runner.js';
 import { ENV_PREFIX, loadSettings, PROFILE_NAMES } from '../settings.js';
 import { choice, number, parseCommand } from './args.js';
-import { exitOnSignals, printProgress, report as describeResult } from './run.js';
+import { exitOnSignals } from './run.js';
+import { runAndShow } from './status.js';
 
 const DEFAULTS = { out: 'report', executed: 'build/notebooks', notebooks: 'notebooks' };
 
@@ -75,11 +76,7 @@ export async function run(args: string[]): Promise<number> {
       entries.push({ notebook });
       continue;
     }
-    const result = await runNotebook(notebook, { outDir: values.executed!, cellTimeoutS, onProgress: printProgress }).catch((err: unknown) => {
-      process.stdout.write('\n');
-      throw err;
-    });
-    console.log(describeResult(result));
+    const result = await runAndShow(notebook, { outDir: values.executed, cellTimeoutS });
     entries.push({ notebook, result });
     failed = !result.ok;
   }
