@@ -21,7 +21,9 @@ available. Other arguments go to Jupyter, e.g.:
   finetune-lab lab --no-browser --port 8899
 
 To use the kernel from your own JupyterLab instead, register it once with
-  node kernel-setup/setup.mjs --user`;
+  node kernel-setup/setup.mjs --user
+
+  -h, --help  show this help`;
 
 function succeeds(command: string, args: string[]): boolean {
   return spawnSync(command, args, { stdio: 'ignore' }).status === 0;
