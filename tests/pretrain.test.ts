@@ -2,7 +2,6 @@
 // masked-language-model pretraining: exact resume, the saved model, the held-out evaluation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import {
   parseSize, pretrain, sparseCrossEntropy, type MaskAction,
 } from '../src/pretrain/index.js';
 import { initBackend } from '../src/backend/index.js';
+import { cli } from './helpers/cli.js';
 
 test("the article's next-word table for 'I am a data scientist'", () => {
   assert.deepEqual(nextWordExamples('I am a data scientist'), [
@@ -304,18 +304,6 @@ test('the saved model loads as BertForMaskedLM and scores the held-out masked to
 });
 
 /** Runs `finetune-lab ARGS` from the sources; resolves with the exit code and both streams. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: join(__dirname, '..') });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 test('finetune-lab pretrain prints a JSON summary last, resumes with the saved settings, and refuses to overwrite or change a run', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-cli-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));

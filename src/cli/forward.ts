@@ -1,5 +1,5 @@
 /** `finetune-lab forward`: runs a BERT checkpoint on given token ids and writes its outputs as JSON. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES, type BackendName } from '../backend/index.js';
@@ -7,6 +7,7 @@ import { loadConfig } from '../bert/config.js';
 import { taskOfArchitecture, type BertTask } from '../bert/heads.js';
 import { fromPretrained } from '../bert/pretrained.js';
 import { resolveModelFiles } from '../hub/index.js';
+import { writeFileAtomic } from '../files/atomic.js';
 
 const HELP = `Usage: finetune-lab forward --model DIR|ID --input FILE --output FILE [--backend NAME] [--mlm]
 
@@ -71,7 +72,7 @@ export async function run(args: string[]): Promise<number> {
   if (out.poolerOutput) result.pooler_output = await encode(out.poolerOutput);
   const logits = (out as { logits?: tf.Tensor }).logits;
   if (logits) result[values.mlm ? 'mlm_logits' : 'logits'] = await encode(logits);
-  writeFileSync(values.output, JSON.stringify(result));
+  writeFileAtomic(values.output, JSON.stringify(result));
   model.dispose();
   return 0;
 }
