@@ -1,5 +1,4 @@
 /** `finetune-lab pretrain`: masked-language-model pretraining of a BERT from scratch, resumable. */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendName } from '../backend/index.js';
@@ -30,7 +29,9 @@ mlm_accuracy, checkpoint, size, params, ...
   --whole-word        mask whole words instead of single WordPiece tokens
   --backend NAME      ${BACKEND_NAMES.join('|')}
   --output DIR        where the run goes (default runs/pretrain/SIZE)
-  --resume DIR        continue the run in DIR with its settings
+  --resume DIR        continue the run in DIR with its settings (cadence and --fp16 included,
+                      unless given again)
+  --overwrite         start afresh in an --output that holds an earlier run, replacing it
   --eval-every N      held-out evaluation every N steps (default 500; 0: start and end only)
   --save-every N      write DIR/last and DIR/model every N steps (default 500)
   --snapshot-every N  also keep the model at every N steps in DIR/snapshots/step-N
@@ -66,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
     options: {
       size: { type: 'string' }, init: { type: 'string' }, 'bag-of-words': { type: 'boolean' }, steps: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' },
       lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, 'whole-word': { type: 'boolean' },
-      backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'string' },
+      backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'string' }, overwrite: { type: 'boolean' },
       'eval-every': { type: 'string' }, 'save-every': { type: 'string' }, 'snapshot-every': { type: 'string' },
       'log-every': { type: 'string' }, 'max-minutes': { type: 'string' }, fp16: { type: 'boolean' }, help: { type: 'boolean' },
     },
@@ -83,9 +84,6 @@ export async function run(args: string[]): Promise<number> {
   // A resumed run keeps its settings; flags given again must agree (pretrain refuses a change).
   const saved = values.resume ? savedRunSettings(values.resume) : undefined;
   if (values.resume && !saved) throw new Error(`${values.resume} holds no pretraining run to resume (no last/trainer_state.json); start one with --output ${values.resume} --steps N`);
-  if (!values.resume && existsSync(join(outputDir, 'last'))) {
-    throw new Error(`${outputDir} already holds a pretraining run; continue it with --resume ${outputDir}, or choose another --output`);
-  }
   const steps = count('steps', values.steps) ?? saved?.steps;
   if (steps === undefined) throw new Error(`pretrain needs --steps N (the length of the run)\n\n${HELP}`);
   const wholeWord = values['whole-word'] ?? saved?.masking.wholeWord;
@@ -112,6 +110,7 @@ export async function run(args: string[]): Promise<number> {
     backend: values.backend as BackendName | undefined,
     outputDir,
     resume: Boolean(values.resume),
+    overwrite: values.overwrite,
     evalEvery: count('eval-every', values['eval-every'], true),
     saveEvery: count('save-every', values['save-every'], true),
     snapshotEvery: count('snapshot-every', values['snapshot-every'], true),
