@@ -273,7 +273,7 @@ ${table(packageRows)}`;
  */
 export function writeReport(notebooks: ReportNotebook[], options: ReportOptions): Report {
   fs.mkdirSync(path.join(options.outDir, path.dirname(PLOTLY_ASSET)), { recursive: true });
-  fs.copyFileSync(PLOTLY_LIBRARY_FILE, path.join(options.outDir, PLOTLY_ASSET));
+  writeFileAtomic(path.join(options.outDir, PLOTLY_ASSET), fs.readFileSync(PLOTLY_LIBRARY_FILE));
   const titles = new Map<string, string>();
   const pages: string[] = [];
   notebooks.forEach((entry, i) => {
