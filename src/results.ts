@@ -2,9 +2,10 @@
  * Each method's results, kept in one JSON file so that the comparison notebook can put the
  * methods side by side without training them again. A method's latest run replaces its entry.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PROJECT_ROOT } from './models.js';
+import { writeFileAtomic } from './files/atomic.js';
 
 /** Where the notebooks record their results. */
 export const RESULTS_FILE = join(PROJECT_ROOT, 'build', 'results.json');
@@ -36,9 +37,5 @@ export function readResults(file = RESULTS_FILE): Record<string, MethodResult> {
 export function recordResult(method: string, result: MethodResult, file = RESULTS_FILE): void {
   if (!method) throw new Error('recordResult needs a method name, e.g. recordResult("lora", result)');
   const results = { ...readResults(file), [method]: { ...result, recorded_at: new Date().toISOString() } };
-  mkdirSync(dirname(file), { recursive: true });
-  // Write then rename, so that a reader never sees half a file.
-  const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, JSON.stringify(results, null, 2) + '\n');
-  renameSync(partial, file);
+  writeFileAtomic(file, JSON.stringify(results, null, 2) + '\n');
 }

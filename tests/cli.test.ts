@@ -5,11 +5,12 @@
 // server (tests/jupyter.test.ts does that).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { COMMANDS } from '../src/cli/commands.js';
+import { startCli, type CliResult } from './helpers/cli.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const TMP = mkdtempSync(path.join(tmpdir(), 'finetune-lab-cli-'));
@@ -17,26 +18,19 @@ const TINY_CLS = 'tests/fixtures/hf-reference/tiny-bert-cls';
 const TINY_MLM = 'tests/fixtures/hf-reference/tiny-bert';
 const tmp = (name: string) => path.join(TMP, name);
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
-/** Runs the compiled `finetune-lab ARGS` from the project root; a call that hangs is killed after `timeoutS`. */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutS = 120): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/cli/main.js', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let [stdout, stderr] = ['', ''];
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** `finetune-lab ARGS` with `env` added; a call that hangs (a Jupyter server that started after all) is killed. */
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const { child, done } = startCli(args, { ...process.env, ...env });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  try {
+    return await done;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The last line of standard output as JSON: every command that reports prints it last. */
-function lastJson(r: Result): Record<string, unknown> {
+function lastJson(r: CliResult): Record<string, unknown> {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
@@ -45,7 +39,7 @@ interface Call {
   env?: NodeJS.ProcessEnv;
   /** What the output must show: stdout for a good call, stdout and stderr for a failing one, stderr for a malformed one. */
   shows: RegExp;
-  check?: (r: Result) => void;
+  check?: (r: CliResult) => void;
 }
 
 /** Per command: a good call (exit 0), one that fails (exit 1), one with a wrong command line (exit 2). */

@@ -2,7 +2,6 @@
 // masked-language-model pretraining: exact resume, the saved model, the held-out evaluation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import {
   parseSize, pretrain, sparseCrossEntropy, type MaskAction,
 } from '../src/pretrain/index.js';
 import { initBackend } from '../src/backend/index.js';
+import { cli } from './helpers/cli.js';
 
 test("the article's next-word table for 'I am a data scientist'", () => {
   assert.deepEqual(nextWordExamples('I am a data scientist'), [
@@ -216,6 +216,31 @@ test('pretraining resumes exactly: 4 steps + resume to 8 gives the losses and we
   await assert.rejects(pretrain({ ...PRETRAIN, lr: 1e-3, texts, cacheDir, outputDir: join(root, 'resumed'), resume: true }), /cannot resume/);
 });
 
+test('a resumed run keeps its cadence (evaluation, logging, saving, snapshots, fp16) unless given again', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-cadence-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const texts = pretrainingText().slice(0, 120);
+  const cadence = { evalEvery: 3, logEvery: 2, saveEvery: 1, snapshotEvery: 4, fp16: true };
+  const { logEvery, evalEvery, saveEvery, ...settings } = PRETRAIN;
+  const run = { ...settings, texts, cacheDir: join(root, 'cache') };
+  const straight = await pretrain({ ...run, ...cadence, outputDir: join(root, 'straight') });
+  straight.model.dispose();
+  const first = await pretrain({ ...run, ...cadence, outputDir: join(root, 'resumed'), maxSteps: 5 });
+  first.model.dispose();
+  const second = await pretrain({ ...run, outputDir: join(root, 'resumed'), resume: true });
+  second.model.dispose();
+  const points = (h: typeof straight.history) => h.map(({ step, loss, evalLoss }) => [step, loss !== undefined, evalLoss !== undefined]);
+  assert.deepEqual(points(second.history), points(straight.history));
+  assert.deepEqual(readdirSync(join(root, 'resumed', 'snapshots')), ['step-4', 'step-8']);
+  const weights = (dir: string) => readFileSync(join(root, dir, 'model', 'model.safetensors'));
+  assert.ok(weights('resumed').equals(weights('straight')), 'same float16 weights');
+  assert.match(weights('resumed').subarray(0, 400).toString(), /"dtype":"F16"/);
+  // A flag given again wins, and is kept for the next resume.
+  const third = await pretrain({ ...run, steps: 8, outputDir: join(root, 'resumed'), resume: true, logEvery: 4 });
+  third.model.dispose();
+  assert.deepEqual(JSON.parse(readFileSync(join(root, 'resumed', 'last', 'trainer_state.json'), 'utf8')).cadence, { ...cadence, logEvery: 4 });
+});
+
 test('bag-of-words labels: each window spreads 1 evenly over its distinct non-special tokens', async () => {
   await initBackend({ backend: 'wasm', quiet: true });
   const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
@@ -304,18 +329,6 @@ test('the saved model loads as BertForMaskedLM and scores the held-out masked to
 });
 
 /** Runs `finetune-lab ARGS` from the sources; resolves with the exit code and both streams. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: join(__dirname, '..') });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 test('finetune-lab pretrain prints a JSON summary last, resumes with the saved settings, and refuses to overwrite or change a run', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-cli-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));

@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -47,6 +47,11 @@ async function snapshot(model: ClassifierModel): Promise<Map<string, Float32Arra
 }
 
 const quick: FitOptions = { epochs: 2, lr: 1e-3, seed: 11, progress: false };
+
+/** The PID of a process that has exited. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid!;
+}
 
 test('frozen training (with and without cached features) leaves every BERT parameter bit-identical', async () => {
   for (const cached of [true, false]) {
@@ -112,6 +117,51 @@ test('a run interrupted mid-epoch and resumed ends where an uninterrupted run en
   const other = load();
   await assert.rejects(fit(tokenClassifier(other), train, validation, { ...quick, lr: 5e-4, outputDir: dir, resume: true }), /cannot resume .* use the same settings/);
   other.dispose();
+});
+
+test('after two crashes, recovery restores the newest complete checkpoint, removes the leftovers, and the resumed run ends as an uninterrupted one', async (t) => {
+  const model = load();
+  const straight = await fit(tokenClassifier(model), train, validation, { ...quick, outputDir: join(tmp, 'straight-2'), restoreBest: false });
+  const expected = await snapshot(model);
+  model.dispose();
+
+  // One run, stopped at steps 3, 6 and 9, with a copy of last/ kept at 3 and 6.
+  const dir = join(tmp, 'crashed');
+  const last = join(dir, 'last');
+  const copies: string[] = [];
+  for (const [maxSteps, resume] of [[3, false], [6, true], [9, true]] as const) {
+    const m = load();
+    await fit(tokenClassifier(m), train, validation, { ...quick, outputDir: dir, maxSteps, resume, restoreBest: false });
+    m.dispose();
+    if (maxSteps < 9) cpSync(last, copies[copies.push(join(tmp, `copy-${maxSteps}`)) - 1], { recursive: true });
+  }
+  // Crash 1 (an earlier process) while removing the old copy at step 3: its marker went first, then its optimizer.
+  const [gone1, gone2] = [deadPid(), deadPid()];
+  const halfDeleted = join(dir, `.last.${gone1}-0a0a0a0a.old`);
+  renameSync(copies[0], halfDeleted);
+  for (const file of ['.complete', 'optimizer.safetensors']) rmSync(join(halfDeleted, file));
+  // Crash 2 between the renames of the save at step 9: the step-6 copy moved aside, the new copy not yet in place.
+  renameSync(copies[1], join(dir, `.last.${gone2}-0b0b0b0b.old`));
+  renameSync(last, join(dir, `.last.${gone2}-0b0b0b0b.tmp`));
+  assert.equal(existsSync(last), false);
+
+  const said: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => said.push(String(chunk))) as typeof process.stderr.write;
+  t.after(() => { process.stderr.write = write; });
+  const second = load();
+  const resumed = await fit(tokenClassifier(second), train, validation, { ...quick, outputDir: dir, resume: true, restoreBest: false });
+  process.stderr.write = write;
+  assert.equal(said[0], `restored ${last} from .last.${gone2}-0b0b0b0b.tmp, the newest complete copy an interrupted write left\n`);
+  assert.deepEqual(said.slice(1).sort(), [
+    `removed .last.${gone1}-0a0a0a0a.old, an incomplete copy left by an interrupted write\n`,
+    `removed .last.${gone2}-0b0b0b0b.old, an older copy left by an interrupted write\n`,
+  ].sort());
+  assert.deepEqual(readdirSync(dir), ['last']);
+  assert.deepEqual(resumed.history.map((r) => [r.trainLoss, r.valLoss]), straight.history.map((r) => [r.trainLoss, r.valLoss]));
+  const got = await snapshot(second);
+  for (const [name, values] of expected) assert.deepEqual(got.get(name), values, `${name} differs after the recovered resume`);
+  second.dispose();
 });
 
 test('a NaN loss stops the run with a clear message and keeps the last good checkpoint', async () => {

@@ -3,10 +3,10 @@
  * `json.dumps(indent=2, sort_keys=True)`) and `adapter_model.safetensors` (the adapter's tensors
  * in PyTorch layout, keyed by `base_model.model.<module>.<param>` without the adapter name).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../safetensors/index.js';
+import { writeFileAtomic } from '../files/atomic.js';
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -23,14 +23,11 @@ function sortedJson(value: unknown): string {
   return JSON.stringify(sort(value), null, 2);
 }
 
-/** Writes the two files of an adapter directory, each atomically (temporary file, then rename). */
+/** Writes the two files of an adapter directory, each atomically. */
 export async function writeAdapterDirectory(dir: string, config: Record<string, unknown>, tensors: TensorToWrite[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await writeSafetensors(join(dir, ADAPTER_WEIGHTS_FILE), tensors);
-  const path = join(dir, ADAPTER_CONFIG_FILE);
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  writeFileSync(temp, sortedJson(config));
-  renameSync(temp, path);
+  writeFileAtomic(join(dir, ADAPTER_CONFIG_FILE), sortedJson(config));
 }
 
 /** Reads `DIR/adapter_config.json`. */

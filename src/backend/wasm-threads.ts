@@ -23,10 +23,11 @@
  * on a machine busy with other work, FINETUNE_LAB_THREADS=1 is faster.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from '../files/atomic.js';
 
 const WASM_PRIORITY = 2;
 
@@ -53,11 +54,7 @@ function workerScript(contents: string): string {
   // The exported string holds `\n` escapes that tfjs itself re-escapes before making its Blob.
   const script = contents.replace(/\n/g, '\\n');
   const file = path.join(os.tmpdir(), `finetune-lab-tfjs-wasm-worker-${createHash('sha256').update(script).digest('hex').slice(0, 16)}.cjs`);
-  if (!existsSync(file)) {
-    const partial = `${file}.${process.pid}.partial`;
-    writeFileSync(partial, script);
-    renameSync(partial, file);
-  }
+  if (!existsSync(file)) writeFileAtomic(file, script);
   return file;
 }
 

@@ -2,8 +2,9 @@
  * BERT's configuration, read from and written to the `config.json` that Hugging Face
  * `transformers` uses, with transformers' defaults for every field that a file leaves out.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../files/atomic.js';
 
 export interface BertConfig {
   vocab_size: number;
@@ -122,5 +123,5 @@ export function configJson(config: BertConfig): Record<string, unknown> {
 
 /** Writes `DIR/config.json`. */
 export function saveConfig(config: BertConfig, dir: string): void {
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson(config), null, 2) + '\n');
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(configJson(config), null, 2) + '\n');
 }

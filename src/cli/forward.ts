@@ -1,11 +1,12 @@
 /** `finetune-lab forward`: runs a BERT checkpoint on given token ids and writes its outputs as JSON. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES } from '../backend/index.js';
 import { loadConfig } from '../bert/config.js';
 import { taskOfArchitecture, type BertTask } from '../bert/heads.js';
 import { fromPretrained } from '../bert/pretrained.js';
 import { resolveModelFiles } from '../hub/index.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import { choice, existing, parseCommand, required } from './args.js';
 
 export const usage = `Usage: finetune-lab forward --model DIR|ID --input FILE --output FILE [--backend NAME] [--mlm]
@@ -65,7 +66,7 @@ export async function run(args: string[]): Promise<number> {
   if (out.poolerOutput) result.pooler_output = await encode(out.poolerOutput);
   const logits = (out as { logits?: tf.Tensor }).logits;
   if (logits) result[values.mlm ? 'mlm_logits' : 'logits'] = await encode(logits);
-  writeFileSync(values.output, JSON.stringify(result));
+  writeFileAtomic(values.output, JSON.stringify(result));
   model.dispose();
   return 0;
 }

@@ -31,7 +31,9 @@ mlm_accuracy, checkpoint, size, params, ...
   --whole-word        mask whole words instead of single WordPiece tokens
   --backend NAME      ${BACKEND_NAMES.join('|')}
   --output DIR        where the run goes (default runs/pretrain/SIZE)
-  --resume DIR        continue the run in DIR with its settings
+  --resume DIR        continue the run in DIR with its settings (cadence and --fp16 included,
+                      unless given again)
+  --overwrite         start afresh in an --output that holds an earlier run, replacing it
   --eval-every N      held-out evaluation every N steps (default 500; 0: start and end only)
   --save-every N      write DIR/last and DIR/model every N steps (default 500)
   --snapshot-every N  also keep the model at every N steps in DIR/snapshots/step-N
@@ -56,7 +58,7 @@ export async function run(args: string[]): Promise<number> {
     options: {
       size: { type: 'string' }, init: { type: 'string' }, 'bag-of-words': { type: 'boolean' }, steps: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' },
       lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, 'whole-word': { type: 'boolean' },
-      backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'string' },
+      backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'string' }, overwrite: { type: 'boolean' },
       'eval-every': { type: 'string' }, 'save-every': { type: 'string' }, 'snapshot-every': { type: 'string' },
       'log-every': { type: 'string' }, 'max-minutes': { type: 'string' }, fp16: { type: 'boolean' },
     },
@@ -69,9 +71,6 @@ export async function run(args: string[]): Promise<number> {
   // A resumed run keeps its settings; flags given again must agree (pretrain refuses a change).
   const saved = values.resume ? savedRunSettings(values.resume) : undefined;
   if (values.resume && !saved) throw new Error(`${values.resume} holds no pretraining run to resume (no last/trainer_state.json); start one with --output ${values.resume} --steps N`);
-  if (!values.resume && existsSync(join(outputDir, 'last'))) {
-    throw new Error(`${outputDir} already holds a pretraining run; continue it with --resume ${outputDir}, or choose another --output`);
-  }
   const steps = integer('steps', values.steps) ?? saved?.steps;
   if (steps === undefined) throw new UsageError('missing --steps N (the length of the run)');
   const wholeWord = values['whole-word'] ?? saved?.masking.wholeWord;
@@ -98,6 +97,7 @@ export async function run(args: string[]): Promise<number> {
     backend,
     outputDir,
     resume: Boolean(values.resume),
+    overwrite: values.overwrite,
     evalEvery: integer('eval-every', values['eval-every'], 0),
     saveEvery: integer('save-every', values['save-every'], 0),
     snapshotEvery: integer('snapshot-every', values['snapshot-every'], 0),

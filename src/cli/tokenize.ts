@@ -1,6 +1,7 @@
 /** `finetune-lab tokenize`: a JSON file of texts (or sentence pairs) to padded, truncated model inputs. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { BertTokenizer } from '../tokenizer/index.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import { existing, integer, parseCommand, required } from './args.js';
 
 const DEFAULT_MAX_LENGTH = 250;
@@ -54,7 +55,7 @@ export async function run(args: string[]): Promise<number> {
   const tokenizer = await BertTokenizer.fromPretrained(values.tokenizer);
   const batch = tokenizer.encode(texts, { textPair: pairs, maxLength, padding: 'max_length', truncation: true });
   const json = JSON.stringify(batch);
-  if (values.output) writeFileSync(values.output, json);
+  if (values.output) writeFileAtomic(values.output, json);
   else process.stdout.write(`${json}\n`);
   return 0;
 }

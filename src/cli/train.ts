@@ -26,6 +26,7 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
   --backend NAME       ${BACKEND_NAMES.join('|')}
   --output DIR         where the best model (DIR/best) and resumable state (DIR/last) go
   --resume             continue the run saved in --output
+  --overwrite          start afresh in an --output that holds an earlier run, replacing it
   --no-cache-features  frozen method: run the encoder in every step instead of once
   --lora-r N           LoRA rank (default 8)
   --adapter-size N     bottleneck adapter size (default hidden/16)
@@ -38,7 +39,7 @@ export async function run(args: string[]): Promise<number> {
       model: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' },
       'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
-      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'boolean' },
+      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
       'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'adapter-size': { type: 'string' },
     },
   });
@@ -63,6 +64,7 @@ export async function run(args: string[]): Promise<number> {
     backend: choice('backend', values.backend, BACKEND_NAMES),
     outputDir: values.output,
     resume: values.resume,
+    overwrite: values.overwrite,
     cacheFeatures: !values['no-cache-features'],
     lora: r ? { r, lora_alpha: 2 * r } : undefined,
     adapter: size ? { bottleneck_size: size } : undefined,

@@ -46,6 +46,8 @@ export interface FinetuneOptions {
   /** Where the best model and the resumable state go. */
   outputDir?: string;
   resume?: boolean;
+  /** Start afresh in an `outputDir` that holds an earlier run, replacing it. */
+  overwrite?: boolean;
   /** Feature extraction only: compute the frozen encoder's features once (default true). */
   cacheFeatures?: boolean;
   lora?: Partial<LoraConfig>;
@@ -130,7 +132,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   const adapter = applyMethod(model, method, { lora: options.lora, adapter: options.adapter, seed });
   const counts = countParameters(model, adapter);
   const fitOptions = {
-    epochs, lr, seed, microBatchSize: options.microBatchSize, outputDir: options.outputDir, resume: options.resume, saveBest: modelSaver(model, tokenizer, adapter),
+    epochs, lr, seed, microBatchSize: options.microBatchSize, outputDir: options.outputDir, resume: options.resume, overwrite: options.overwrite, saveBest: modelSaver(model, tokenizer, adapter),
     progress: options.progress, maxSteps: options.maxSteps,
     fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length },
   };

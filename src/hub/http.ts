@@ -10,12 +10,20 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createProgress } from './progress.js';
+import { isCommitHash, isEtag } from './cache.js';
+import { DiskFullError, explainWriteError, freeBytes } from '../files/atomic.js';
+import * as path from 'node:path';
 
 /** Who we are talking to; the token goes only to the endpoint's own host. */
 export interface HubClient {
   endpoint: URL;
   token: string | undefined;
+  /** A request that brings no bytes for this long is given up (and a download resumed). */
+  stallTimeoutMs: number;
 }
+
+/** The server said something no Hub says: a hostile or broken mirror. Never retried, never written. */
+export class HubProtocolError extends Error {}
 
 /** An HTTP answer the Hub gives for a missing file, a missing repository, or denied access. */
 export class HubHttpError extends Error {
@@ -32,10 +40,37 @@ export class HubHttpError extends Error {
   }
 }
 
-/** The server could not be reached at all (offline, DNS, refused): the cache may still help. */
+/** The server could not be reached at all (offline, DNS, refused, silent): the cache may still help. */
 export class HubUnreachableError extends Error {
-  constructor(readonly url: URL, cause: unknown) {
-    super(`cannot reach ${url.origin} (${describe(cause)})`, { cause });
+  constructor(readonly url: URL, cause: unknown, reason = describe(cause)) {
+    super(`cannot reach ${url.origin} (${reason})`, { cause });
+  }
+}
+
+/** Gives a request up once no bytes arrived for `ms`: `kick` on every chunk, `stop` when done. */
+class Watchdog {
+  readonly controller = new AbortController();
+  stalled = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly ms: number) {
+    this.kick();
+  }
+
+  kick(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.stalled = true;
+      this.controller.abort();
+    }, this.ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  describe(): string {
+    return `no bytes for ${this.ms / 1000} s; HF_HUB_DOWNLOAD_TIMEOUT sets how long to wait`;
   }
 }
 
@@ -51,17 +86,29 @@ function headersFor(client: HubClient, url: URL, extra: Record<string, string> =
   return headers;
 }
 
-async function request(client: HubClient, url: URL, method: string, extra?: Record<string, string>): Promise<Response> {
+async function request(client: HubClient, url: URL, method: string, watchdog: Watchdog, extra?: Record<string, string>): Promise<Response> {
   try {
-    return await fetch(url, { method, redirect: 'manual', headers: headersFor(client, url, extra) });
+    return await fetch(url, { method, redirect: 'manual', headers: headersFor(client, url, extra), signal: watchdog.controller.signal });
   } catch (error) {
-    throw new HubUnreachableError(url, error);
+    throw new HubUnreachableError(url, error, watchdog.stalled ? watchdog.describe() : undefined);
   }
 }
 
 async function failure(response: Response, url: URL): Promise<HubHttpError> {
+  const commit = checkedHeader(response, url, 'X-Repo-Commit', isCommitHash, 'a 40-digit commit hash');
   const message = response.headers.get('x-error-message') ?? (await response.text().catch(() => '')).slice(0, 200);
-  return new HubHttpError(url, response.status, response.headers.get('x-error-code') ?? undefined, response.headers.get('x-repo-commit') ?? undefined, message);
+  return new HubHttpError(url, response.status, response.headers.get('x-error-code') ?? undefined, commit, message);
+}
+
+/** A header that names something in the cache, refused unless it has the Hub's form (it becomes part of a path). */
+function checkedHeader(response: Response, url: URL, name: string, valid: (value: string) => boolean, form: string, normalize = (v: string) => v): string | undefined {
+  const raw = response.headers.get(name);
+  if (raw === null) return undefined;
+  const value = normalize(raw);
+  if (!valid(value)) {
+    throw new HubProtocolError(`${url.origin} sent the header ${name}: ${JSON.stringify(raw)}, which is not ${form}; refusing to use it (is HF_ENDPOINT a real Hub or mirror?)`);
+  }
+  return value;
 }
 
 const MAX_REDIRECTS = 10;
@@ -72,8 +119,12 @@ function isRedirect(status: number): boolean {
 
 function redirectTarget(response: Response, url: URL): URL {
   const location = response.headers.get('location');
-  if (!location) throw new Error(`${url} answered ${response.status} without a Location header`);
-  return new URL(location, url);
+  if (!location) throw new HubProtocolError(`${url} answered ${response.status} without a Location header`);
+  const target = new URL(location, url);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    throw new HubProtocolError(`${url} redirected to ${target.href}; only http and https redirects are followed, so nothing was read from it`);
+  }
+  return target;
 }
 
 export interface FileMetadata {
@@ -87,8 +138,8 @@ export interface FileMetadata {
   location: URL;
 }
 
-function normalizeEtag(etag: string | null): string | undefined {
-  return etag?.replace(/^W\//, '').replace(/^"|"$/g, '') || undefined;
+function normalizeEtag(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
 /**
@@ -98,18 +149,20 @@ function normalizeEtag(etag: string | null): string | undefined {
 export async function fileMetadata(client: HubClient, url: URL): Promise<FileMetadata> {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const response = await request(client, current, 'HEAD');
+    const watchdog = new Watchdog(client.stallTimeoutMs);
+    const response = await request(client, current, 'HEAD', watchdog).finally(() => watchdog.stop());
     if (!isRedirect(response.status) && !response.ok) throw await failure(response, current);
     const target = isRedirect(response.status) ? redirectTarget(response, current) : current;
     if (isRedirect(response.status) && target.origin === current.origin) {
       current = target;
       continue;
     }
-    const linkedEtag = normalizeEtag(response.headers.get('x-linked-etag'));
+    const etag = (name: string) => checkedHeader(response, current, name, isEtag, 'a sha1 or sha256 in hexadecimal', normalizeEtag);
+    const linkedEtag = etag('X-Linked-Etag');
     const size = Number(response.headers.get('x-linked-size') ?? response.headers.get('content-length') ?? NaN);
     return {
-      commit: response.headers.get('x-repo-commit') ?? undefined,
-      etag: linkedEtag ?? normalizeEtag(response.headers.get('etag')),
+      commit: checkedHeader(response, current, 'X-Repo-Commit', isCommitHash, 'a 40-digit commit hash'),
+      etag: linkedEtag ?? etag('ETag'),
       size: Number.isSafeInteger(size) && size >= 0 ? size : undefined,
       lfs: linkedEtag !== undefined,
       location: target,
@@ -118,12 +171,14 @@ export async function fileMetadata(client: HubClient, url: URL): Promise<FileMet
   throw new Error(`${url}: more than ${MAX_REDIRECTS} redirects`);
 }
 
-/** GET following every redirect; the token is dropped as soon as the host changes. */
-async function get(client: HubClient, url: URL, extra: Record<string, string>): Promise<{ response: Response; url: URL }> {
+/** GET following every redirect; the token is dropped as soon as the host changes. The watchdog goes on guarding the body. */
+async function get(client: HubClient, url: URL, extra: Record<string, string>): Promise<{ response: Response; url: URL; watchdog: Watchdog }> {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const response = await request(client, current, 'GET', extra);
-    if (!isRedirect(response.status)) return { response, url: current };
+    const watchdog = new Watchdog(client.stallTimeoutMs);
+    const response = await request(client, current, 'GET', watchdog, extra);
+    if (!isRedirect(response.status)) return { response, url: current, watchdog };
+    watchdog.stop();
     await response.body?.cancel();
     current = redirectTarget(response, current);
   }
@@ -158,39 +213,58 @@ async function transfer(client: HubClient, url: URL, partial: string, options: D
   let offset = fileSize(partial);
   if (options.size !== undefined && offset > options.size) offset = 0;
   if (options.size !== undefined && offset === options.size) return;
-  const { response, url: source } = await get(client, url, offset > 0 ? { Range: `bytes=${offset}-` } : {});
-  if (response.status === 416 || (response.status === 206 && !response.headers.get('content-range')?.startsWith(`bytes ${offset}-`))) {
-    // The server disagrees about what we hold: start over.
-    await response.body?.cancel();
-    fs.rmSync(partial, { force: true });
-    throw new Interrupted(`${source} answered ${response.status} to a resume at byte ${offset}`);
-  }
-  if (response.status !== 206 && response.status !== 200) throw await failure(response, source);
-  if (response.status === 200) offset = 0;
-  const length = Number(response.headers.get('content-length') ?? NaN);
-  const total = options.size ?? (Number.isSafeInteger(length) ? offset + length : undefined);
-  const progress = createProgress(options.label, offset, total, options.progress);
-  let received = offset;
-  const body = response.body;
-  async function* counted() {
-    if (!body) return;
-    try {
-      for await (const chunk of body) {
-        received += chunk.length;
-        progress.update(received);
-        yield chunk;
-      }
-    } catch (error) {
-      // Only failures of the connection are worth a retry; a full disk is not.
-      throw new Interrupted(`the connection to ${source.origin} broke after ${received} bytes (${describe(error)})`, { cause: error });
-    }
-  }
+  const { response, url: source, watchdog } = await get(client, url, offset > 0 ? { Range: `bytes=${offset}-` } : {});
   try {
-    await pipeline(Readable.from(counted()), fs.createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }));
+    if (response.status === 416 || (response.status === 206 && !response.headers.get('content-range')?.startsWith(`bytes ${offset}-`))) {
+      // The server disagrees about what we hold: start over.
+      await response.body?.cancel();
+      fs.rmSync(partial, { force: true });
+      throw new Interrupted(`${source} answered ${response.status} to a resume at byte ${offset}`);
+    }
+    if (response.status !== 206 && response.status !== 200) throw await failure(response, source);
+    if (response.status === 200) offset = 0;
+    const length = Number(response.headers.get('content-length') ?? NaN);
+    const total = options.size ?? (Number.isSafeInteger(length) ? offset + length : undefined);
+    const progress = createProgress(options.label, offset, total, options.progress);
+    let received = offset;
+    const body = response.body;
+    async function* counted() {
+      if (!body) return;
+      try {
+        for await (const chunk of body) {
+          watchdog.kick();
+          if (total !== undefined && received + chunk.length > total) {
+            watchdog.controller.abort();
+            throw new HubProtocolError(`${source} sent more than the ${total} bytes announced; the download was stopped there and its partial file deleted`);
+          }
+          received += chunk.length;
+          progress.update(received);
+          yield chunk;
+        }
+      } catch (error) {
+        if (error instanceof HubProtocolError) throw error;
+        // Only failures of the connection are worth a retry; a full disk is not.
+        throw new Interrupted(
+          watchdog.stalled
+            ? `${source.origin} sent ${watchdog.describe()}, after ${received} bytes`
+            : `the connection to ${source.origin} broke after ${received} bytes (${describe(error)})`,
+          { cause: error },
+        );
+      }
+    }
+    try {
+      await pipeline(Readable.from(counted()), fs.createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }));
+    } catch (error) {
+      if (error instanceof HubProtocolError) fs.rmSync(partial, { force: true });
+      if (error instanceof Interrupted || error instanceof HubProtocolError) throw error;
+      throw explainWriteError(error, partial, total === undefined ? undefined : total - offset);
+    } finally {
+      progress.finish();
+    }
+    if (total !== undefined && received < total) throw new Interrupted(`${source} ended after ${received} of ${total} bytes`);
   } finally {
-    progress.finish();
+    watchdog.stop();
   }
-  if (total !== undefined && received < total) throw new Interrupted(`${source} ended after ${received} of ${total} bytes`);
 }
 
 async function sha256Of(file: string): Promise<string> {
@@ -205,6 +279,8 @@ async function sha256Of(file: string): Promise<string> {
  */
 export async function downloadBlob(client: HubClient, url: URL, blob: string, options: DownloadOptions): Promise<void> {
   const partial = `${blob}.incomplete`;
+  const needed = options.size === undefined ? 0 : options.size - Math.min(fileSize(partial), options.size);
+  if (needed > freeBytes(path.dirname(blob))) throw new DiskFullError(blob, needed, undefined, 'free some space, or point HF_HUB_CACHE at a disk with room');
   for (let attempt = 0; ; attempt++) {
     try {
       await transfer(client, url, partial, options);

@@ -4,11 +4,16 @@
  *
  * Environment, as in Python: HF_ENDPOINT (default https://huggingface.co), HF_HOME /
  * HF_HUB_CACHE (cache location), HF_HUB_OFFLINE=1 (cache only), HF_TOKEN (or the file
- * `huggingface-cli login` writes) for private and gated models.
+ * `huggingface-cli login` writes) for private and gated models, HF_HUB_DOWNLOAD_TIMEOUT
+ * (seconds without a byte before a request is given up; default 10).
+ *
+ * A server is trusted with bytes, never with paths: the commit, ETag and file names it sends
+ * become path components only in the Hub's own forms (hex hashes, relative names), and every path
+ * the cache writes, links or returns stays inside the repository's cache folder.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RepoCache, hfHome, hubCacheDir, isCommitHash } from './cache.js';
+import { RepoCache, hfHome, hubCacheDir, isCommitHash, isRelativeName } from './cache.js';
 import { HubHttpError, HubUnreachableError, downloadBlob, fileMetadata, type HubClient } from './http.js';
 
 export { hubCacheDir } from './cache.js';
@@ -28,6 +33,16 @@ export interface ResolveOptions {
   maxRetries?: number;
 }
 
+const DEFAULT_STALL_SECONDS = 10;
+
+function stallTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.HF_HUB_DOWNLOAD_TIMEOUT;
+  if (raw === undefined || raw === '') return DEFAULT_STALL_SECONDS * 1000;
+  const seconds = Number(raw);
+  if (!(seconds > 0)) throw new Error(`HF_HUB_DOWNLOAD_TIMEOUT must be a number of seconds above 0, got ${JSON.stringify(raw)}`);
+  return seconds * 1000;
+}
+
 const REPO_ID = /^(?:[\w.-]+\/)?[\w.-]+$/;
 
 function isTrue(value: string | undefined): boolean {
@@ -45,9 +60,11 @@ function readToken(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 function checkFileName(file: string): void {
-  if (!file || path.isAbsolute(file) || file.split(/[\\/]/).some((part) => part === '..' || part === '')) {
-    throw new Error(`"${file}" is not a file name inside a model repository`);
-  }
+  if (!isRelativeName(file)) throw new Error(`"${file}" is not a file name inside a model repository (a relative path with / between its parts, without ..)`);
+}
+
+function checkRevision(revision: string): void {
+  if (!isRelativeName(revision)) throw new Error(`"${revision}" is not a revision: give a branch, a tag or a 40-digit commit hash`);
 }
 
 function resolveUrl(endpoint: URL, repoId: string, revision: string, file: string): URL {
@@ -73,6 +90,7 @@ export async function resolveModelFiles(idOrPath: string, options: ResolveOption
   const { files, optionalFiles = [], revision = 'main', env = process.env } = options;
   if (files.length + optionalFiles.length === 0) throw new Error('resolveModelFiles: no files requested');
   [...files, ...optionalFiles].forEach(checkFileName);
+  checkRevision(revision);
   if (fs.existsSync(idOrPath) && fs.statSync(idOrPath).isDirectory()) return fromDirectory(idOrPath, files);
   if (!REPO_ID.test(idOrPath) || idOrPath.includes('--') || idOrPath.includes('..')) {
     throw new Error(
@@ -84,16 +102,34 @@ export async function resolveModelFiles(idOrPath: string, options: ResolveOption
   const endpoint = new URL(env.HF_ENDPOINT || 'https://huggingface.co');
   const cache = new RepoCache(hubCacheDir(env), idOrPath);
   const fromCache = (reason: string) => cachedSnapshot(cache, idOrPath, revision, files, endpoint, reason);
-  if (isTrue(env.HF_HUB_OFFLINE)) return fromCache('HF_HUB_OFFLINE is set');
-  const client: HubClient = { endpoint, token: readToken(env) };
+  const wanted = [...files, ...optionalFiles];
+  if (isTrue(env.HF_HUB_OFFLINE)) return checkCachedJson(cache, fromCache('HF_HUB_OFFLINE is set'), wanted);
+  const client: HubClient = { endpoint, token: readToken(env), stallTimeoutMs: stallTimeoutMs(env) };
   try {
-    return await download(client, cache, idOrPath, revision, files, optionalFiles, options);
+    return checkCachedJson(cache, await download(client, cache, idOrPath, revision, files, optionalFiles, options), wanted);
   } catch (error) {
     if (!(error instanceof HubUnreachableError)) throw error;
-    const dir = fromCache(error.message);
+    const dir = checkCachedJson(cache, fromCache(error.message), wanted);
     process.stderr.write(`${idOrPath}: ${error.message}; using the cached files in ${dir}\n`);
     return dir;
   }
+}
+
+/** `dir`, once the JSON files in it parse: a damaged cached copy is named, with how to clear it, before anything reads it. */
+function checkCachedJson(cache: RepoCache, dir: string, files: string[]): string {
+  for (const file of files.filter((name) => name.endsWith('.json'))) {
+    const link = path.join(dir, file);
+    if (!fs.existsSync(link)) continue;
+    try {
+      JSON.parse(fs.readFileSync(link, 'utf8'));
+    } catch (error) {
+      throw new Error(
+        `The cached ${file} (${fs.realpathSync(link)}, linked from ${link}) is not valid JSON: ${(error as Error).message}. ` +
+          `The cached copy is damaged: delete ${cache.root} (the cache of this repository) and run again to download it anew.`,
+      );
+    }
+  }
+  return dir;
 }
 
 async function download(

@@ -5,13 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import { KERNEL_NAME, type KernelSpec } from './kernelspec.js';
 import { decode, encode, request, type Message } from './protocol.js';
+import { writeFileAtomic } from '../files/atomic.js';
 
 /** A request sent to the kernel: its message id and its reply, once all its output arrived. */
 export interface Request {
@@ -101,7 +102,7 @@ export class Kernel {
       shell_port: ports[0], iopub_port: ports[1], stdin_port: ports[2], control_port: ports[3], hb_port: ports[4],
     };
     const connectionFile = path.join(tmpdir(), `finetune-lab-kernel-${randomUUID()}.json`);
-    writeFileSync(connectionFile, JSON.stringify(connection), { mode: 0o600 });
+    writeFileAtomic(connectionFile, JSON.stringify(connection), { mode: 0o600 });
     const argv = spec.argv.map((a) => a.replace('{connection_file}', connectionFile));
     // Its own process group: a Ctrl-C in the terminal reaches the runner, which then stops the kernel.
     const child = spawn(argv[0], argv.slice(1), { cwd, env: { ...env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

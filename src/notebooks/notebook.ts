@@ -2,9 +2,9 @@
  * Notebooks in nbformat 4 (https://nbformat.readthedocs.io/en/latest/format_description.html):
  * reading and writing .ipynb files, and turning a kernel's output messages into cell outputs.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Message } from './protocol.js';
+import { writeFileAtomic } from '../files/atomic.js';
 
 /** Text that nbformat stores either as one string or as a list of lines. */
 export type MultilineString = string | string[];
@@ -43,15 +43,35 @@ export function readNotebook(file: string): Notebook {
   } catch (err) {
     throw new Error(`Cannot read the notebook ${file}: ${(err as Error).message}`);
   }
-  if (notebook.nbformat !== 4 || !Array.isArray(notebook.cells)) {
-    throw new Error(`${file} is not an nbformat 4 notebook (nbformat ${notebook.nbformat}); open and save it in Jupyter to convert it.`);
+  if (notebook === null || typeof notebook !== 'object' || notebook.nbformat !== 4 || !Array.isArray(notebook.cells)) {
+    throw new Error(`${file} is not an nbformat 4 notebook (nbformat ${(notebook as Notebook | null)?.nbformat}); open and save it in Jupyter to convert it.`);
   }
+  notebook.cells.forEach((cell, i) => {
+    const problem = cellProblem(cell);
+    if (problem) {
+      const id = (cell as Cell | null)?.id;
+      throw new Error(`${file}: cell ${i + 1}${typeof id === 'string' ? ` (id "${id}")` : ''} ${problem}; mend it in Jupyter or a text editor (nbformat 4).`);
+    }
+  });
   return notebook;
 }
 
+const isText = (value: unknown): boolean => typeof value === 'string' || (Array.isArray(value) && value.every((line) => typeof line === 'string'));
+const isObject = (value: unknown): boolean => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** What makes `cell` unusable, named by its field, or undefined when it is a valid nbformat 4 cell. */
+function cellProblem(cell: unknown): string | undefined {
+  if (!isObject(cell)) return `is ${JSON.stringify(cell)}, not a cell object`;
+  const { cell_type: type, source, metadata, outputs } = cell as Record<string, unknown>;
+  if (type !== 'code' && type !== 'markdown' && type !== 'raw') return `has the field "cell_type" ${JSON.stringify(type)}, not "code", "markdown" or "raw"`;
+  if (!isText(source)) return `has the field "source" ${JSON.stringify(source)}, not a string or a list of strings`;
+  if (metadata !== undefined && !isObject(metadata)) return `has the field "metadata" ${JSON.stringify(metadata)}, not an object`;
+  if (outputs !== undefined && !(Array.isArray(outputs) && outputs.every(isObject))) return 'has the field "outputs" that is not a list of output objects';
+  return undefined;
+}
+
 export function writeNotebook(file: string, notebook: Notebook): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(notebook, null, 1) + '\n');
+  writeFileAtomic(file, JSON.stringify(notebook, null, 1) + '\n');
 }
 
 /**

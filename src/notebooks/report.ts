@@ -7,11 +7,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Marked } from 'marked';
+import sanitizeHtml from 'sanitize-html';
 import type { EnvironmentReport } from '../backend/environment.js';
 import { PLOTLY_LIBRARY_FILE, stripPlotlyLibrary } from '../plots/index.js';
 import type { Settings } from '../settings.js';
 import { readNotebook, text, type Cell, type MimeBundle, type Output } from './notebook.js';
 import type { NotebookResult } from './runner.js';
+import { writeFileAtomic } from '../files/atomic.js';
 
 /** A notebook of the run: `result` is missing when it did not run (an earlier one failed). */
 export interface ReportNotebook {
@@ -111,7 +113,24 @@ function notebookTitle(cells: readonly Cell[], notebook: string): string {
   return path.basename(notebook, '.ipynb');
 }
 
-const markdown = new Marked({ gfm: true, async: false });
+const marked = new Marked({ gfm: true, async: false });
+
+/**
+ * Markdown as HTML without what could run: scripts, event handlers, `javascript:` links, iframes,
+ * forms and styles are dropped, as Jupyter sanitises the markdown of notebooks it does not trust.
+ * (Code outputs do run: that is how their charts draw.)
+ */
+function markdown(source: string): string {
+  return sanitizeHtml(marked.parse(source) as string, {
+    allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img', 'del', 'details', 'summary', 'sup', 'sub', 'input'],
+    allowedAttributes: {
+      ...sanitizeHtml.defaults.allowedAttributes,
+      img: ['src', 'alt', 'title', 'width', 'height'],
+      code: ['class'], th: ['align'], td: ['align'], input: ['type', 'checked', 'disabled'], '*': ['id'],
+    },
+    allowedSchemesByTag: { img: ['http', 'https', 'data'] },
+  });
+}
 
 /** How one output shows: the richest representation a static page can show. */
 function renderOutput(output: Output): { html: string; chart: boolean } {
@@ -142,7 +161,7 @@ function renderBundle(data: MimeBundle): { html: string; chart: boolean } {
     if (image !== undefined) return { html: `<img alt="" src="data:${mime};base64,${image.replace(/\s/g, '')}">`, chart: false };
   }
   const md = get('text/markdown');
-  if (md !== undefined) return { html: markdown.parse(md) as string, chart: false };
+  if (md !== undefined) return { html: markdown(md), chart: false };
   const plain = get('text/plain');
   if (plain !== undefined) return { html: `<pre>${escape(plain.replace(ANSI, ''))}</pre>`, chart: false };
   return { html: '', chart: false };
@@ -158,7 +177,7 @@ function renderNotebookPage(entry: ReportNotebook & { result: NotebookResult }, 
     const number = i + 1;
     const id = `cell-${number}`;
     const source = text(cell.source);
-    if (cell.cell_type === 'markdown') return `<div class="cell markdown" id="${id}">${markdown.parse(source) as string}</div>`;
+    if (cell.cell_type === 'markdown') return `<div class="cell markdown" id="${id}">${markdown(source)}</div>`;
     if (cell.cell_type !== 'code') return `<div class="cell raw" id="${id}"><pre>${escape(source)}</pre></div>`;
     const outputs = (cell.outputs ?? []).map(renderOutput);
     charts ||= outputs.some((o) => o.chart);
@@ -254,7 +273,7 @@ ${table(packageRows)}`;
  */
 export function writeReport(notebooks: ReportNotebook[], options: ReportOptions): Report {
   fs.mkdirSync(path.join(options.outDir, path.dirname(PLOTLY_ASSET)), { recursive: true });
-  fs.copyFileSync(PLOTLY_LIBRARY_FILE, path.join(options.outDir, PLOTLY_ASSET));
+  writeFileAtomic(path.join(options.outDir, PLOTLY_ASSET), fs.readFileSync(PLOTLY_LIBRARY_FILE));
   const titles = new Map<string, string>();
   const pages: string[] = [];
   notebooks.forEach((entry, i) => {
@@ -266,10 +285,10 @@ export function writeReport(notebooks: ReportNotebook[], options: ReportOptions)
     const { title, html } = renderNotebookPage({ ...entry, result }, { previous: notebooks[i - 1], next: notebooks[i + 1] });
     titles.set(entry.notebook, title);
     const file = path.join(options.outDir, pageName(entry.notebook));
-    fs.writeFileSync(file, html);
+    writeFileAtomic(file, html);
     pages.push(file);
   });
   const index = path.join(options.outDir, 'index.html');
-  fs.writeFileSync(index, indexPage(notebooks, titles, options));
+  writeFileAtomic(index, indexPage(notebooks, titles, options));
   return { index, pages };
 }

@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../files/atomic.js';
 
 /** A plotly figure: traces, layout and config as plotly.js takes them. */
 export interface Figure {
@@ -93,8 +94,7 @@ export function saveFigure(figure: Figure, file: string): void {
   const title = (figure.layout as { title?: string | { text?: string } } | undefined)?.title;
   const text = typeof title === 'string' ? title : title?.text ?? path.basename(file, path.extname(file));
   const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escaped}</title></head>\n<body>\n${figureToHtml(figure)}\n</body></html>\n`);
+  writeFileAtomic(file, `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escaped}</title></head>\n<body>\n${figureToHtml(figure)}\n</body></html>\n`);
 }
 
 const IMAGE_TYPES = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.svg': 'svg' } as const;
@@ -138,8 +138,7 @@ export async function saveFigureImage(figure: Figure, file: string, options: Ima
     const payload = url.slice(comma + 1);
     // SVG comes back URL-encoded text, the bitmaps base64.
     const bytes = url.slice(0, comma).endsWith(';base64') ? Buffer.from(payload, 'base64') : Buffer.from(decodeURIComponent(payload), 'utf8');
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    fs.writeFileSync(file, bytes);
+    writeFileAtomic(file, bytes);
   } finally {
     await browser.close();
   }

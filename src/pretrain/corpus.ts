@@ -5,10 +5,11 @@
  * input: no padding, so every position of every batch is training signal.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../models.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
+import { writeFileAtomic } from '../files/atomic.js';
 
 /** Rows of `seqLength` token ids, stored flat (the bert-base-uncased ids fit in 16 bits). */
 export class Windows {
@@ -66,12 +67,9 @@ export function tokenizeCorpus(texts: readonly string[], tokenizer: BertTokenize
     if (ids.length === (count ? ends[count - 1] : 0)) return { ids, ends };
   }
   const tokenized = tokenizeAll(texts, tokenizer);
-  mkdirSync(cacheDir, { recursive: true });
   const header = Buffer.alloc(4);
   header.writeUInt32LE(tokenized.ends.length);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, Buffer.concat([header, Buffer.from(tokenized.ends.buffer), Buffer.from(tokenized.ids.buffer)]));
-  renameSync(tmp, file);
+  writeFileAtomic(file, Buffer.concat([header, Buffer.from(tokenized.ends.buffer), Buffer.from(tokenized.ids.buffer)]));
   return tokenized;
 }
 

@@ -15,7 +15,7 @@
  * objective for them (`bagOfWordsTargets`): from the pooled [CLS] vector alone, through the same
  * vocabulary head, predict which words the window contains.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backend/index.js';
@@ -26,7 +26,9 @@ import { deriveSeed, mulberry32, permutation } from '../data/random.js';
 import { resolveModelPath } from '../models.js';
 import { setDropoutSeed } from '../ops.js';
 import { BertTokenizer } from '../tokenizer/index.js';
-import { hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, writeDirectoryAtomically, type LoopState } from '../train/checkpoint.js';
+import { claimRunDirectory, hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, type LoopState } from '../train/checkpoint.js';
+import { writeDirectoryAtomic, writeFileAtomic } from '../files/atomic.js';
+import type { DirectoryLock } from '../files/lock.js';
 import { AdamW, trainerParamGroups, valueAndGrads } from '../train/optimizer.js';
 import { createProgress } from '../train/progress.js';
 import { clipByGlobalNorm, linearSchedule, NonFiniteLossError } from '../train/trainer.js';
@@ -65,9 +67,16 @@ export interface PretrainOptions {
   backend?: BackendName;
   /** `DIR/last`: the resumable state; `DIR/model`: the model in the Hugging Face layout. */
   outputDir?: string;
-  /** Continue from `outputDir/last` if it exists (with the same settings). */
+  /** Continue from `outputDir/last` (with the same settings); it must exist. */
   resume?: boolean;
-  /** Evaluate on held-out text every N steps (and at the start and the end). Default 500; 0: start and end only. */
+  /** Start afresh even though `outputDir` holds an earlier run, replacing it. Default false: refused. */
+  overwrite?: boolean;
+  /**
+   * The cadence below (evalEvery, saveEvery, snapshotEvery, logEvery, fp16) is saved with the run:
+   * a resumed run keeps it unless given again.
+   *
+   * Evaluate on held-out text every N steps (and at the start and the end). Default 500; 0: start and end only.
+   */
   evalEvery?: number;
   /** Write the resumable state and the model every N steps (and at the end). Default 500. */
   saveEvery?: number;
@@ -282,6 +291,11 @@ export type RunSettings = {
   evalSequences: number;
 };
 
+/** How often a run evaluates, saves, snapshots and logs, and how it stores the model: saved with the run, not part of its result. */
+export type Cadence = { evalEvery: number; saveEvery: number; logEvery: number; snapshotEvery: number; fp16: boolean };
+
+const DEFAULT_CADENCE: Cadence = { evalEvery: 500, saveEvery: 500, logEvery: 50, snapshotEvery: 0, fp16: false };
+
 /** The settings of the run saved in `outputDir` (to resume it with them), or undefined if there is none. */
 export function savedRunSettings(outputDir: string): RunSettings | undefined {
   const last = join(outputDir, 'last');
@@ -294,11 +308,14 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const steps = positiveInteger('steps', options.steps);
   const seqLength = positiveInteger('seqLength', options.seqLength ?? 128);
   const batchSize = positiveInteger('batchSize', options.batchSize ?? 32);
-  const { lr = 5e-4, warmupRatio = 0.05, weightDecay = 0.01, maxGradNorm = 1, seed = 42, masking = {}, fp16 = false } = options;
-  const evalEvery = positiveInteger('evalEvery', options.evalEvery ?? 500, true);
-  const saveEvery = positiveInteger('saveEvery', options.saveEvery ?? 500, true);
-  const logEvery = positiveInteger('logEvery', options.logEvery ?? 50);
-  const snapshotEvery = positiveInteger('snapshotEvery', options.snapshotEvery ?? 0, true);
+  const { lr = 5e-4, warmupRatio = 0.05, weightDecay = 0.01, maxGradNorm = 1, seed = 42, masking = {} } = options;
+  const given: Partial<Cadence> = {
+    evalEvery: options.evalEvery === undefined ? undefined : positiveInteger('evalEvery', options.evalEvery, true),
+    saveEvery: options.saveEvery === undefined ? undefined : positiveInteger('saveEvery', options.saveEvery, true),
+    logEvery: options.logEvery === undefined ? undefined : positiveInteger('logEvery', options.logEvery),
+    snapshotEvery: options.snapshotEvery === undefined ? undefined : positiveInteger('snapshotEvery', options.snapshotEvery, true),
+    fp16: options.fp16,
+  };
   const progress = options.log === undefined ? createProgress({ batchSize }) : undefined;
   const log = progress ? (line: string) => progress.log(line) : options.log;
   const bagOfWords = options.bagOfWords ?? false;
@@ -345,12 +362,17 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   // the windows, `epochLossSum` / `epochExamples` sum the losses and count the steps since the
   // latest training record (so a run resumed between two records reports the same means).
   // `bowLossSum` sums the bag-of-words losses of the same steps as `epochLossSum`.
-  let state: LoopState<PretrainRecord> & { bowLossSum?: number } = {
+  let state: LoopState<PretrainRecord> & { bowLossSum?: number; cadence?: Cadence } = {
     epoch: 0, batchInEpoch: 0, globalStep: 0, epochLossSum: 0, epochExamples: 0, trainExamples: 0, trainSeconds: 0,
     bestValLoss: null, bestEpoch: null, history: [], fingerprint, ...(bagOfWords ? { bowLossSum: 0 } : {}),
   };
+  let lock: DirectoryLock | undefined;
   try {
-    if (options.resume && lastDir && hasTrainingCheckpoint(lastDir)) {
+    lock = options.outputDir
+      ? claimRunDirectory(options.outputDir, { what: 'pretraining run', resume: options.resume ?? false, overwrite: options.overwrite ?? false, results: ['last', 'model', 'snapshots'] })
+      : undefined;
+    if (options.resume && !lastDir) throw new Error('resume needs outputDir, the directory of the run to continue');
+    if (options.resume && lastDir) {
       state = loadTrainingCheckpoint<PretrainRecord>(lastDir, params, optimizer);
       const was = JSON.stringify(state.fingerprint);
       if (was !== JSON.stringify(fingerprint)) {
@@ -359,10 +381,14 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       log?.(`resumed from ${lastDir} at step ${state.globalStep} of ${steps}`);
     }
   } catch (err) {
+    lock?.release();
     optimizer.dispose();
     model.dispose();
     throw err;
   }
+  const cadence: Cadence = { ...DEFAULT_CADENCE, ...state.cadence, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  state.cadence = cadence;
+  const { evalEvery, saveEvery, logEvery, snapshotEvery, fp16 } = cadence;
 
   const orderSeed = deriveSeed(seed, 1);
   const maskSeed = deriveSeed(seed, 2);
@@ -408,10 +434,10 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     backend: backend.name,
     checkpoint: modelDir,
   });
-  const writeModel = (dir: string) => writeDirectoryAtomically(dir, async (tmp) => {
+  const writeModel = (dir: string) => writeDirectoryAtomic(dir, async (tmp) => {
     await saveCheckpoint(model, tmp, { dtype: fp16 ? 'F16' : 'F32' });
     tokenizer.save(tmp);
-    writeFileSync(join(tmp, 'pretraining.json'), JSON.stringify({ summary: summary(), options: fingerprint, history: state.history }, null, 1) + '\n');
+    writeFileAtomic(join(tmp, 'pretraining.json'), JSON.stringify({ summary: summary(), options: fingerprint, history: state.history }, null, 1) + '\n');
   });
   const save = async () => {
     if (!lastDir || !modelDir) return;
@@ -494,6 +520,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     throw err;
   } finally {
     progress?.stop();
+    lock?.release();
   }
   optimizer.dispose();
   return { summary: summary(), history: state.history, model, tokenizer };

@@ -7,11 +7,10 @@
  * Writing produces the bytes Python's `safetensors.torch.save_file` writes for the same tensors.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './float16.js';
 import { MAX_HEADER_SIZE, dtypeSize, elementCount, parseHeader, serializeHeader, type TensorInfo } from './header.js';
+import { writeFileAtomicWith } from '../files/atomic.js';
 
 export type { DType, TensorInfo } from './header.js';
 export { f32ToF16Bits, f32ToBf16Bits } from './float16.js';
@@ -169,8 +168,7 @@ function encode(values: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array
 
 /**
  * Writes tensors as a safetensors file, laid out byte for byte as Python's `save_file` lays them
- * out. Atomic: the bytes go to a temporary file in the same directory, are flushed to disk, and
- * the file is renamed into place, so readers never see a half-written checkpoint.
+ * out, atomically (see `writeFileAtomic`): readers never see a half-written checkpoint.
  */
 export async function writeSafetensors(file: string, tensors: TensorToWrite[], options: WriteOptions = {}): Promise<void> {
   const dtype = options.dtype ?? 'F32';
@@ -190,32 +188,12 @@ export async function writeSafetensors(file: string, tensors: TensorToWrite[], o
     options.metadata ?? { format: 'pt' },
   );
 
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.promises.open(temp, 'wx');
-  try {
-    const prefix = Buffer.alloc(8);
-    prefix.writeBigUInt64LE(BigInt(header.length));
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(header.length));
+  const size = 8 + header.length + ordered.reduce((n, entry) => n + byName.get(entry.name)!.data.length * dtypeSize(dtype), 0);
+  await writeFileAtomicWith(file, async (handle) => {
     await writeAll(handle, prefix);
     await writeAll(handle, header);
     for (const entry of ordered) await writeAll(handle, encode(byName.get(entry.name)!.data, dtype));
-    await handle.sync();
-    await handle.close();
-    await fs.promises.rename(temp, file);
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await fs.promises.rm(temp, { force: true });
-    throw error;
-  }
-  await syncDirectory(path.dirname(file));
-}
-
-/** Makes the rename itself durable. Windows cannot open directories, and needs no such step. */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await fs.promises.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  }, size);
 }

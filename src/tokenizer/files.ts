@@ -3,9 +3,10 @@
  * description), `tokenizer_config.json` (transformers' settings) and `vocab.txt` (the WordPiece vocabulary).
  * Builds the exact `tokenizer.json` structure that `tokenizers` writes for a BERT WordPiece vocabulary.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bertBaseUncasedVocab, parseVocabText, vocabText } from './vocab.js';
+import { writeFileAtomic } from '../files/atomic.js';
 
 /** A special token in `tokenizer_config.json`: a string, or an AddedToken object as older transformers wrote it. */
 type SpecialTokenEntry = string | { content: string };
@@ -206,7 +207,7 @@ export function writeTokenizerDir(dir: string, files: TokenizerFiles): void {
     throw new Error(`Cannot write ${join(dir, 'vocab.txt')}: the vocabulary's ids are not contiguous from 0, so line numbers cannot be ids.`);
   }
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'tokenizer.json'), tokenizerJsonText(files.tokenizerJson, vocab));
-  writeFileSync(join(dir, 'tokenizer_config.json'), `${JSON.stringify(files.config, null, 2)}\n`);
-  writeFileSync(join(dir, 'vocab.txt'), vocabText(vocab));
+  writeFileAtomic(join(dir, 'tokenizer.json'), tokenizerJsonText(files.tokenizerJson, vocab));
+  writeFileAtomic(join(dir, 'tokenizer_config.json'), `${JSON.stringify(files.config, null, 2)}\n`);
+  writeFileAtomic(join(dir, 'vocab.txt'), vocabText(vocab));
 }

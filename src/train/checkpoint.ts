@@ -5,43 +5,17 @@
  * `last/` holds what resuming needs (the trainable variables, AdamW's moments, the loop's
  * position and history); the best model goes to a directory of its own in the model's own format.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readSafetensors, writeSafetensors } from '../safetensors/index.js';
+import { recoverDirectory, writeDirectoryAtomic, writeFileAtomic } from '../files/atomic.js';
+import { lockDirectory, type DirectoryLock } from '../files/lock.js';
 import type { AdamW } from './optimizer.js';
 
-/**
- * Writes a directory atomically: `write` fills a temporary sibling, which then replaces `dir`.
- * The old copy is moved aside before the swap and removed after, so a crash between the two
- * renames leaves `dir.old-*`, which `recoverDirectory` puts back.
- */
-export async function writeDirectoryAtomically(dir: string, write: (tmp: string) => Promise<void> | void): Promise<void> {
-  const parent = dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}`);
-  const old = join(parent, `.${basename(dir)}.old-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  try {
-    await write(tmp);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
-}
-
-/** Puts back a directory that a crash during `writeDirectoryAtomically`'s swap left moved aside. */
-function recoverDirectory(dir: string): void {
-  if (existsSync(dir)) return;
-  const parent = dirname(dir);
-  if (!existsSync(parent)) return;
-  const prefix = `.${basename(dir)}.old-`;
-  const aside = readdirSync(parent).find((name) => name.startsWith(prefix));
-  if (aside) renameSync(join(parent, aside), dir);
+/** Restores a checkpoint directory after crashes (see `recoverDirectory`), saying what it did on stderr. */
+export function recoverCheckpoint(dir: string): void {
+  for (const action of recoverDirectory(dir)) process.stderr.write(`${action}\n`);
 }
 
 const STATE_FILE = 'trainer_state.json';
@@ -88,27 +62,69 @@ export function loadVariables(path: string): Map<string, tf.Tensor> {
 
 /** Writes the loop state, the trainable variables, the optimizer and (if any) the best variables to `dir`, atomically. */
 export async function saveTrainingCheckpoint<H>(dir: string, state: LoopState<H>, params: [string, tf.Variable][], optimizer: AdamW, best?: Map<string, tf.Tensor>): Promise<void> {
-  await writeDirectoryAtomically(dir, async (tmp) => {
+  await writeDirectoryAtomic(dir, async (tmp) => {
     await writeVariables(join(tmp, PARAMS_FILE), params);
     if (best) await writeVariables(join(tmp, BEST_FILE), best);
     const opt = await optimizer.exportState();
     await writeSafetensors(join(tmp, OPTIMIZER_FILE), opt.tensors, { metadata: { step: String(opt.step) } });
-    writeFileSync(join(tmp, STATE_FILE), JSON.stringify(state, null, 1));
+    writeFileAtomic(join(tmp, STATE_FILE), JSON.stringify(state, null, 1));
   });
 }
 
 /** Whether `dir` holds a training checkpoint to resume from. */
 export function hasTrainingCheckpoint(dir: string): boolean {
-  recoverDirectory(dir);
+  recoverCheckpoint(dir);
   return existsSync(join(dir, STATE_FILE));
+}
+
+export interface ClaimOptions {
+  /** What runs there, for messages: "training run", "pretraining run". */
+  what: string;
+  /** Continue the run saved in `outputDir/last`; there must be one. */
+  resume: boolean;
+  /** Start afresh, removing these earlier results (relative to `outputDir`) if present. */
+  overwrite: boolean;
+  /** The directories an earlier run leaves in `outputDir` (`last` among them). */
+  results: string[];
+}
+
+/**
+ * Takes `outputDir` for one run: locks it against a second run (see `lockDirectory`), repairs
+ * `last/` after crashes, and refuses what would lose work or silently do something else:
+ * resuming with nothing to resume, or starting afresh over an earlier run without `overwrite`.
+ */
+export function claimRunDirectory(outputDir: string, options: ClaimOptions): DirectoryLock {
+  const lock = lockDirectory(outputDir, options.what);
+  try {
+    const lastDir = join(outputDir, 'last');
+    if (options.resume && options.overwrite) throw new Error('resume continues the run in the output directory and overwrite replaces it: choose one');
+    if (options.resume && !hasTrainingCheckpoint(lastDir)) {
+      throw new Error(`there is nothing to resume in ${outputDir}: it holds no checkpoint (${join(lastDir, STATE_FILE)}); start the run without resume, or check the directory`);
+    }
+    const earlier = options.resume ? [] : options.results.filter((name) => existsSync(join(outputDir, name)));
+    if (earlier.length > 0 && !options.overwrite) {
+      throw new Error(
+        `${outputDir} already holds a ${options.what}; continue it with --resume (resume: true), ` +
+          `replace it with --overwrite (overwrite: true; removes ${earlier.join(', ')}), or choose another output directory`,
+      );
+    }
+    for (const name of earlier) rmSync(join(outputDir, name), { recursive: true, force: true });
+    return lock;
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 }
 
 /** Restores the variables and the optimizer from `dir` and returns the loop state. */
 export function loadTrainingCheckpoint<H>(dir: string, params: [string, tf.Variable][], optimizer: AdamW): LoopState<H> {
-  recoverDirectory(dir);
+  recoverCheckpoint(dir);
   const statePath = join(dir, STATE_FILE);
   if (!existsSync(statePath)) {
     throw new Error(`${dir} is not a training checkpoint (no ${STATE_FILE}); start without resume, or point at the run's output directory`);
+  }
+  for (const file of [PARAMS_FILE, OPTIMIZER_FILE]) {
+    if (!existsSync(join(dir, file))) throw new Error(`the checkpoint ${dir} is damaged: it lacks ${file}; delete ${dir} to start over`);
   }
   let state: LoopState<H>;
   try {

@@ -13,7 +13,8 @@ import { classificationReport, type ClassificationReport } from './metrics.js';
 import { accumulatedValueAndGrads, AdamW, trainerParamGroups } from './optimizer.js';
 import { createProgress, type Progress } from './progress.js';
 import { setDropoutSeed } from '../ops.js';
-import { BEST_FILE, hasTrainingCheckpoint, loadTrainingCheckpoint, loadVariables, saveTrainingCheckpoint, writeDirectoryAtomically, type LoopState } from './checkpoint.js';
+import { BEST_FILE, claimRunDirectory, loadTrainingCheckpoint, loadVariables, saveTrainingCheckpoint, type LoopState } from './checkpoint.js';
+import { writeDirectoryAtomic } from '../files/atomic.js';
 
 /** A batch of anything the classifier reads, with its class ids. */
 export interface LabelledBatch {
@@ -61,8 +62,10 @@ export interface FitOptions {
    * `checkpointEverySteps` steps) and `DIR/best` (via `saveBest`, when validation loss improves).
    */
   outputDir?: string;
-  /** Continue from `outputDir/last` if it exists. */
+  /** Continue from `outputDir/last`; it must exist. */
   resume?: boolean;
+  /** Start afresh even though `outputDir` holds an earlier run, replacing it. Default false: refused. */
+  overwrite?: boolean;
   checkpointEverySteps?: number;
   /** Writes the best model so far into the (temporary) directory it is given. */
   saveBest?: (dir: string) => Promise<void>;
@@ -191,31 +194,40 @@ export async function fit<B extends LabelledBatch>(
   const { epochs, lr, weightDecay = 0.01, warmupRatio = 0.1, maxGradNorm = 1, seed = 0 } = options;
   const params = classifier.trainable();
   if (params.length === 0) throw new Error('the classifier has no trainable parameters; unfreeze some (e.g. the head) before training');
-  const optimizer = new AdamW(trainerParamGroups(params, weightDecay), { lr, weightDecay });
-  const totalSteps = epochs * train.numBatches;
-  const warmup = Math.round(warmupRatio * totalSteps);
   const { microBatchSize } = options;
   if (microBatchSize !== undefined && !(Number.isInteger(microBatchSize) && microBatchSize >= 1)) throw new Error(`microBatchSize must be a whole number of at least 1, got ${microBatchSize}`);
+  if (options.resume && !options.outputDir) throw new Error('resume needs outputDir, the directory of the run to continue');
+  const totalSteps = epochs * train.numBatches;
+  const warmup = Math.round(warmupRatio * totalSteps);
   // Parts draw their own dropout masks, so a different micro-batch size is a different run.
   const fingerprint = { epochs, lr, weightDecay, warmupRatio, maxGradNorm, seed, trainSize: train.size, ...(microBatchSize ? { microBatchSize } : {}), ...options.fingerprint };
   const lastDir = options.outputDir ? join(options.outputDir, 'last') : undefined;
+  const lock = options.outputDir
+    ? claimRunDirectory(options.outputDir, { what: 'training run', resume: options.resume ?? false, overwrite: options.overwrite ?? false, results: ['last', 'best'] })
+    : undefined;
+  const optimizer = new AdamW(trainerParamGroups(params, weightDecay), { lr, weightDecay });
 
   let state: LoopState<EpochRecord> = {
     epoch: 0, batchInEpoch: 0, globalStep: 0, epochLossSum: 0, epochExamples: 0, trainExamples: 0, trainSeconds: 0,
     bestValLoss: null, bestEpoch: null, history: [], fingerprint,
   };
-  if (options.resume && lastDir && hasTrainingCheckpoint(lastDir)) {
-    state = loadTrainingCheckpoint<EpochRecord>(lastDir, params, optimizer);
-    const was = JSON.stringify(state.fingerprint);
-    if (was !== JSON.stringify(fingerprint)) {
+  // The trainable variables at the best epoch: kept in memory, and on disk so that a resumed run still knows them.
+  let best: Map<string, tf.Tensor> | undefined;
+  if (options.resume && lastDir) {
+    try {
+      state = loadTrainingCheckpoint<EpochRecord>(lastDir, params, optimizer);
+      const was = JSON.stringify(state.fingerprint);
+      if (was !== JSON.stringify(fingerprint)) {
+        throw new Error(`cannot resume from ${lastDir}: it was started with ${was}, this run has ${JSON.stringify(fingerprint)}; use the same settings or another output directory`);
+      }
+      if (state.bestEpoch !== null) best = loadVariables(join(lastDir, BEST_FILE));
+    } catch (error) {
       optimizer.dispose();
-      throw new Error(`cannot resume from ${lastDir}: it was started with ${was}, this run has ${JSON.stringify(fingerprint)}; use the same settings or another output directory`);
+      lock?.release();
+      throw error;
     }
   }
   let savedStep: number | null = null;
-  // The trainable variables at the best epoch: kept in memory, and on disk so that a resumed run still knows them.
-  const bestFile = options.outputDir ? join(options.outputDir, 'last', BEST_FILE) : undefined;
-  let best = state.bestEpoch !== null && bestFile ? loadVariables(bestFile) : undefined;
   const checkpoint = async () => {
     if (!lastDir) return;
     await saveTrainingCheckpoint(lastDir, state, params, optimizer, best);
@@ -294,7 +306,7 @@ export async function fit<B extends LabelledBatch>(
         state.bestEpoch = record.epoch;
         tf.dispose(best ? [...best.values()] : []);
         best = new Map(params.map(([name, v]) => [name, v.clone()]));
-        if (options.outputDir && options.saveBest) await writeDirectoryAtomically(join(options.outputDir, 'best'), options.saveBest);
+        if (options.outputDir && options.saveBest) await writeDirectoryAtomic(join(options.outputDir, 'best'), options.saveBest);
       }
       Object.assign(state, { epoch: state.epoch + 1, batchInEpoch: 0, epochLossSum: 0, epochExamples: 0 });
       await checkpoint();
@@ -306,6 +318,7 @@ export async function fit<B extends LabelledBatch>(
     }
   } finally {
     progress?.stop();
+    lock?.release();
     optimizer.dispose();
     tf.dispose(best ? [...best.values()] : []);
   }

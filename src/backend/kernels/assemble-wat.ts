@@ -5,7 +5,8 @@
  * The binaries are committed so that nothing assembles at run time; tests/kernels.test.ts checks
  * that they are this source's. After editing simd.wat: `npx tsx src/backend/kernels/assemble-wat.ts`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../files/atomic.js';
 import { join } from 'node:path';
 
 const WAT = join(__dirname, 'simd.wat');
@@ -47,5 +48,5 @@ export const SIMD_WASM_SHARED = '${shared}';
 }
 
 if (require.main === module) {
-  assembleSimd().then((binaries) => writeFileSync(OUT, simdModuleSource(binaries)));
+  assembleSimd().then((binaries) => writeFileAtomic(OUT, simdModuleSource(binaries)));
 }
