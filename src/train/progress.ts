@@ -48,7 +48,7 @@ interface Sink {
 
 const TERMINAL_INTERVAL_MS = 100;
 /** Each update is a message to the notebook front end (and to `finetune-lab run`'s status line). */
-const NOTEBOOK_INTERVAL_MS = 1000;
+const NOTEBOOK_INTERVAL_MS = 500;
 const BAR_WIDTH = 20;
 
 function formatSeconds(s: number): string {
