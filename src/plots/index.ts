@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { courseTool } from '../course-tools.js';
 
 /** A plotly figure: traces, layout and config as plotly.js takes them. */
 export interface Figure {
@@ -154,7 +155,7 @@ const notebookSession = new PlotSession();
 
 /** Shows an interactive chart in a notebook running the finetune-lab (tslab) kernel. */
 export function plot(figure: Figure): void {
-  const { display } = require('tslab') as typeof import('tslab');
+  const { display } = courseTool<typeof import('tslab')>('tslab', 'plot()');
   notebookSession.show(figure, (html) => {
     try {
       display.html(html);
