@@ -1,7 +1,7 @@
 /**
  * Charts: the plotly library is shipped once per session, every chart carries its own div and
  * data, and the HTML really draws in headless Chromium (also under a RequireJS-style `define`,
- * as in the classic notebook).
+ * as in the classic notebook). The bundle has every trace type the course draws.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +9,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
-import { Figure, PlotSession, figureToHtml, plot, saveFigure } from '../src/plots/index.js';
+import { Figure, PlotSession, figureToHtml, plot, plotlyLibraryHtml, saveFigure } from '../src/plots/index.js';
+import { readNotebook, text } from '../src/notebooks/notebook.js';
 
-const LIBRARY_BANNER = `plotly.js v${require('plotly.js-dist-min/package.json').version}`;
+const LIBRARY_BANNER = `plotly.js (cartesian - minified) v${require('plotly.js-cartesian-dist-min/package.json').version}`;
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const line: Figure = {
@@ -102,4 +103,41 @@ test('figureToHtml and saveFigure are self-contained', async () => {
 
 test('plot() outside a notebook kernel says what to use instead', () => {
   assert.throws(() => plot(bars), /notebook on the finetune-lab kernel.*saveFigure/);
+});
+
+/** `type: "..."` values in the course's chart code that are not trace types: axis, shape and error-bar types. */
+const NOT_TRACE_TYPES = new Set(['linear', 'log', 'date', 'category', 'line', 'rect', 'circle', 'constant', 'percent']);
+
+/** Every `type: "..."` in the notebooks' code and in src/plots, with where it was first seen. */
+function typesInCourse(): Map<string, string> {
+  const ROOT = path.resolve(__dirname, '..');
+  const sources: [string, string][] = [];
+  for (const file of fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'))) {
+    for (const cell of readNotebook(path.join(ROOT, 'notebooks', file)).cells) {
+      if (cell.cell_type === 'code') sources.push([`notebooks/${file}`, text(cell.source)]);
+    }
+  }
+  for (const file of fs.readdirSync(path.join(ROOT, 'src', 'plots'))) {
+    sources.push([`src/plots/${file}`, fs.readFileSync(path.join(ROOT, 'src', 'plots', file), 'utf8')]);
+  }
+  const types = new Map<string, string>();
+  for (const [where, source] of sources) {
+    for (const [, type] of source.matchAll(/\btype:\s*["'`]([a-z0-9]+)["'`]/g)) if (!types.has(type)) types.set(type, where);
+  }
+  return types;
+}
+
+test('the plotly bundle has every trace type the course draws', async () => {
+  const page = await browser.newPage();
+  try {
+    await page.setContent(`<!DOCTYPE html><html><body>${plotlyLibraryHtml()}</body></html>`);
+    const traces = new Set(await page.evaluate(() => Object.keys((window as unknown as { Plotly: any }).Plotly.PlotSchema.get().traces)));
+    const used = [...typesInCourse()].filter(([type]) => !NOT_TRACE_TYPES.has(type));
+    assert.ok(used.length >= 4, `found the course's trace types: ${used.map(([type]) => type)}`);
+    for (const [type, where] of used) {
+      assert.ok(traces.has(type), `${where} draws a "${type}" trace, which the plotly bundle lacks (it has ${[...traces].join(', ')}); add the type to NOT_TRACE_TYPES if it is not a trace`);
+    }
+  } finally {
+    await page.close();
+  }
 });

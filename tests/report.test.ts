@@ -19,7 +19,7 @@ import { PLOTLY_ASSET } from '../src/notebooks/report.js';
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, 'build', 'report-test');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const LIBRARY_BANNER = `plotly.js v${require('plotly.js-dist-min/package.json').version}`;
+const LIBRARY_BANNER = `plotly.js (cartesian - minified) v${require('plotly.js-cartesian-dist-min/package.json').version}`;
 /**
  * The course notebooks that need no training (tests/notebooks.test.ts runs them all). The comparison
  * reads what the method notebooks recorded for the ci profile: after notebooks.test.ts that is all
@@ -171,7 +171,7 @@ test('a page renders prose, code and every kind of output, with the plotly libra
   assert.equal(html.split(`<script src="${PLOTLY_ASSET}"></script>`).length - 1, 1);
   assert.equal(html.split('Plotly.newPlot(').length - 1, 2);
   const asset = fs.readFileSync(path.join(fixtures.report, PLOTLY_ASSET));
-  assert.ok(asset.equals(fs.readFileSync(require.resolve('plotly.js-dist-min'))));
+  assert.ok(asset.equals(fs.readFileSync(require.resolve('plotly.js-cartesian-dist-min'))));
   // The executed copy itself still carries the library in its first chart, for Jupyter.
   const executed = fs.readFileSync(path.join(OUT, 'fixtures', 'notebooks', 'charts.ipynb'), 'utf8');
   assert.equal(executed.split(LIBRARY_BANNER).length - 1, 1);

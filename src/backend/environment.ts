@@ -17,7 +17,7 @@ export const KEY_PACKAGES = [
   'webgpu',
   '@huggingface/tokenizers',
   'danfojs-node',
-  'plotly.js-dist-min',
+  'plotly.js-cartesian-dist-min',
   'tslab',
   'typescript',
 ] as const;

@@ -1,4 +1,5 @@
 import type * as DanfoModule from 'danfojs-node';
+import { courseTool } from '../course-tools.js';
 
 export type Danfo = typeof DanfoModule;
 
@@ -9,6 +10,6 @@ let loaded: Danfo | undefined;
  * TensorFlow.js bundle and xlsx), which users of the rest of the library should not pay.
  */
 export function danfojs(): Danfo {
-  loaded ??= require('danfojs-node') as Danfo;
+  loaded ??= courseTool<Danfo>('danfojs-node', 'Data frames (toDataFrame, headFrame, loadCsv)');
   return loaded;
 }

@@ -9,7 +9,8 @@ import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import * as zmq from 'zeromq';
+import type * as zmq from 'zeromq';
+import { courseTool } from '../course-tools.js';
 import { KERNEL_NAME, type KernelSpec } from './kernelspec.js';
 import { decode, encode, request, type Message } from './protocol.js';
 import { writeFileAtomic } from '../files/atomic.js';
@@ -107,9 +108,10 @@ export class Kernel {
     // Its own process group: a Ctrl-C in the terminal reaches the runner, which then stops the kernel.
     const child = spawn(argv[0], argv.slice(1), { cwd, env: { ...env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const url = (port: number) => `tcp://127.0.0.1:${port}`;
-    const shell = new zmq.Dealer({ linger: 0 });
-    const control = new zmq.Dealer({ linger: 0 });
-    const iopub = new zmq.Subscriber({ linger: 0 });
+    const { Dealer, Subscriber } = courseTool<typeof zmq>('zeromq', 'Running notebooks');
+    const shell = new Dealer({ linger: 0 });
+    const control = new Dealer({ linger: 0 });
+    const iopub = new Subscriber({ linger: 0 });
     shell.connect(url(connection.shell_port));
     control.connect(url(connection.control_port));
     iopub.connect(url(connection.iopub_port));

@@ -4,6 +4,7 @@
  * `table()` shows the same rows as an HTML table in a notebook and keeps `console.table` for a
  * terminal.
  */
+import { courseTool } from '../course-tools.js';
 
 /**
  * What `table()` takes: what `console.table` takes (a list of rows, or an object of rows or of
@@ -81,7 +82,7 @@ export function tableHtml(data: TableData, columns?: readonly string[]): string 
  * one. `columns` picks and orders the columns, as `console.table`'s second argument does.
  */
 export function table(data: TableData, columns?: readonly string[]): void {
-  const { display } = require('tslab') as typeof import('tslab');
+  const { display } = courseTool<typeof import('tslab')>('tslab', 'table()');
   try {
     display.html(tableHtml(data, columns));
   } catch {

@@ -1,0 +1,36 @@
+/**
+ * The packages only the course needs: danfojs-node (the notebooks' data frames), tslab (their
+ * kernel, and `plot()`/`table()` in it) and zeromq (the notebook runner). They are optional peer
+ * dependencies: the course's own `npm ci` installs them, a project that depends on finetune-lab
+ * does not get them. danfojs-node in particular installs offline only with this package's
+ * `overrides` (its own dependencies are TensorFlow.js 3's native build, which downloads
+ * libtensorflow, and a spreadsheet reader from a CDN), and npm reads `overrides` only in the
+ * project being installed.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './models.js';
+
+export type CourseTool = 'danfojs-node' | 'tslab' | 'zeromq';
+
+/** Loads a course tool for `user` (what needs it), or says how to install it. */
+export function courseTool<T>(name: CourseTool, user: string): T {
+  try {
+    require.resolve(name);
+  } catch {
+    throw new Error(missing(name, user));
+  }
+  return require(name) as T;
+}
+
+function missing(name: CourseTool, user: string): string {
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    peerDependencies: Record<string, string>;
+    overrides: Record<string, string>;
+  };
+  const install = `npm install ${name}@${pkg.peerDependencies[name]}`;
+  const overrides = name === 'danfojs-node'
+    ? `, with "overrides": ${JSON.stringify(pkg.overrides)} in your package.json first (else its install fetches a CDN tarball and TensorFlow.js 3)`
+    : '';
+  return `${user} needs ${name}, which finetune-lab leaves to the projects that use it (the course's own npm ci installs it): run \`${install}\`${overrides}`;
+}
