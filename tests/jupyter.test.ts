@@ -119,7 +119,7 @@ function processesWith(text: string): number[] {
 }
 
 before(async () => {
-  execFileSync(process.execPath, ['kernel-setup/setup.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
   port = await freePort();
   const scratch = mkdtempSync(path.join(tmpdir(), 'finetune-lab-jupyter-'));
   server = spawn(process.execPath, ['dist/cli/main.js', 'lab', '--no-browser', `--port=${port}`], {

@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import { Figure, PlotSession, figureToHtml, plot, saveFigure } from '../src/plots/index.js';
+import { CHROMIUM, requireSystem } from '../kernel-setup/system.mjs';
 
 const LIBRARY_BANNER = `plotly.js v${require('plotly.js-dist-min/package.json').version}`;
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const line: Figure = {
   data: [{ x: [1, 2, 3, 4], y: [0.9, 0.5, 0.35, 0.3], type: 'scatter', mode: 'lines+markers', name: 'loss </script> & "quotes"' }],
@@ -33,7 +33,10 @@ function divIds(html: string): string[] {
 
 /** Loads the HTML in headless Chromium and returns, for each chart div, the traces plotly drew. */
 let browser: Browser;
-before(async () => { browser = await chromium.launch({ executablePath: CHROMIUM }); });
+before(async () => {
+  requireSystem('chromium');
+  browser = await chromium.launch({ executablePath: CHROMIUM });
+});
 after(() => browser.close());
 
 async function render(html: string, withRequireJs: boolean): Promise<Record<string, { data: unknown[]; svg: boolean }>> {

@@ -15,10 +15,10 @@ import { pathToFileURL } from 'node:url';
 import { Browser, chromium } from 'playwright-core';
 import { PlotSession, saveFigureImage, stripPlotlyLibrary, type Figure } from '../src/plots/index.js';
 import { PLOTLY_ASSET } from '../src/notebooks/report.js';
+import { CHROMIUM, requireSystem } from '../kernel-setup/system.mjs';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, 'build', 'report-test');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const LIBRARY_BANNER = `plotly.js v${require('plotly.js-dist-min/package.json').version}`;
 /**
  * The course notebooks that need no training (tests/notebooks.test.ts runs them all). The comparison
@@ -49,7 +49,8 @@ let course: Run;
 let fixtures: Run;
 
 before(async () => {
-  execFileSync(process.execPath, ['kernel-setup/setup.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
+  requireSystem('chromium');
   // Whatever a reader's browser may do on its own, the pages must not need the network.
   browser = await chromium.launch({
     executablePath: CHROMIUM,
