@@ -130,6 +130,9 @@ test('the tutorial runs the course notebooks under the ci profile and says where
   assert.equal(course.code, 0, course.output);
   assert.match(course.output, /profile ci/);
   assert.match(course.output, /The tutorial ran in \d+ min \d+ s/);
+  // No third-party noise: the index says which backend ran and why.
+  assert.doesNotMatch(course.output, /^Warning: /m, 'a Dawn warning in the tutorial output');
+  assert.doesNotMatch(course.output, /Hi, looks like you are running TensorFlow\.js|Platform \w+ has already been set/, 'a tfjs banner in the tutorial output');
   assert.ok(course.output.includes(pathToFileURL(path.join(course.report, 'index.html')).href), course.output);
   const index = fs.readFileSync(path.join(course.report, 'index.html'), 'utf8');
   for (const notebook of COURSE) {
