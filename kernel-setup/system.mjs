@@ -1,6 +1,6 @@
 // What the machine itself must provide, beyond the npm packages, for each purpose: the tutorial
-// (and `npm start`) needs Jupyter; the tests also need Jupyter's kernel test suite, Chromium and
-// a WebGPU adapter for Dawn. Each piece knows how to check itself and which Debian/Ubuntu
+// (and `npm start`) needs a Jupyter to open the notebooks in; the tests need Jupyter in Debian's
+// Python, its kernel test suite, Chromium and a WebGPU adapter for Dawn. Each piece knows how to check itself and which Debian/Ubuntu
 // packages install it. `ensureSystem` installs what is missing when it may (Debian/Ubuntu, root),
 // and otherwise returns one message listing every missing piece with its install command;
 // `requireSystem` makes a test that needs a missing piece fail with that piece's line.
@@ -25,10 +25,9 @@ function missingModules(modules) {
   return run.status === 0 ? run.stdout.trim().split(/\s+/).filter(Boolean) : modules;
 }
 
-/** Whether Dawn finds an adapter here, asked of the library's own probe (dist/ must be built). */
-function dawnFindsAdapter() {
-  const probe = "require('./dist/backend/webgpu.js').webgpuAdapter().then((d) => process.exit(d.adapter ? 0 : 1), () => process.exit(1))";
-  return spawnSync(process.execPath, ['-e', probe], { cwd: ROOT, stdio: 'ignore', timeout: 60_000 }).status === 0;
+/** Whether `script` exits 0 when run against the built library (dist/ must be built). */
+function libraryAgrees(script) {
+  return spawnSync(process.execPath, ['-e', script], { cwd: ROOT, stdio: 'ignore', timeout: 60_000 }).status === 0;
 }
 
 function osRelease() {
@@ -48,11 +47,19 @@ const BOOKWORM = osRelease().VERSION_CODENAME === 'bookworm';
  * bookworm-backports; `elsewhere`: how to get the piece without apt.
  */
 export const PIECES = {
+  // What `npm start` opens: JupyterLab wherever it was installed, or the classic Notebook (src/notebooks/jupyter.ts).
   jupyter: {
+    what: 'Jupyter (JupyterLab, or the classic Notebook)',
+    present: () => libraryAgrees("require('./dist/notebooks/jupyter.js').findJupyterFrontEnd()"),
+    apt: ['jupyter-notebook', 'jupyter-nbconvert', 'python3-nbclient'],
+    elsewhere: 'pipx install jupyterlab (or `pip install jupyterlab` in a virtual environment; see environment.md)',
+  },
+  // What the tests drive: the classic Notebook's page, nbconvert and nbclient, in PYTHON.
+  'python-jupyter': {
     what: `Jupyter for ${PYTHON} (notebook, nbconvert, nbclient)`,
     present: () => missingModules(['notebook', 'nbconvert', 'nbclient', 'jupyter_client', 'nbformat']).length === 0,
     apt: ['jupyter-notebook', 'jupyter-nbconvert', 'python3-nbclient'],
-    elsewhere: 'pipx install jupyterlab (or `pip install jupyterlab` in a virtual environment; see environment.md)',
+    elsewhere: `${PYTHON} -m pip install notebook==6.* nbconvert nbclient`,
   },
   'kernel-test': {
     what: "Jupyter's kernel test suite (jupyter_kernel_test)",
@@ -69,7 +76,7 @@ export const PIECES = {
   },
   webgpu: {
     what: "a WebGPU adapter for Dawn (without a GPU: Mesa's llvmpipe Vulkan driver, mesa-vulkan-drivers 25 or later)",
-    present: dawnFindsAdapter,
+    present: () => libraryAgrees("require('./dist/backend/webgpu.js').webgpuAdapter().then((d) => process.exit(d.adapter ? 0 : 1), () => process.exit(1))"),
     apt: ['mesa-vulkan-drivers'],
     backports: true,
     elsewhere: "install your GPU's Vulkan driver, or Mesa's Vulkan drivers 25 or later",
@@ -79,7 +86,7 @@ export const PIECES = {
 /** What each purpose needs (`node kernel-setup/setup.mjs --for PURPOSE`), and how it is named in messages. */
 export const PURPOSES = {
   tutorial: { pieces: ['jupyter'], needs: 'The tutorial and `npm start` need' },
-  tests: { pieces: ['jupyter', 'kernel-test', 'chromium', 'webgpu'], needs: 'The tests need' },
+  tests: { pieces: ['python-jupyter', 'kernel-test', 'chromium', 'webgpu'], needs: 'The tests need' },
 };
 
 function hasBackportsSource() {

@@ -40,7 +40,7 @@ export interface JupyterServer {
  */
 export async function startJupyter(args: string[] = []): Promise<JupyterServer> {
   execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
-  requireSystem('jupyter');
+  requireSystem('python-jupyter');
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'finetune-lab-jupyter-'));

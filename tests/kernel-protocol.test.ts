@@ -21,7 +21,7 @@ const SKIPPED = [
 
 before(() => {
   execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
-  requireSystem('jupyter');
+  requireSystem('python-jupyter');
   requireSystem('kernel-test');
 });
 

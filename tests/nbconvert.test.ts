@@ -17,7 +17,7 @@ const OUT = mkdtempSync(path.join(tmpdir(), 'finetune-lab-nbconvert-'));
 
 before(() => {
   execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
-  requireSystem('jupyter');
+  requireSystem('python-jupyter');
 });
 
 function nbconvert(notebook: string): { status: number | null; output: string; executed: () => Notebook } {
