@@ -24,6 +24,7 @@ before(async () => {
   // Rooted at the project, not notebooks/, so that the page can open build/ too; kernels still
   // start in their notebook's directory, as with `npm start`.
   jupyter = await startJupyter([`--notebook-dir=${ROOT}`]);
+  assert.match(jupyter.log(), /^Starting Jupyter Notebook/m, "these tests drive the classic Notebook's page, but npm start found a JupyterLab here");
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
 });
 
