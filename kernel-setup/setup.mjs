@@ -87,6 +87,8 @@ function userKernelsDir() {
  */
 export function setup({ user = false, checkOnly = false, purpose = 'tutorial' } = {}) {
   if (checkOnly) {
+    // Jupyter and the WebGPU adapter are checked through the built library, as it will find them.
+    if (!existsSync(join(ROOT, 'dist', 'index.js'))) console.log('[setup] the library is not built yet (dist/): Jupyter and the WebGPU adapter will read as missing');
     const missing = ensureSystem(purpose, { checkOnly });
     console.log(missing ? `[setup] ${missing}` : `[setup] nothing is missing for the ${purpose}`);
     return;
