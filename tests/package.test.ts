@@ -22,9 +22,11 @@ const ROOT = path.resolve(__dirname, '..');
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 /**
  * The installed tree's install scripts, each read: core-js prints a banner, webgpu's removes
- * macOS's quarantine flag from its prebuilt Dawn. Neither fetches anything.
+ * macOS's quarantine flag from its prebuilt Dawn, koffi's (cnoke) checks its shipped prebuilt
+ * binary and would otherwise build from source with CMake (its download paths only throw).
+ * None fetches anything; npm 11 runs none of them unless approved.
  */
-const KNOWN_INSTALL_SCRIPTS = ['node_modules/core-js', 'node_modules/webgpu'];
+const KNOWN_INSTALL_SCRIPTS = ['node_modules/core-js', 'node_modules/koffi', 'node_modules/webgpu'];
 /** The packages only the course needs, which a dependent must not get (danfojs-node's tree would bring TensorFlow.js 3's native build). */
 const COURSE_ONLY = ['danfojs-node', 'tslab', 'zeromq', '@tensorflow/tfjs-node', 'xlsx'];
 

@@ -70,7 +70,7 @@ async function assertFailedAt(run: Run, fixture: string, cell: number, errorPart
 }
 
 before(() => {
-  execFileSync(process.execPath, ['kernel-setup/setup.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
 });
 
 test('a good notebook: stream, text/html, execute_result outputs; environment and working directory reach the kernel', async () => {

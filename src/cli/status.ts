@@ -78,7 +78,8 @@ class NotebookStatus {
 
 /** The result of a notebook run as the end of its line: ok, or the failing cell, its source and its error. */
 function report(result: NotebookResult): string {
-  if (result.ok) return ` ok (${result.seconds.toFixed(1)}s) -> ${result.output}`;
+  const untrusted = result.untrusted ? `\n  Not signed as trusted, so Jupyter will not draw its charts: ${result.untrusted}` : '';
+  if (result.ok) return ` ok (${result.seconds.toFixed(1)}s) -> ${result.output}${untrusted}`;
   const f = result.failure!;
   const rule = '-'.repeat(60);
   return [
@@ -90,7 +91,7 @@ function report(result: NotebookResult): string {
     `${rule} error`,
     f.error,
     rule,
-    `The executed notebook, with the outputs up to the failure, is in ${result.output}`,
+    `The executed notebook, with the outputs up to the failure, is in ${result.output}${untrusted}`,
   ].join('\n');
 }
 

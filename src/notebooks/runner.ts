@@ -4,9 +4,11 @@
  * FINETUNE_LAB_* settings reach the notebook. The first failing cell stops the notebook: a thrown
  * error, a TypeScript error, an unhandled promise rejection (also one reported after its cell
  * finished), a dead kernel, or a cell that outlives its timeout. The executed copy, with outputs
- * in nbformat 4 form, is written whether the notebook succeeded or not.
+ * in nbformat 4 form, is written whether the notebook succeeded or not, and signed as trusted for
+ * the user's Jupyter: it is their own output, made here, and opens with its charts drawn.
  */
 import * as path from 'node:path';
+import { trustNotebook } from './jupyter.js';
 import { Kernel, KernelExitedError } from './kernel.js';
 import { readKernelSpec } from './kernelspec.js';
 import { OutputCollector, readNotebook, text, writeNotebook, type Output } from './notebook.js';
@@ -55,6 +57,8 @@ export interface NotebookResult {
   ok: boolean;
   failure?: CellFailure;
   seconds: number;
+  /** Why the executed copy could not be signed as trusted, if it could not. */
+  untrusted?: string;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -170,7 +174,13 @@ export async function runNotebook(file: string, options: RunOptions): Promise<No
     await kernel.shutdown();
     writeNotebook(output, notebook);
   }
-  return { notebook: file, output, ok: !failure, failure, seconds: (Date.now() - started) / 1000 };
+  let untrusted: string | undefined;
+  try {
+    trustNotebook(output);
+  } catch (err) {
+    untrusted = (err as Error).message;
+  }
+  return { notebook: file, output, ok: !failure, failure, seconds: (Date.now() - started) / 1000, untrusted };
 }
 
 /** Interrupts a cell that ran out of time, kills the kernel if that does not stop it, and says what happened. */
