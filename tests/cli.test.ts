@@ -114,7 +114,7 @@ const CALLS: Record<string, { good: Call; failing: Call; malformed: Call }> = {
 };
 
 before(() => {
-  execFileSync(process.execPath, ['kernel-setup/setup.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
   writeFileSync(tmp('texts.json'), JSON.stringify(['i like strawberries']));
   writeFileSync(tmp('broken.json'), '["i like');
   writeFileSync(tmp('ids.json'), JSON.stringify({ input_ids: [[101, 1045, 2066, 13137, 20968, 102]] }));

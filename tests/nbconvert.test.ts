@@ -4,13 +4,13 @@
 // kernel's stderr; a throwing cell fails nbconvert with the real error name, value and traceback.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PYTHON, requireSystem } from '../kernel-setup/system.mjs';
-import type { Notebook, Output } from '../src/notebooks/notebook.js';
-import { JUPYTER_DATA_DIR } from '../src/notebooks/kernelspec.js';
+import { requireSystem } from '../kernel-setup/system.mjs';
+import type { Output } from '../src/notebooks/notebook.js';
+import { nbconvert as execute } from './helpers/nbconvert.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = mkdtempSync(path.join(tmpdir(), 'finetune-lab-nbconvert-'));
@@ -20,19 +20,7 @@ before(() => {
   requireSystem('python-jupyter');
 });
 
-function nbconvert(notebook: string): { status: number | null; output: string; executed: () => Notebook } {
-  const run = spawnSync(PYTHON, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=finetune-lab', '--output-dir', OUT, notebook], {
-    cwd: ROOT,
-    env: { ...process.env, JUPYTER_PATH: JUPYTER_DATA_DIR, FINETUNE_LAB_PROFILE: 'ci' },
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  return {
-    status: run.status,
-    output: run.stdout + run.stderr,
-    executed: () => JSON.parse(readFileSync(path.join(OUT, path.basename(notebook)), 'utf8')) as Notebook,
-  };
-}
+const nbconvert = (notebook: string) => execute(notebook, OUT, { FINETUNE_LAB_PROFILE: 'ci' });
 
 const textOf = (o: Output): string => ('text' in o ? [o.text].flat().join('') : 'data' in o ? [o.data['text/plain'] ?? '', o.data['text/html'] ?? ''].flat().join('') : '');
 

@@ -3,11 +3,13 @@
 // outputs land in the executed copy; hanging cells are stopped; no kernel outlives the runner.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { requireSystem } from '../kernel-setup/system.mjs';
 import type { Notebook } from '../src/notebooks/notebook.js';
+import { nbconvert } from './helpers/nbconvert.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(ROOT, 'tests', 'notebooks');
@@ -177,12 +179,9 @@ test('a training cell shows its progress as one display updated in place; the te
   assert.match(text, /^epoch 1\/2: train loss \d\.\d{4}, val loss \d\.\d{4}, val accuracy [\d.]+%\nepoch 2\/2: train loss \d\.\d{4}, val loss \d\.\d{4}, val accuracy [\d.]+%$/);
 
   // Jupyter's own executor (nbclient, through nbconvert) records the same outputs.
-  const python = '/usr/bin/python3';
-  const nbconvert = spawnSync(python, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=finetune-lab', '--output-dir', path.join(OUT, 'nbclient'), 'progress.ipynb'], {
-    cwd: FIXTURES, encoding: 'utf8', env: { ...process.env, JUPYTER_PATH: path.join(ROOT, '.kernel', 'share', 'jupyter') },
-  });
-  assert.equal(nbconvert.status, 0, `nbconvert failed (it needs Debian's Jupyter: sudo apt-get install jupyter-nbconvert python3-nbclient):\n${nbconvert.stderr}`);
-  const reference = JSON.parse(readFileSync(path.join(OUT, 'nbclient', 'progress.ipynb'), 'utf8')) as Notebook;
-  const joined = (reference.cells[2].outputs ?? []).map((o) => ('data' in o ? { ...o, data: { 'text/plain': ([] as string[]).concat(o.data['text/plain'] as string[]).join('') } } : o));
+  requireSystem('python-jupyter');
+  const reference = nbconvert('tests/notebooks/progress.ipynb', path.join(OUT, 'nbclient'));
+  assert.equal(reference.status, 0, reference.output);
+  const joined = (reference.executed().cells[2].outputs ?? []).map((o) => ('data' in o ? { ...o, data: { 'text/plain': ([] as string[]).concat(o.data['text/plain'] as string[]).join('') } } : o));
   assert.deepEqual(shape(outputs), shape(joined));
 });
