@@ -1,5 +1,6 @@
-export { loadSettings } from "./settings.js";
-export type { Settings, ProfileName } from "./settings.js";
+export { loadSettings, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, loadMaskedLm } from "./course/index.js";
+export type { Settings, ProfileName, MethodResult, MaskedLm } from "./course/index.js";
+export { PROJECT_ROOT, EMBEDDED_MODEL, resolveModelPath } from "./package/root.js";
 export { initBackend, probeBackends, currentBackend, BACKEND_NAMES } from "./backend/index.js";
 export type { BackendName, BackendInfo, BackendProbe, InitBackendOptions } from "./backend/index.js";
 export { gelu, layerNorm } from "./ops.js";
@@ -38,13 +39,10 @@ export { fit, evaluate, linearSchedule, NonFiniteLossError } from "./train/train
 export type { FitOptions, FitResult, EpochRecord, Evaluation, Classifier, BatchSource, LabelledBatch } from "./train/trainer.js";
 export { classificationReport, confusionMatrix } from "./train/metrics.js";
 export { historyFigure, confusionFigure, tokenHeatmapFigure, scatterFigure } from "./plots/figures.js";
-export { recordResult, readResults, RESULTS_FILE } from "./results.js";
-export type { MethodResult } from "./results.js";
-export { PROJECT_ROOT, EMBEDDED_MODEL, resolveModelPath } from "./models.js";
 export { BagOfWords, BagOfWordsClassifier, LogisticRegression, trainBaseline } from "./baseline/index.js";
 export type { BaselineOptions, BaselineResult, BaselineSummary, LogisticOptions, SparseRow, VectorizerOptions } from "./baseline/index.js";
-export { nextWordExamples, bagOfWordsTargets, maskSequence, maskingVocab, maskingTable, mlmBatch, disposeBatch, IGNORE_INDEX, buildCorpus, packWindows, tokenizeCorpus, TOKEN_CACHE_DIR, Windows, MODEL_SIZES, parseSize, shapeName, sizeConfig, pretrain, evaluateMlm, heldOutMlm, heldOutSequences, maskedLmLoss, sparseCrossEntropy, savedRunSettings, HELD_OUT_TEXTS, EVAL_SEQUENCES, LIVE_RUN_DIR, loadMaskedLm } from "./pretrain/index.js";
-export type { NextWordExample, MaskingOptions, MaskingVocab, MaskAction, MaskedSequence, MaskingRow, MlmBatch, PretrainCorpus, CorpusOptions, ModelSize, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, MlmEvaluation, HeldOutOptions, RunSettings, MaskedLm } from "./pretrain/index.js";
+export { nextWordExamples, bagOfWordsTargets, maskSequence, maskingVocab, maskingTable, mlmBatch, disposeBatch, IGNORE_INDEX, buildCorpus, packWindows, tokenizeCorpus, TOKEN_CACHE_DIR, Windows, MODEL_SIZES, parseSize, shapeName, sizeConfig, pretrain, evaluateMlm, heldOutMlm, heldOutSequences, maskedLmLoss, sparseCrossEntropy, savedRunSettings, HELD_OUT_TEXTS, EVAL_SEQUENCES } from "./pretrain/index.js";
+export type { NextWordExample, MaskingOptions, MaskingVocab, MaskAction, MaskedSequence, MaskingRow, MlmBatch, PretrainCorpus, CorpusOptions, ModelSize, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, MlmEvaluation, HeldOutOptions, RunSettings } from "./pretrain/index.js";
 export { buildPrompt, verbalizerIds, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, MASK, REVIEW_SLOT, clozeScores, contentFreePrior, calibrate, classLogProbs, argmaxRows, evaluateTemplate, fillMask, chooseTemplate, CONTENT_FREE_INPUTS } from "./prompting/index.js";
 export type { Prompt, PromptTemplate, Verbalizer, ClozeOptions, Filling, TemplateEvaluation, TemplateRun, TemplateChoice } from "./prompting/index.js";
 export { saveFigureImage } from "./plots/index.js";

@@ -12,14 +12,14 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/index.js';
 import { fromPretrained } from '../src/bert/pretrained.js';
-import { EMBEDDED_MODEL } from '../src/models.js';
+import { EMBEDDED_MODEL } from '../src/package/root.js';
 import { heldOutMlm } from '../src/pretrain/index.js';
 import { evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER } from '../src/prompting/index.js';
 import { finetune } from '../src/finetune/index.js';
 import { loadImdb } from '../src/data/imdb.js';
 import { splitDataset } from '../src/data/split.js';
-import { readResults } from '../src/results.js';
-import { loadSettings } from '../src/settings.js';
+import { readResults } from '../src/course/results.js';
+import { loadSettings } from '../src/course/settings.js';
 
 const record = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'pretraining.json'), 'utf8'));
 const results = readResults(join(EMBEDDED_MODEL, 'finetuning-results.json'));

@@ -13,7 +13,7 @@ import { ADAMW_HOST_KERNEL, ADAMW_KERNEL, adamwUpdate, hostMoments, type AdamWSt
 import { assembleSimd, simdModuleSource } from '../src/backend/kernels/assemble-wat.js';
 import { mulberry32 } from '../src/data/random.js';
 import { gelu } from '../src/ops.js';
-import { loadSettings } from '../src/settings.js';
+import { loadSettings } from '../src/course/settings.js';
 
 const random = mulberry32(7);
 const values = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeEnvironment } from '../src/backend/environment.js';
 import { writeReport } from '../src/notebooks/report.js';
-import { loadSettings } from '../src/settings.js';
+import { loadSettings } from '../src/course/settings.js';
 
 test('markdown cells and markdown outputs are sanitised; code outputs keep their scripts', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'report-markdown-'));

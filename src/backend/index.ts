@@ -9,7 +9,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadSettings } from '../settings.js';
+import { loadSettings } from '../course/settings.js';
 import { installKernels } from './kernels/index.js';
 import { registerThreadedWasm, threadsSupported } from './wasm-threads.js';
 import { adapterName, webgpuAdapter } from './webgpu.js';

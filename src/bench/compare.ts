@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../models.js';
+import { PROJECT_ROOT } from '../package/root.js';
 
 /** The shapes issue 5 measures: bert-mini batch 8 seq 128, bert-tiny batch 32 seq 128. */
 const SHAPES = [

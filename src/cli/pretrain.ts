@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKEND_NAMES } from '../backend/index.js';
-import { resolveModelPath } from '../models.js';
+import { resolveModelPath } from '../package/root.js';
 import { MODEL_SIZES, parseSize, pretrain, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
 import { choice, integer, number, parseCommand, UsageError, validate } from './args.js';
 

@@ -1,9 +1,9 @@
 /** `finetune-lab prompt`: zero-shot sentiment by cloze prompting a masked-language model, or filling in blanks. */
 import { loadImdb } from '../data/imdb.js';
 import { splitDataset } from '../data/split.js';
-import { loadMaskedLm } from '../pretrain/live.js';
+import { loadMaskedLm } from '../course/masked-lm.js';
 import { chooseTemplate, evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, type TemplateRun } from '../prompting/index.js';
-import { loadSettings } from '../settings.js';
+import { loadSettings } from '../course/settings.js';
 import { integer, parseCommand } from './args.js';
 
 export const usage = `Usage: finetune-lab prompt [options]

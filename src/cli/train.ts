@@ -1,7 +1,7 @@
 /** `finetune-lab train`: fine-tunes a BERT classifier with one method and prints a JSON summary. */
 import { BACKEND_NAMES } from '../backend/index.js';
 import { finetune, METHODS } from '../finetune/index.js';
-import { loadSettings } from '../settings.js';
+import { loadSettings } from '../course/settings.js';
 import { choice, existing, integer, number, parseCommand, required, UsageError } from './args.js';
 
 export const usage = `Usage: finetune-lab train --method ${METHODS.join('|')} [options]

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { describeEnvironment } from '../backend/environment.js';
 import { writeReport, type ReportNotebook } from '../notebooks/report.js';
 import { DEFAULT_CELL_TIMEOUT_S } from '../notebooks/runner.js';
-import { ENV_PREFIX, loadSettings, PROFILE_NAMES } from '../settings.js';
+import { ENV_PREFIX, loadSettings, PROFILE_NAMES } from '../course/settings.js';
 import { choice, number, parseCommand } from './args.js';
 import { exitOnSignals } from './run.js';
 import { runAndShow } from './status.js';

@@ -1,5 +1,5 @@
 import type * as DanfoModule from 'danfojs-node';
-import { courseTool } from '../course-tools.js';
+import { courseTool } from '../package/peers.js';
 
 export type Danfo = typeof DanfoModule;
 

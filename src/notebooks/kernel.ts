@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type * as zmq from 'zeromq';
-import { courseTool } from '../course-tools.js';
+import { courseTool } from '../package/peers.js';
 import { KERNEL_NAME, type KernelSpec } from './kernelspec.js';
 import { decode, encode, request, type Message } from './protocol.js';
 import { writeFileAtomic } from '../files/atomic.js';

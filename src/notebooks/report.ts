@@ -10,7 +10,7 @@ import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
 import type { EnvironmentReport } from '../backend/environment.js';
 import { PLOTLY_LIBRARY_FILE, stripPlotlyLibrary } from '../plots/index.js';
-import type { Settings } from '../settings.js';
+import type { Settings } from '../course/settings.js';
 import { readNotebook, text, type Cell, type MimeBundle, type Output } from './notebook.js';
 import type { NotebookResult } from './runner.js';
 import { writeFileAtomic } from '../files/atomic.js';
@@ -255,7 +255,7 @@ ${outcome}
 <h2>How these numbers were made</h2>
 <p>The same settings on the same versions and backend give the same numbers: every split, shuffle, initialisation and
 dropout mask is drawn from the seed below. To run it again: <code>FINETUNE_LAB_PROFILE=${escape(settings.profile)} npm run tutorial</code>
-(overrides such as <code>FINETUNE_LAB_EPOCHS</code> are read by <code>loadSettings()</code> in <code>src/settings.ts</code>).</p>
+(overrides such as <code>FINETUNE_LAB_EPOCHS</code> are read by <code>loadSettings()</code> in <code>src/course/settings.ts</code>).</p>
 <h3>Settings</h3>
 ${table(settingRows, ['setting', 'value'])}
 <h3>Backend and machine</h3>

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../files/atomic.js';
-import { courseTool } from '../course-tools.js';
+import { courseTool } from '../package/peers.js';
 
 /** A plotly figure: traces, layout and config as plotly.js takes them. */
 export interface Figure {

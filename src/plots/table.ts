@@ -4,7 +4,7 @@
  * `table()` shows the same rows as an HTML table in a notebook and keeps `console.table` for a
  * terminal.
  */
-import { courseTool } from '../course-tools.js';
+import { courseTool } from '../package/peers.js';
 
 /**
  * What `table()` takes: what `console.table` takes (a list of rows, or an object of rows or of

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../models.js';
+import { PROJECT_ROOT } from '../package/root.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
 import { writeFileAtomic } from '../files/atomic.js';
 

@@ -10,5 +10,3 @@ export { MODEL_SIZES, parseSize, shapeName, sizeConfig } from './sizes.js';
 export type { ModelSize } from './sizes.js';
 export { EVAL_SEQUENCES, evaluateMlm, HELD_OUT_TEXTS, heldOutMlm, heldOutSequences, maskedLmLoss, pretrain, savedRunSettings, sparseCrossEntropy } from './train.js';
 export type { HeldOutOptions, MlmEvaluation, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, RunSettings } from './train.js';
-export { LIVE_RUN_DIR, loadMaskedLm } from './live.js';
-export type { MaskedLm } from './live.js';

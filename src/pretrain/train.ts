@@ -23,7 +23,7 @@ import { loadCheckpoint, saveCheckpoint } from '../bert/checkpoint.js';
 import { BertForMaskedLM } from '../bert/heads.js';
 import { pretrainingText } from '../data/split.js';
 import { deriveSeed, mulberry32, permutation } from '../data/random.js';
-import { resolveModelPath } from '../models.js';
+import { resolveModelPath } from '../package/root.js';
 import { setDropoutSeed } from '../ops.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { claimRunDirectory, hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, type LoopState } from '../train/checkpoint.js';

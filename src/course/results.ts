@@ -3,12 +3,8 @@
  * methods side by side without training them again. A method's latest run replaces its entry.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from './models.js';
-import { writeFileAtomic } from './files/atomic.js';
-
-/** Where the notebooks record their results. */
-export const RESULTS_FILE = join(PROJECT_ROOT, 'build', 'results.json');
+import { writeFileAtomic } from '../files/atomic.js';
+import { RESULTS_FILE } from './paths.js';
 
 /** The figures every method reports; anything else (profile, model, ...) may come along. */
 export interface MethodResult {

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from './models.js';
+import { PROJECT_ROOT } from './root.js';
 
 export type CourseTool = 'danfojs-node' | 'tslab' | 'zeromq';
 

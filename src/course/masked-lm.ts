@@ -1,14 +1,10 @@
-/** The masked-language model the notebooks use, and where notebook 01's live pretraining run goes. */
-import { join } from 'node:path';
+/** The masked-language model the notebooks use. */
 import type { BackendName } from '../backend/index.js';
 import type { BertForMaskedLM } from '../bert/heads.js';
 import { fromPretrained } from '../bert/pretrained.js';
-import { PROJECT_ROOT, resolveModelPath } from '../models.js';
-import { loadSettings } from '../settings.js';
+import { resolveModelPath } from '../package/root.js';
 import { BertTokenizer } from '../tokenizer/index.js';
-
-/** Where notebook 01's live pretraining run goes (`DIR/model` is the model). */
-export const LIVE_RUN_DIR = join(PROJECT_ROOT, 'build', 'pretrain-live');
+import { loadSettings } from './settings.js';
 
 export interface MaskedLm {
   model: BertForMaskedLM;

@@ -1,14 +1,14 @@
 /**
- * Where models come from: the embedded model that ships under `models/` (so the course runs
- * offline), any local directory, or a Hugging Face Hub id.
+ * Where this package's own files are: its root folder (package.json, the embedded model under
+ * `models/`, the course's `build/`), found from this module's place in `src/` or `dist/`.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
 /** The project root: `dist/..` when compiled, `src/..` under tsx. */
-export const PROJECT_ROOT = resolve(__dirname, '..');
+export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 
-/** The embedded model every notebook and command uses when no other is named. */
+/** The model that ships with the package (so the course runs offline), the default wherever a model may be left out. */
 export const EMBEDDED_MODEL = join(PROJECT_ROOT, 'models', 'finetune-lab-bert');
 
 /**

@@ -1,0 +1,12 @@
+/**
+ * The course layer: what the notebooks, the tutorial and the command line share and the library
+ * does not know about. The settings profiles and their environment variables, the results ledger,
+ * where the course writes, and the helpers the notebooks call.
+ */
+export { loadSettings, ENV_PREFIX, PROFILE_NAMES } from './settings.js';
+export type { Settings, ProfileName } from './settings.js';
+export { recordResult, readResults } from './results.js';
+export type { MethodResult } from './results.js';
+export { RESULTS_FILE, LIVE_RUN_DIR } from './paths.js';
+export { loadMaskedLm } from './masked-lm.js';
+export type { MaskedLm } from './masked-lm.js';
