@@ -1,4 +1,4 @@
-export { loadSettings, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, loadMaskedLm } from "./course/index.js";
+export { loadSettings, backendOptions, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, loadMaskedLm } from "./course/index.js";
 export type { Settings, ProfileName, MethodResult, MaskedLm } from "./course/index.js";
 export { PROJECT_ROOT, EMBEDDED_MODEL, resolveModelPath } from "./package/root.js";
 export { initBackend, probeBackends, currentBackend, BACKEND_NAMES } from "./backend/index.js";
@@ -33,7 +33,7 @@ export { AdamW, trainerParamGroups, valueAndGrads } from "./train/optimizer.js";
 export type { AdamWOptions, AdamWState, ParamGroup, NamedArray } from "./train/optimizer.js";
 export { injectLora, injectAdapters, loadAdapter, loraConfig, bottleneckConfig, AdapterModel, LoraModel, BottleneckModel, LORA_DEFAULTS, BOTTLENECK_DEFAULTS, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX } from "./adapters/index.js";
 export type { LoraConfig, BottleneckConfig, InjectOptions, ParameterCounts } from "./adapters/index.js";
-export { finetune, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2 } from "./finetune/index.js";
+export { finetune, FINETUNE_DEFAULTS, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2 } from "./finetune/index.js";
 export type { FinetuneOptions, FinetuneSummary, FinetuneResult, Method, MethodSpec, ClassifierModel, FeatureBatch, Prediction, Projection } from "./finetune/index.js";
 export { fit, evaluate, linearSchedule, NonFiniteLossError } from "./train/trainer.js";
 export type { FitOptions, FitResult, EpochRecord, Evaluation, Classifier, BatchSource, LabelledBatch } from "./train/trainer.js";

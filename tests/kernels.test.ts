@@ -13,7 +13,6 @@ import { ADAMW_HOST_KERNEL, ADAMW_KERNEL, adamwUpdate, hostMoments, type AdamWSt
 import { assembleSimd, simdModuleSource } from '../src/backend/kernels/assemble-wat.js';
 import { mulberry32 } from '../src/data/random.js';
 import { gelu } from '../src/ops.js';
-import { loadSettings } from '../src/course/settings.js';
 
 const random = mulberry32(7);
 const values = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);
@@ -333,6 +332,6 @@ test('the wasm backend runs XNNPACK on the threads asked for', async () => {
   await initBackend({ backend: 'wasm', quiet: true, threads: os.cpus().length });
   const wasm: typeof import('@tensorflow/tfjs-backend-wasm') = require('@tensorflow/tfjs-backend-wasm');
   // tfjs alone would cap the pool at logical cores / 2 (1 on a 2-core machine): see src/backend/wasm-threads.ts.
-  // The first initBackend of this process fixed the count: FINETUNE_LAB_THREADS or one per core.
-  assert.equal(wasm.getThreadsCount(), Math.min(loadSettings().threads ?? os.availableParallelism(), 8));
+  // The first initBackend of this process fixed the count: one per core, as none here asked for another.
+  assert.equal(wasm.getThreadsCount(), Math.min(os.availableParallelism(), 8));
 });

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BackendInfo, BackendName, BackendProbe, cpuName, initBackend, probeBackends } from './index.js';
+import { BackendInfo, BackendName, BackendProbe, cpuName, initBackend, probeBackends, type InitBackendOptions } from './index.js';
 
 /** The packages whose versions decide how the course runs. */
 export const KEY_PACKAGES = [
@@ -30,7 +30,7 @@ export interface EnvironmentReport {
   /** Installed version of each key package, or null when it is not installed. */
   packages: Record<string, string | null>;
   backends: Record<BackendName, BackendProbe>;
-  /** The backend `initBackend` selects with the current settings. */
+  /** The backend `initBackend` selects with the options given (the one in use, else the best available). */
   selected: BackendInfo;
 }
 
@@ -50,10 +50,11 @@ export function packageVersion(name: string): string | null {
   return null;
 }
 
-/** Probes every backend and selects one (quietly), then reports versions and hardware. */
-export async function describeEnvironment(options: { backend?: BackendName } = {}): Promise<EnvironmentReport> {
-  const backends = await probeBackends();
+/** Selects a backend with `options` (quietly), probes every backend, then reports versions and hardware. */
+export async function describeEnvironment(options: InitBackendOptions = {}): Promise<EnvironmentReport> {
+  // Selecting first lets `options.threads` size the wasm backend, which the first probe loads.
   const selected = await initBackend({ ...options, quiet: true });
+  const backends = await probeBackends();
   return {
     finetuneLab: JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version,
     node: process.version,

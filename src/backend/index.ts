@@ -3,13 +3,13 @@
  *
  * Preference order: `tensorflow` (the native libtensorflow binding, only if the user installed
  * `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`), then `webgpu` (Dawn) on a real GPU,
- * then `wasm`, then `cpu`. `FINETUNE_LAB_BACKEND` or the `backend` option forces one; a software
- * WebGPU adapter (llvmpipe and the like) is used only when forced, since it is slower than wasm.
+ * then `wasm`, then `cpu`. The `backend` option forces one (the course and the command line pass
+ * FINETUNE_LAB_BACKEND or --backend there); a software WebGPU adapter (llvmpipe and the like) is
+ * used only when forced, since it is slower than wasm.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadSettings } from '../course/settings.js';
 import { installKernels } from './kernels/index.js';
 import { registerThreadedWasm, threadsSupported } from './wasm-threads.js';
 import { adapterName, webgpuAdapter } from './webgpu.js';
@@ -39,11 +39,13 @@ export interface BackendInfo {
 }
 
 export interface InitBackendOptions {
-  /** Force a backend; overrides `FINETUNE_LAB_BACKEND`. */
+  /** Force a backend (default: the first available in BACKEND_NAMES' order, a software GPU adapter skipped). */
   backend?: BackendName;
+  /** Who forced `backend`, as the chosen backend's reason and the errors name it (default "the backend option"). */
+  forcedBy?: string;
   /** Do not print the line that says which backend was chosen. */
   quiet?: boolean;
-  /** Threads of the wasm backend; overrides `FINETUNE_LAB_THREADS` (default: one per core, see wasm-threads.ts). Fixed once wasm is loaded. */
+  /** Threads of the wasm backend (default: one per core, see wasm-threads.ts). Fixed once wasm is loaded. */
   threads?: number;
 }
 
@@ -83,7 +85,7 @@ let wasmThreads: number | undefined;
  * Loads the wasm backend with its .wasm binaries taken from node_modules: the multi-threaded
  * build when more than one thread is asked for (see wasm-threads.ts), else the SIMD one.
  */
-function loadWasm(threads = loadSettings().threads ?? os.availableParallelism()): void {
+function loadWasm(threads = os.availableParallelism()): void {
   if (wasmThreads !== undefined) return;
   const wasm: typeof import('@tensorflow/tfjs-backend-wasm') = require('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
@@ -109,7 +111,7 @@ const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
     if (!adapter) return { available: false, reason: noAdapterReason(dawn.warnings) };
     const device = adapterName(adapter);
     if (adapter.software) {
-      return { available: true, software: true, device, reason: 'software adapter (the CPU emulating a GPU): used only when forced with FINETUNE_LAB_BACKEND=webgpu' };
+      return { available: true, software: true, device, reason: 'software adapter (the CPU emulating a GPU): used only when forced (backend webgpu; FINETUNE_LAB_BACKEND=webgpu for the course)' };
     }
     return { available: true, device, reason: 'GPU adapter found through Dawn' };
   },
@@ -173,25 +175,20 @@ export function currentBackend(): BackendInfo | undefined {
 }
 
 async function select(options: InitBackendOptions): Promise<BackendInfo> {
-  const forced = options.backend ?? parseBackendName(loadSettings().backend);
+  const forced = options.backend;
+  const by = options.forcedBy ?? 'the backend option';
   if (options.threads !== undefined) loadWasm(options.threads);
   if (current && (forced === undefined || forced === current.name) && tf.getBackend() === current.name) return current;
 
-  const info = forced ? await forcedBackend(forced, options.backend ? 'the backend option' : 'FINETUNE_LAB_BACKEND') : await bestBackend();
+  const info = forced ? await forcedBackend(forced, by) : await bestBackend();
   installKernels();
   if (!(await tf.setBackend(info.name))) {
-    throw new Error(`TensorFlow.js could not initialise the ${info.name} backend (see the warning above); choose another with FINETUNE_LAB_BACKEND=${BACKEND_NAMES.filter((n) => n !== info.name).join('|')}`);
+    throw new Error(`TensorFlow.js could not initialise the ${info.name} backend (see the warning above); choose another (${BACKEND_NAMES.filter((n) => n !== info.name).join('|')}) with ${by}`);
   }
   await tf.ready();
   current = info;
   if (!options.quiet) console.log(`finetune-lab: TensorFlow.js backend "${info.name}" on ${info.device}: ${info.reason}`);
   return info;
-}
-
-function parseBackendName(value: string | undefined): BackendName | undefined {
-  if (value === undefined) return undefined;
-  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
-  throw new Error(`FINETUNE_LAB_BACKEND=${JSON.stringify(value)} is not a backend; use one of ${BACKEND_NAMES.join(', ')} or unset it to choose automatically`);
 }
 
 async function forcedBackend(name: BackendName, by: string): Promise<BackendInfo> {

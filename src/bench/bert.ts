@@ -28,7 +28,7 @@ export interface BenchOptions {
   batch: number;
   seq: number;
   backend?: BackendName;
-  /** Threads of the wasm backend (default: FINETUNE_LAB_THREADS, else one per core). */
+  /** Threads of the wasm backend (default: one per core). */
   threads?: number;
   /** Training in parts of this many sequences, gradients added up (gradient accumulation). */
   microBatch?: number;

@@ -14,7 +14,7 @@ import type { BertTask } from './heads.js';
 export interface FromPretrainedOptions<T extends BertTask> {
   /** Which model to build: 'base' (BertModel), 'mlm', 'pretraining', 'classification' or 'article'. */
   task: T;
-  /** Force a TensorFlow.js backend (else FINETUNE_LAB_BACKEND, else the best available). */
+  /** Force a TensorFlow.js backend (default: the one in use, else the best available). */
   backend?: BackendName;
   /** Class names for a new classifier (sets num_labels), e.g. `['negative', 'positive']`. */
   labels?: string[];

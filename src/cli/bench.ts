@@ -1,6 +1,7 @@
 /** `finetune-lab bench`: BERT forward and training throughput, the torch reference's JSON line. */
-import { BACKEND_NAMES } from '../backend/index.js';
+import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { BERT_SIZES, benchmarkBert, type BertSize } from '../bench/bert.js';
+import { backendOptions, loadSettings } from '../course/settings.js';
 import { choice, integer, parseCommand } from './args.js';
 
 const SIZE_NAMES = Object.keys(BERT_SIZES) as BertSize[];
@@ -37,14 +38,16 @@ export async function run(args: string[]): Promise<number> {
       profile: { type: 'boolean' },
     },
   });
+  const options = backendOptions(loadSettings(), { backend: choice('backend', values.backend, BACKEND_NAMES), threads: integer('threads', values.threads), quiet: true });
+  await initBackend(options);
   const result = await benchmarkBert({
     size: choice('size', values.size, SIZE_NAMES),
     batch: integer('batch', values.batch),
     seq: integer('seq', values.seq),
     steps: integer('steps', values.steps),
-    threads: integer('threads', values.threads),
+    threads: options.threads,
     microBatch: integer('micro-batch', values['micro-batch']),
-    backend: choice('backend', values.backend, BACKEND_NAMES),
+    backend: options.backend,
     profile: values.profile,
   });
   console.log(JSON.stringify(result));

@@ -1,6 +1,7 @@
 /** `finetune-lab env`: prints the environment report (versions, backends, selection) as one JSON object. */
 import { BACKEND_NAMES } from '../backend/index.js';
 import { describeEnvironment } from '../backend/environment.js';
+import { backendOptions, loadSettings } from '../course/settings.js';
 import { choice, parseCommand } from './args.js';
 
 export const usage = `Usage: finetune-lab env [--backend ${BACKEND_NAMES.join('|')}]
@@ -13,7 +14,7 @@ can run here (and on what device, or why not), and the backend that would be sel
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseCommand({ args, options: { backend: { type: 'string' } } });
-  const report = await describeEnvironment({ backend: choice('backend', values.backend, BACKEND_NAMES) });
+  const report = await describeEnvironment(backendOptions(loadSettings(), { backend: choice('backend', values.backend, BACKEND_NAMES) }));
   console.log(JSON.stringify(report, null, 2));
   return 0;
 }

@@ -1,10 +1,11 @@
 /** `finetune-lab forward`: runs a BERT checkpoint on given token ids and writes its outputs as JSON. */
 import { readFileSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
-import { BACKEND_NAMES } from '../backend/index.js';
+import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { loadConfig } from '../bert/config.js';
 import { taskOfArchitecture, type BertTask } from '../bert/heads.js';
 import { fromPretrained } from '../bert/pretrained.js';
+import { backendOptions, loadSettings } from '../course/settings.js';
 import { resolveModelFiles } from '../hub/index.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { choice, existing, parseCommand, required } from './args.js';
@@ -49,7 +50,7 @@ export async function run(args: string[]): Promise<number> {
     options: { model: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, backend: { type: 'string' }, mlm: { type: 'boolean' } },
   });
   required(values, ['model', 'input', 'output']);
-  const backend = choice('backend', values.backend, BACKEND_NAMES);
+  const backend = await initBackend(backendOptions(loadSettings(), { backend: choice('backend', values.backend, BACKEND_NAMES), quiet: true }));
   const input = readInput(existing('input', values.input));
 
   // The head comes from the checkpoint's class: classification logits where it has a classifier;
@@ -57,7 +58,7 @@ export async function run(args: string[]): Promise<number> {
   const architecture = loadConfig(await resolveModelFiles(values.model, { files: ['config.json'] })).architectures?.[0] ?? '';
   const saved = taskOfArchitecture(architecture);
   const task: BertTask = values.mlm ? (saved === 'pretraining' ? 'pretraining' : 'mlm') : saved === 'classification' ? 'classification' : 'base';
-  const { model, info } = await fromPretrained(values.model, { task, backend, quiet: true });
+  const { model, info } = await fromPretrained(values.model, { task, backend: backend.name, quiet: true });
   if (info.missingKeys.length) {
     throw new Error(`${values.model} lacks ${info.missingKeys.join(', ')}, so the outputs would be random; ${values.mlm ? 'drop --mlm or use a checkpoint with the MLM head (cls.predictions)' : 'use a complete checkpoint'}`);
   }

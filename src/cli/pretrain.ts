@@ -1,7 +1,8 @@
 /** `finetune-lab pretrain`: masked-language-model pretraining of a BERT from scratch, resumable. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKEND_NAMES } from '../backend/index.js';
+import { BACKEND_NAMES, initBackend } from '../backend/index.js';
+import { backendOptions, loadSettings } from '../course/settings.js';
 import { resolveModelPath } from '../package/root.js';
 import { MODEL_SIZES, parseSize, pretrain, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
 import { choice, integer, number, parseCommand, UsageError, validate } from './args.js';
@@ -83,6 +84,8 @@ export async function run(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // FINETUNE_LAB_BACKEND and FINETUNE_LAB_THREADS choose the backend unless --backend does.
+  await initBackend(backendOptions(loadSettings(), { backend }));
   const options: PretrainOptions = {
     size: init ? size : size ?? saved?.size,
     init: init ?? saved?.init,

@@ -1,7 +1,8 @@
 /** `finetune-lab train`: fine-tunes a BERT classifier with one method and prints a JSON summary. */
-import { BACKEND_NAMES } from '../backend/index.js';
+import { BACKEND_NAMES, initBackend } from '../backend/index.js';
+import { LORA_DEFAULTS } from '../adapters/index.js';
+import { backendOptions, loadSettings } from '../course/settings.js';
 import { finetune, METHODS } from '../finetune/index.js';
-import { loadSettings } from '../course/settings.js';
 import { choice, existing, integer, number, parseCommand, required, UsageError } from './args.js';
 
 export const usage = `Usage: finetune-lab train --method ${METHODS.join('|')} [options]
@@ -10,7 +11,7 @@ Trains a classifier on IMDB reviews (or a CSV), evaluates the best epoch on the 
 split, saves it, and prints one JSON line: method, trainable_params, total_params, epochs,
 train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_f1, checkpoint.
 
-  --model DIR|ID       model directory or Hugging Face Hub id (default: the settings' model)
+  --model DIR|ID       model directory or Hugging Face Hub id (default: the profile's model)
   --method NAME        frozen (feature extraction), full, adapter (bottleneck) or lora
   --data imdb|FILE     the IMDB reviews (default) or a CSV with text and label columns
   --train-size N       training examples (default from the profile, FINETUNE_LAB_PROFILE)
@@ -20,15 +21,16 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
   --batch-size N
   --micro-batch N      run each batch in parts of N reviews and add up their gradients
                        (gradient accumulation: the same batch with less activation memory)
-  --lr X               peak learning rate (default: the method's)
+  --lr X               peak learning rate (default: the profile's, else the method's)
   --max-length N       tokens per review
   --seed N
-  --backend NAME       ${BACKEND_NAMES.join('|')}
+  --backend NAME       ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
   --output DIR         where the best model (DIR/best) and resumable state (DIR/last) go
   --resume             continue the run saved in --output
   --overwrite          start afresh in an --output that holds an earlier run, replacing it
   --no-cache-features  frozen method: run the encoder in every step instead of once
-  --lora-r N           LoRA rank (default 8)
+  --lora-r N           LoRA rank (default ${LORA_DEFAULTS.r})
+  --lora-alpha X       LoRA scale numerator: the update is scaled by alpha / r (default ${LORA_DEFAULTS.lora_alpha})
   --adapter-size N     bottleneck adapter size (default hidden/16)
   -h, --help           show this help`;
 
@@ -40,33 +42,35 @@ export async function run(args: string[]): Promise<number> {
       'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
       'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
-      'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'adapter-size': { type: 'string' },
+      'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'adapter-size': { type: 'string' },
     },
   });
   required(values, ['method']);
   if (values.resume && !values.output) throw new UsageError('--resume needs --output, the directory of the run to continue');
   const settings = loadSettings();
   const r = integer('lora-r', values['lora-r']);
+  const alpha = number('lora-alpha', values['lora-alpha'], { above: 0 });
   const size = integer('adapter-size', values['adapter-size']);
+  const backend = await initBackend(backendOptions(settings, { backend: choice('backend', values.backend, BACKEND_NAMES), quiet: true }));
   const result = await finetune({
     method: choice('method', values.method, METHODS),
     model: values.model ?? settings.model,
     data: values.data === 'imdb' ? values.data : existing('data', values.data),
-    trainSize: integer('train-size', values['train-size']),
-    valSize: integer('val-size', values['val-size']),
-    testSize: integer('test-size', values['test-size']),
-    epochs: integer('epochs', values.epochs),
-    batchSize: integer('batch-size', values['batch-size']),
+    trainSize: integer('train-size', values['train-size']) ?? settings.trainSize,
+    valSize: integer('val-size', values['val-size']) ?? settings.valSize,
+    testSize: integer('test-size', values['test-size']) ?? settings.testSize,
+    epochs: integer('epochs', values.epochs) ?? settings.epochs,
+    batchSize: integer('batch-size', values['batch-size']) ?? settings.batchSize,
     microBatchSize: integer('micro-batch', values['micro-batch']),
-    lr: number('lr', values.lr, { above: 0 }),
-    maxLength: integer('max-length', values['max-length']),
-    seed: integer('seed', values.seed, 0),
-    backend: choice('backend', values.backend, BACKEND_NAMES),
+    lr: number('lr', values.lr, { above: 0 }) ?? settings.learningRate,
+    maxLength: integer('max-length', values['max-length']) ?? settings.maxLength,
+    seed: integer('seed', values.seed, 0) ?? settings.seed,
+    backend: backend.name,
     outputDir: values.output,
     resume: values.resume,
     overwrite: values.overwrite,
     cacheFeatures: !values['no-cache-features'],
-    lora: r ? { r, lora_alpha: 2 * r } : undefined,
+    lora: { r, lora_alpha: alpha },
     adapter: size ? { bottleneck_size: size } : undefined,
   });
   console.log(JSON.stringify(result.summary));

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { describeEnvironment } from '../backend/environment.js';
 import { writeReport, type ReportNotebook } from '../notebooks/report.js';
 import { DEFAULT_CELL_TIMEOUT_S } from '../notebooks/runner.js';
-import { ENV_PREFIX, loadSettings, PROFILE_NAMES } from '../course/settings.js';
+import { backendOptions, ENV_PREFIX, loadSettings, PROFILE_NAMES } from '../course/settings.js';
 import { choice, number, parseCommand } from './args.js';
 import { exitOnSignals } from './run.js';
 import { runAndShow } from './status.js';
@@ -81,7 +81,7 @@ export async function run(args: string[]): Promise<number> {
     failed = !result.ok;
   }
   const totalSeconds = (Date.now() - started) / 1000;
-  const environment = await describeEnvironment();
+  const environment = await describeEnvironment(backendOptions(settings));
   const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date });
   const notRun = entries.filter((e) => !e.result).map((e) => e.notebook);
   if (notRun.length > 0) console.log(`Not run: ${notRun.join(', ')}`);

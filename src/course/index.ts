@@ -3,7 +3,7 @@
  * does not know about. The settings profiles and their environment variables, the results ledger,
  * where the course writes, and the helpers the notebooks call.
  */
-export { loadSettings, ENV_PREFIX, PROFILE_NAMES } from './settings.js';
+export { loadSettings, backendOptions, ENV_PREFIX, PROFILE_NAMES } from './settings.js';
 export type { Settings, ProfileName } from './settings.js';
 export { recordResult, readResults } from './results.js';
 export type { MethodResult } from './results.js';

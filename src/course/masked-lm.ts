@@ -1,10 +1,10 @@
 /** The masked-language model the notebooks use. */
-import type { BackendName } from '../backend/index.js';
+import { initBackend, type BackendName } from '../backend/index.js';
 import type { BertForMaskedLM } from '../bert/heads.js';
 import { fromPretrained } from '../bert/pretrained.js';
 import { resolveModelPath } from '../package/root.js';
 import { BertTokenizer } from '../tokenizer/index.js';
-import { loadSettings } from './settings.js';
+import { backendOptions, loadSettings } from './settings.js';
 
 export interface MaskedLm {
   model: BertForMaskedLM;
@@ -13,9 +13,14 @@ export interface MaskedLm {
   source: string;
 }
 
-/** Loads `idOrPath` (default: the settings' model, the embedded one unless another is named) as a BertForMaskedLM. */
-export async function loadMaskedLm(idOrPath: string = loadSettings().model, options: { backend?: BackendName } = {}): Promise<MaskedLm> {
-  const source = resolveModelPath(idOrPath);
-  const { model, tokenizer } = await fromPretrained(source, { task: 'mlm', backend: options.backend ?? (loadSettings().backend as BackendName | undefined), quiet: true });
+/**
+ * Loads `idOrPath` (default: the settings' model, the embedded one unless another is named) as a
+ * BertForMaskedLM, on the settings' backend unless `options.backend` names another.
+ */
+export async function loadMaskedLm(idOrPath?: string, options: { backend?: BackendName } = {}): Promise<MaskedLm> {
+  const settings = loadSettings();
+  await initBackend(backendOptions(settings, { backend: options.backend, quiet: true }));
+  const source = resolveModelPath(idOrPath ?? settings.model);
+  const { model, tokenizer } = await fromPretrained(source, { task: 'mlm', quiet: true });
   return { model, tokenizer: tokenizer ?? (await BertTokenizer.fromPretrained('bert-base-uncased')), source };
 }

@@ -1,8 +1,11 @@
 /**
  * The one place where run settings are read. Notebooks, the command line and the tutorial
- * runner all call `loadSettings()`; environment variables reach notebooks because the
- * headless runner and `npm start` pass the process environment on to the kernel.
+ * runner all call `loadSettings()` and hand its values to the library, which reads no settings
+ * itself; environment variables reach notebooks because the headless runner and `npm start` pass
+ * the process environment on to the kernel.
  */
+import { BACKEND_NAMES, type BackendName, type InitBackendOptions } from '../backend/index.js';
+import { FINETUNE_DEFAULTS } from '../finetune/defaults.js';
 
 /** Named sets of defaults: `ci` keeps the test run short, `article` reproduces the article's setup. */
 export type ProfileName = 'ci' | 'default' | 'article';
@@ -11,8 +14,8 @@ export interface Settings {
   profile: ProfileName;
   /** A local model directory or a Hugging Face Hub id. */
   model: string;
-  /** Forced TensorFlow.js backend, or undefined to choose automatically. */
-  backend: string | undefined;
+  /** Forced TensorFlow.js backend (FINETUNE_LAB_BACKEND), or undefined to choose automatically. */
+  backend: BackendName | undefined;
   trainSize: number;
   valSize: number;
   testSize: number;
@@ -28,7 +31,8 @@ export interface Settings {
 
 const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend' | 'learningRate' | 'threads'> & { learningRate?: number }> = {
   ci: { model: 'models/finetune-lab-bert', trainSize: 256, valSize: 64, testSize: 128, epochs: 1, batchSize: 16, maxLength: 64, seed: 42 },
-  default: { model: 'models/finetune-lab-bert', trainSize: 4000, valSize: 500, testSize: 2000, epochs: 2, batchSize: 32, maxLength: 128, seed: 42 },
+  // The library's own defaults, which are what a laptop runs in reasonable time.
+  default: { model: 'models/finetune-lab-bert', ...FINETUNE_DEFAULTS },
   article: { model: 'bert-base-uncased', trainSize: 32000, valSize: 8000, testSize: 10000, epochs: 5, batchSize: 32, maxLength: 250, learningRate: 1e-5, seed: 42 },
 };
 
@@ -47,6 +51,13 @@ function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return value;
 }
 
+function backendFrom(env: NodeJS.ProcessEnv): BackendName | undefined {
+  const raw = env[ENV_PREFIX + 'BACKEND'];
+  if (!raw) return undefined;
+  if ((BACKEND_NAMES as readonly string[]).includes(raw)) return raw as BackendName;
+  throw new Error(`${ENV_PREFIX}BACKEND=${JSON.stringify(raw)} is not a backend; use one of ${BACKEND_NAMES.join(', ')} or unset it to choose automatically`);
+}
+
 /** Reads `FINETUNE_LAB_PROFILE` (ci | default | article) and the single-setting overrides. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const profile = (env[ENV_PREFIX + 'PROFILE'] || 'default') as ProfileName;
@@ -57,7 +68,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     profile,
     model: env[ENV_PREFIX + 'MODEL'] || base.model,
-    backend: env[ENV_PREFIX + 'BACKEND'] || undefined,
+    backend: backendFrom(env),
     trainSize: numberFrom(env, 'TRAIN_SIZE', base.trainSize),
     valSize: numberFrom(env, 'VAL_SIZE', base.valSize),
     testSize: numberFrom(env, 'TEST_SIZE', base.testSize),
@@ -68,4 +79,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     seed: numberFrom(env, 'SEED', base.seed),
     threads: env[ENV_PREFIX + 'THREADS'] ? numberFrom(env, 'THREADS', 1) : undefined,
   };
+}
+
+/**
+ * `initBackend`'s options for the settings' backend and wasm threads, where `options` (a command's
+ * --backend and --threads, `quiet`) give no others. The first backend chosen in a process fixes
+ * the wasm threads, so the command line and the notebooks choose theirs with these first.
+ */
+export function backendOptions(settings: Settings, options: InitBackendOptions = {}): InitBackendOptions {
+  const backend = options.backend ?? settings.backend;
+  const forcedBy = options.backend === undefined && settings.backend !== undefined ? `${ENV_PREFIX}BACKEND` : options.forcedBy;
+  return { ...options, backend, forcedBy, threads: options.threads ?? settings.threads };
 }

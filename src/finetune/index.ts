@@ -12,22 +12,25 @@ import type { TextDataset } from '../data/dataset.js';
 import { loadImdb } from '../data/imdb.js';
 import { DataLoader } from '../data/loader.js';
 import { splitDataset } from '../data/split.js';
-import { resolveModelPath } from '../package/root.js';
-import { loadSettings } from '../course/settings.js';
+import type { BackendName } from '../backend/index.js';
+import { EMBEDDED_MODEL, resolveModelPath } from '../package/root.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { evaluate, fit, type EpochRecord, type Evaluation } from '../train/trainer.js';
 import { FeatureCache, featureClassifier, tokenClassifier, type ClassifierModel } from './classifiers.js';
+import { FINETUNE_DEFAULTS } from './defaults.js';
 import { applyMethod, countParameters, METHOD_SPECS, type Method } from './methods.js';
 
 export { FeatureCache, featureClassifier, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch } from './classifiers.js';
+export { FINETUNE_DEFAULTS } from './defaults.js';
 export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec } from './methods.js';
 export { predict, type Prediction } from './predict.js';
 export { measurePeakMemory } from './memory.js';
 export { pca2, type Projection } from './projection.js';
 
+/** What to train and how; every option left out takes its value from FINETUNE_DEFAULTS unless said otherwise. */
 export interface FinetuneOptions {
   method: Method;
-  /** A model directory or Hub id; default: the settings' model (the embedded one). */
+  /** A model directory or Hub id (default: the embedded model, EMBEDDED_MODEL). */
   model?: string;
   /** `imdb` (default) or a CSV file with `text` and `label` columns. */
   data?: string;
@@ -42,7 +45,8 @@ export interface FinetuneOptions {
   lr?: number;
   maxLength?: number;
   seed?: number;
-  backend?: string;
+  /** Default: the backend in use, else the best available (see initBackend). */
+  backend?: BackendName;
   /** Where the best model and the resumable state go. */
   outputDir?: string;
   resume?: boolean;
@@ -101,28 +105,27 @@ async function loadDataset(data: string): Promise<TextDataset> {
 
 /** Trains `options.method` end to end and evaluates the best model on the held-out test split. */
 export async function finetune(options: FinetuneOptions): Promise<FinetuneResult> {
-  const settings = loadSettings();
   const method = options.method;
   const spec = METHOD_SPECS[method];
-  const seed = options.seed ?? settings.seed;
-  const batchSize = options.batchSize ?? settings.batchSize;
-  const maxLength = options.maxLength ?? settings.maxLength;
-  const epochs = options.epochs ?? settings.epochs;
-  const lr = options.lr ?? settings.learningRate ?? spec.lr;
-  const modelId = resolveModelPath(options.model ?? settings.model);
+  const seed = options.seed ?? FINETUNE_DEFAULTS.seed;
+  const batchSize = options.batchSize ?? FINETUNE_DEFAULTS.batchSize;
+  const maxLength = options.maxLength ?? FINETUNE_DEFAULTS.maxLength;
+  const epochs = options.epochs ?? FINETUNE_DEFAULTS.epochs;
+  const lr = options.lr ?? spec.lr;
+  const modelId = resolveModelPath(options.model ?? EMBEDDED_MODEL);
 
   const dataset = await loadDataset(options.data ?? 'imdb');
   const splits = splitDataset(dataset, {
-    trainSize: options.trainSize ?? settings.trainSize,
-    valSize: options.valSize ?? settings.valSize,
-    testSize: options.testSize ?? settings.testSize,
+    trainSize: options.trainSize ?? FINETUNE_DEFAULTS.trainSize,
+    valSize: options.valSize ?? FINETUNE_DEFAULTS.valSize,
+    testSize: options.testSize ?? FINETUNE_DEFAULTS.testSize,
     seed,
   });
   const { model, tokenizer: own } = await fromPretrained(modelId, {
     task: spec.task,
     labels: [...dataset.labelNames],
     seed,
-    backend: (options.backend ?? settings.backend) as never,
+    backend: options.backend,
     quiet: true,
   });
   const tokenizer = own ?? (await BertTokenizer.fromPretrained('bert-base-uncased'));
