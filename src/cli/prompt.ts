@@ -1,7 +1,7 @@
 /** `finetune-lab prompt`: zero-shot sentiment by cloze prompting a masked-language model, or filling in blanks. */
 import { loadImdb } from '../data/imdb.js';
 import { splitDataset } from '../data/split.js';
-import { loadMaskedLm } from '../course/masked-lm.js';
+import { loadMaskedLm } from '../course/models.js';
 import { chooseTemplate, evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, type TemplateRun } from '../prompting/index.js';
 import { loadSettings } from '../course/settings.js';
 import { integer, parseCommand } from './args.js';
@@ -35,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
   const settings = loadSettings();
   const maxLength = integer('max-length', values['max-length']) ?? settings.maxLength;
   const [valSize, testSize, topK] = [integer('val-size', values['val-size']), integer('test-size', values['test-size']), integer('top-k', values['top-k'])];
-  const { model, tokenizer, source } = await loadMaskedLm(values.model ?? settings.model);
+  const { model, tokenizer, source } = await loadMaskedLm(settings, values.model);
   try {
     if (values.fill !== undefined) {
       const fillings = await fillMask(model, tokenizer, values.fill, { topK: topK ?? 5, maxLength });

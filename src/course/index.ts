@@ -7,6 +7,10 @@ export { loadSettings, backendOptions, ENV_PREFIX, PROFILE_NAMES } from './setti
 export type { Settings, ProfileName } from './settings.js';
 export { recordResult, readResults } from './results.js';
 export type { MethodResult } from './results.js';
-export { RESULTS_FILE, LIVE_RUN_DIR } from './paths.js';
-export { loadMaskedLm } from './masked-lm.js';
-export type { MaskedLm } from './masked-lm.js';
+export { RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, runDir } from './paths.js';
+export { courseLoaders, recordRun } from './runs.js';
+export type { TrainingRun } from './runs.js';
+export { SAMPLE_REVIEWS } from './reviews.js';
+export { fileRows, historyRows, predictionRows } from './tables.js';
+export { loadClassifier, loadMaskedLm } from './models.js';
+export type { ClassifierTask, CourseClassifier, MaskedLm } from './models.js';

@@ -7,3 +7,11 @@ export const RESULTS_FILE = join(PROJECT_ROOT, 'build', 'results.json');
 
 /** Where notebook 01's live pretraining run goes (`DIR/model` is the model). */
 export const LIVE_RUN_DIR = join(PROJECT_ROOT, 'build', 'pretrain-live');
+
+/** Where a method notebook's training run goes (`DIR/best` is the best epoch's model). */
+export function runDir(method: string): string {
+  return join(PROJECT_ROOT, 'build', 'runs', method);
+}
+
+/** Where notebooks save charts as pictures. */
+export const FIGURES_DIR = join(PROJECT_ROOT, 'build', 'figures');

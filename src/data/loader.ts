@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TextDataset } from './dataset.js';
 import { deriveSeed, permutation } from './random.js';
+import type { Splits } from './split.js';
 
 /**
  * What the loader needs from a tokenizer; `BertTokenizer` has it. `encode` must return one
@@ -121,4 +122,10 @@ export class DataLoader {
       indices,
     };
   }
+}
+
+/** The loaders of a split, alike but for the order: the training loader shuffles every epoch, validation and test keep dataset order. */
+export function splitLoaders(splits: Splits, options: Omit<DataLoaderOptions, 'shuffle'>): { train: DataLoader; validation: DataLoader; test: DataLoader } {
+  const loader = (data: TextDataset, shuffle: boolean) => new DataLoader(data, { ...options, shuffle });
+  return { train: loader(splits.train, true), validation: loader(splits.validation, false), test: loader(splits.test, false) };
 }

@@ -10,20 +10,22 @@ import { fromPretrained } from '../bert/pretrained.js';
 import { loadCsv } from '../data/csv.js';
 import type { TextDataset } from '../data/dataset.js';
 import { loadImdb } from '../data/imdb.js';
-import { DataLoader } from '../data/loader.js';
+import { splitLoaders } from '../data/loader.js';
 import { splitDataset } from '../data/split.js';
 import type { BackendName } from '../backend/index.js';
 import { EMBEDDED_MODEL, resolveModelPath } from '../package/root.js';
-import { BertTokenizer } from '../tokenizer/index.js';
+import type { BertTokenizer } from '../tokenizer/index.js';
 import { evaluate, fit, type EpochRecord, type Evaluation } from '../train/trainer.js';
 import { FeatureCache, featureClassifier, tokenClassifier, type ClassifierModel } from './classifiers.js';
 import { FINETUNE_DEFAULTS } from './defaults.js';
 import { applyMethod, countParameters, METHOD_SPECS, type Method } from './methods.js';
+import { withTokenizer } from './pretrained.js';
 
 export { FeatureCache, featureClassifier, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch } from './classifiers.js';
 export { FINETUNE_DEFAULTS } from './defaults.js';
 export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec } from './methods.js';
 export { predict, type Prediction } from './predict.js';
+export { withTokenizer } from './pretrained.js';
 export { measurePeakMemory } from './memory.js';
 export { pca2, type Projection } from './projection.js';
 
@@ -121,16 +123,14 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     testSize: options.testSize ?? FINETUNE_DEFAULTS.testSize,
     seed,
   });
-  const { model, tokenizer: own } = await fromPretrained(modelId, {
+  const { model, tokenizer } = await withTokenizer(await fromPretrained(modelId, {
     task: spec.task,
     labels: [...dataset.labelNames],
     seed,
     backend: options.backend,
     quiet: true,
-  });
-  const tokenizer = own ?? (await BertTokenizer.fromPretrained('bert-base-uncased'));
-  const loader = (data: TextDataset, shuffle: boolean) => new DataLoader(data, { tokenizer, batchSize, maxLength, padding: 'longest', shuffle, seed });
-  const [train, validation, test] = [loader(splits.train, true), loader(splits.validation, false), loader(splits.test, false)];
+  }));
+  const { train, validation, test } = splitLoaders(splits, { tokenizer, batchSize, maxLength, padding: 'longest', seed });
 
   const adapter = applyMethod(model, method, { lora: options.lora, adapter: options.adapter, seed });
   const counts = countParameters(model, adapter);

@@ -15,7 +15,7 @@ export interface Prediction {
  * Labels and class probabilities for new texts, in eval mode (no dropout) and without gradient
  * bookkeeping. Texts longer than `maxLength` tokens are cut as in training.
  */
-export async function predict(model: ClassifierModel, tokenizer: BertTokenizer, texts: string[], options: { maxLength?: number; batchSize?: number } = {}): Promise<Prediction[]> {
+export async function predict(model: ClassifierModel, tokenizer: BertTokenizer, texts: readonly string[], options: { maxLength?: number; batchSize?: number } = {}): Promise<Prediction[]> {
   if (!Array.isArray(texts)) throw new Error('predict takes an array of texts, e.g. predict(model, tokenizer, ["a great film"])');
   texts.forEach((text, i) => {
     if (typeof text !== 'string') throw new Error(`text ${i} is ${typeof text}, not a string`);
