@@ -1,5 +1,8 @@
 export { loadSettings, backendOptions, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, runDir, loadMaskedLm, loadClassifier, courseLoaders, recordRun, SAMPLE_REVIEWS, fileRows, historyRows, predictionRows } from "./course/index.js";
 export type { Settings, ProfileName, MethodResult, MaskedLm, CourseClassifier, ClassifierTask, TrainingRun } from "./course/index.js";
+export { BASELINE, COURSE_METHODS, chanceLevel, compareMethods, comparisonTable, isPrompting, ledgerFor, ledgerReport, methodName, noiseMargin, settingsWarnings } from "./course/index.js";
+export type { Comparison, ComparisonRow, Ledger, LedgerEntry } from "./course/index.js";
+export { faqAllWeights, faqBaseline, faqCost, faqPreamble, faqPrompting, accuracyFigure, costFigure, tradeoffFigure, trainableFigure } from "./course/index.js";
 export { PROJECT_ROOT, EMBEDDED_MODEL, resolveModelPath } from "./package/root.js";
 export { initBackend, probeBackends, currentBackend, BACKEND_NAMES } from "./backend/index.js";
 export type { BackendName, BackendInfo, BackendProbe, InitBackendOptions } from "./backend/index.js";
