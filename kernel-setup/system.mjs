@@ -47,10 +47,10 @@ const BOOKWORM = osRelease().VERSION_CODENAME === 'bookworm';
  * bookworm-backports; `elsewhere`: how to get the piece without apt.
  */
 export const PIECES = {
-  // What `npm start` opens: JupyterLab wherever it was installed, or the classic Notebook (src/notebooks/jupyter.ts).
+  // What `npm start` opens: JupyterLab wherever it was installed, or the classic Notebook (src/jupyter/jupyter.ts).
   jupyter: {
     what: 'Jupyter (JupyterLab, or the classic Notebook)',
-    present: () => libraryAgrees("require('./dist/notebooks/jupyter.js').findJupyterFrontEnd()"),
+    present: () => libraryAgrees("require('./dist/jupyter/jupyter.js').findJupyterFrontEnd()"),
     apt: ['jupyter-notebook', 'jupyter-nbconvert', 'python3-nbclient'],
     elsewhere: 'pipx install jupyterlab (or `pip install jupyterlab` in a virtual environment; see environment.md)',
   },

@@ -50,5 +50,5 @@ export { buildPrompt, verbalizerIds, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, 
 export type { Prompt, PromptTemplate, Verbalizer, ClozeOptions, Filling, TemplateEvaluation, TemplateRun, TemplateChoice } from "./prompting/index.js";
 export { saveFigureImage } from "./plots/index.js";
 export type { ImageOptions } from "./plots/index.js";
-export { writeReport } from "./notebooks/report.js";
-export type { Report, ReportNotebook, ReportOptions } from "./notebooks/report.js";
+export { writeReport } from "./jupyter/report.js";
+export type { Report, ReportNotebook, ReportOptions } from "./jupyter/report.js";

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM, requireSystem } from '../kernel-setup/system.mjs';
-import type { Notebook } from '../src/notebooks/notebook.js';
+import type { Notebook } from '../src/jupyter/notebook.js';
 import { ROOT, startJupyter, type JupyterServer } from './jupyter-server.js';
 
 const COURSE_NOTEBOOK = 'notebooks/00-environment.ipynb';

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { requireSystem } from '../kernel-setup/system.mjs';
-import type { Output } from '../src/notebooks/notebook.js';
+import type { Output } from '../src/jupyter/notebook.js';
 import { nbconvert as execute } from './helpers/nbconvert.js';
 
 const ROOT = path.resolve(__dirname, '..');

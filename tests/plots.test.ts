@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import { Figure, PlotSession, figureToHtml, plot, plotlyLibraryHtml, saveFigure } from '../src/plots/index.js';
-import { readNotebook, text } from '../src/notebooks/notebook.js';
+import { readNotebook, text } from '../src/jupyter/notebook.js';
 import { CHROMIUM, requireSystem } from '../kernel-setup/system.mjs';
 
 const LIBRARY_BANNER = `plotly.js (cartesian - minified) v${require('plotly.js-cartesian-dist-min/package.json').version}`;

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeEnvironment } from '../src/backend/environment.js';
-import { writeReport } from '../src/notebooks/report.js';
+import { writeReport } from '../src/jupyter/report.js';
 import { loadSettings } from '../src/course/settings.js';
 
 test('markdown cells and markdown outputs are sanitised; code outputs keep their scripts', async (t) => {

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Browser, chromium } from 'playwright-core';
 import { PlotSession, saveFigureImage, stripPlotlyLibrary, type Figure } from '../src/plots/index.js';
-import { PLOTLY_ASSET } from '../src/notebooks/report.js';
+import { PLOTLY_ASSET } from '../src/jupyter/report.js';
 import { CHROMIUM, requireSystem } from '../kernel-setup/system.mjs';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { requireSystem } from '../kernel-setup/system.mjs';
-import type { Notebook } from '../src/notebooks/notebook.js';
+import type { Notebook } from '../src/jupyter/notebook.js';
 import { nbconvert } from './helpers/nbconvert.js';
 
 const ROOT = path.resolve(__dirname, '..');

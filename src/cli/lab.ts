@@ -6,8 +6,9 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import * as path from 'node:path';
-import { findJupyterFrontEnd, jupyterLabCommands, PYTHON } from '../notebooks/jupyter.js';
-import { JUPYTER_DATA_DIR, PROJECT_ROOT, readKernelSpec } from '../notebooks/kernelspec.js';
+import { findJupyterFrontEnd, jupyterLabCommands, PYTHON } from '../jupyter/jupyter.js';
+import { JUPYTER_DATA_DIR, readKernelSpec } from '../jupyter/kernelspec.js';
+import { PROJECT_ROOT } from '../package/root.js';
 
 export const usage = `Usage: finetune-lab lab [JUPYTER ARGS...]
 

@@ -2,7 +2,7 @@
  * `finetune-lab run NOTEBOOK.ipynb... [--out DIR] [--timeout SECONDS]`: executes notebooks headlessly
  * on the finetune-lab kernel, in the order given, and stops at the first failing one.
  */
-import { DEFAULT_CELL_TIMEOUT_S } from '../notebooks/runner.js';
+import { DEFAULT_CELL_TIMEOUT_S } from '../jupyter/runner.js';
 import { number, parseCommand, UsageError } from './args.js';
 import { runAndShow } from './status.js';
 

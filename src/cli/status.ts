@@ -5,7 +5,7 @@
  * runs or the cell shows something new, every few seconds at most. Both end with the notebook's
  * line: the kernel's start-up time and each cell's, then the result.
  */
-import { runNotebook, type NotebookResult, type Progress, type RunOptions } from '../notebooks/runner.js';
+import { runNotebook, type NotebookResult, type Progress, type RunOptions } from '../jupyter/runner.js';
 import { clearLine, redrawLine, type TerminalStream } from '../terminal.js';
 
 const TERMINAL_TICK_MS = 250;

@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PYTHON } from '../../kernel-setup/system.mjs';
-import type { Notebook } from '../../src/notebooks/notebook.js';
-import { JUPYTER_DATA_DIR } from '../../src/notebooks/kernelspec.js';
+import type { Notebook } from '../../src/jupyter/notebook.js';
+import { JUPYTER_DATA_DIR } from '../../src/jupyter/kernelspec.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

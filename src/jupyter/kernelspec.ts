@@ -1,9 +1,8 @@
 /** Where the project's Jupyter kernel spec lives (written by `node kernel-setup/setup.mjs`) and how to read it. */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { PROJECT_ROOT } from '../package/root.js';
 
-/** The project root (this file lives in src/notebooks or dist/notebooks). */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const KERNEL_NAME = 'finetune-lab';
 /** The Jupyter data directory holding the project-local kernel spec: put it on JUPYTER_PATH. */
 export const JUPYTER_DATA_DIR = path.join(PROJECT_ROOT, '.kernel', 'share', 'jupyter');
