@@ -1,0 +1,186 @@
+/**
+ * Fine-tuning from start to end, as the article does it: load the reviews, split them, tokenize,
+ * build the model, choose what trains, train and validate, keep the best, test, predict.
+ * `finetune()` is what `finetune-lab train` runs; notebooks call the same steps one by one.
+ */
+import { join } from 'node:path';
+import type { AdapterModel, BottleneckConfig, LoraConfig } from '../adapters/index.js';
+import { saveCheckpoint } from '../bert/checkpoint.js';
+import { fromPretrained } from '../bert/pretrained.js';
+import { loadCsv } from '../data/csv.js';
+import type { TextDataset } from '../data/dataset.js';
+import { loadImdb } from '../data/imdb.js';
+import { splitLoaders } from '../data/loader.js';
+import { splitDataset } from '../data/split.js';
+import type { BackendName } from '../backend/index.js';
+import { EMBEDDED_MODEL, resolveModelPath } from '../package/root.js';
+import type { BertTokenizer } from '../tokenizer/index.js';
+import { evaluate, fit, type EpochRecord, type Evaluation } from '../train/trainer.js';
+import { FeatureCache, featureClassifier, tokenClassifier, type ClassifierModel } from './classifiers.js';
+import { FINETUNE_DEFAULTS } from './defaults.js';
+import { applyMethod, countParameters, METHOD_SPECS, type Method } from './methods.js';
+import { withTokenizer } from './pretrained.js';
+
+/** What to train and how; every option left out takes its value from FINETUNE_DEFAULTS unless said otherwise. */
+export interface FinetuneOptions {
+  method: Method;
+  /** A model directory or Hub id (default: the embedded model, EMBEDDED_MODEL). */
+  model?: string;
+  /** `imdb` (default) or a CSV file with `text` and `label` columns. */
+  data?: string;
+  trainSize?: number;
+  valSize?: number;
+  testSize?: number;
+  epochs?: number;
+  batchSize?: number;
+  /** Gradient accumulation: run each batch in parts of this many reviews (see FitOptions). */
+  microBatchSize?: number;
+  /** Default: the method's (METHOD_SPECS). */
+  lr?: number;
+  maxLength?: number;
+  seed?: number;
+  /** Default: the backend in use, else the best available (see initBackend). */
+  backend?: BackendName;
+  /** Where the best model and the resumable state go. */
+  outputDir?: string;
+  resume?: boolean;
+  /** Start afresh in an `outputDir` that holds an earlier run, replacing it. */
+  overwrite?: boolean;
+  /** Feature extraction only: compute the frozen encoder's features once (default true). */
+  cacheFeatures?: boolean;
+  lora?: Partial<LoraConfig>;
+  adapter?: Partial<BottleneckConfig>;
+  progress?: boolean;
+  maxSteps?: number;
+}
+
+/** What `finetune-lab train` prints as its last line. */
+export interface FinetuneSummary {
+  method: Method;
+  model: string;
+  trainable_params: number;
+  total_params: number;
+  epochs: number;
+  train_size: number;
+  train_seconds: number;
+  train_samples_per_s: number;
+  val_loss: number;
+  val_accuracy: number;
+  test_size: number;
+  test_accuracy: number;
+  test_f1: number;
+  checkpoint: string | null;
+}
+
+export interface FinetuneResult {
+  summary: FinetuneSummary;
+  history: EpochRecord[];
+  test: Evaluation;
+  model: ClassifierModel;
+  adapter?: AdapterModel;
+  tokenizer: BertTokenizer;
+}
+
+/**
+ * What `fit` calls to write the best model: the adapter alone when there is one, else the whole
+ * model in Hugging Face's layout with its tokenizer, so that `fromPretrained(dir)` loads it.
+ */
+export function modelSaver(model: ClassifierModel, tokenizer: BertTokenizer, adapter?: AdapterModel): (dir: string) => Promise<void> {
+  return async (dir) => {
+    if (adapter) return adapter.save(dir);
+    await saveCheckpoint(model, dir);
+    tokenizer.save(dir);
+  };
+}
+
+async function loadDataset(data: string): Promise<TextDataset> {
+  return data === 'imdb' ? loadImdb() : loadCsv(data);
+}
+
+/** Trains `options.method` end to end and evaluates the best model on the held-out test split. */
+export async function finetune(options: FinetuneOptions): Promise<FinetuneResult> {
+  const method = options.method;
+  const spec = METHOD_SPECS[method];
+  const seed = options.seed ?? FINETUNE_DEFAULTS.seed;
+  const batchSize = options.batchSize ?? FINETUNE_DEFAULTS.batchSize;
+  const maxLength = options.maxLength ?? FINETUNE_DEFAULTS.maxLength;
+  const epochs = options.epochs ?? FINETUNE_DEFAULTS.epochs;
+  const lr = options.lr ?? spec.lr;
+  const modelId = resolveModelPath(options.model ?? EMBEDDED_MODEL);
+
+  const dataset = await loadDataset(options.data ?? 'imdb');
+  const splits = splitDataset(dataset, {
+    trainSize: options.trainSize ?? FINETUNE_DEFAULTS.trainSize,
+    valSize: options.valSize ?? FINETUNE_DEFAULTS.valSize,
+    testSize: options.testSize ?? FINETUNE_DEFAULTS.testSize,
+    seed,
+  });
+  const { model, tokenizer } = await withTokenizer(await fromPretrained(modelId, {
+    task: spec.task,
+    labels: [...dataset.labelNames],
+    seed,
+    backend: options.backend,
+    quiet: true,
+  }));
+  const { train, validation, test } = splitLoaders(splits, { tokenizer, batchSize, maxLength, padding: 'longest', seed });
+
+  const adapter = applyMethod(model, method, { lora: options.lora, adapter: options.adapter, seed });
+  const counts = countParameters(model, adapter);
+  const fitOptions = {
+    epochs, lr, seed, microBatchSize: options.microBatchSize, outputDir: options.outputDir, resume: options.resume, overwrite: options.overwrite, saveBest: modelSaver(model, tokenizer, adapter),
+    progress: options.progress, maxSteps: options.maxSteps,
+    fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length },
+  };
+
+  let history: EpochRecord[];
+  let trainSeconds: number;
+  let samplesPerSecond: number;
+  let testEval: Evaluation;
+  let valEval: Evaluation;
+  if (method === 'frozen' && (options.cacheFeatures ?? true)) {
+    const start = performance.now();
+    const [trainF, valF, testF] = [await FeatureCache.build(model, train, batchSize), await FeatureCache.build(model, validation, batchSize), await FeatureCache.build(model, test, batchSize)];
+    const featureSeconds = (performance.now() - start) / 1000;
+    try {
+      const head = featureClassifier(model);
+      const result = await fit(head, trainF, valF, fitOptions);
+      history = result.history;
+      // The encoder pass over the training reviews is part of the cost of training.
+      trainSeconds = result.trainSeconds + featureSeconds * (train.size / (train.size + validation.size + test.size));
+      samplesPerSecond = (train.size * result.history.length) / trainSeconds;
+      [valEval, testEval] = [await evaluate(head, valF), await evaluate(head, testF)];
+    } finally {
+      trainF.dispose(); valF.dispose(); testF.dispose();
+    }
+  } else {
+    const classifier = tokenClassifier(model, adapter);
+    const result = await fit(classifier, train, validation, fitOptions);
+    history = result.history;
+    trainSeconds = result.trainSeconds;
+    samplesPerSecond = result.trainSamplesPerSecond;
+    [valEval, testEval] = [await evaluate(classifier, validation), await evaluate(classifier, test)];
+  }
+
+  const summary: FinetuneSummary = {
+    method,
+    model: modelId,
+    trainable_params: counts.trainable,
+    total_params: counts.total,
+    epochs: history.length,
+    train_size: train.size,
+    train_seconds: round(trainSeconds, 2),
+    train_samples_per_s: round(samplesPerSecond, 2),
+    val_loss: round(valEval.loss, 5),
+    val_accuracy: round(valEval.accuracy, 4),
+    test_size: test.size,
+    test_accuracy: round(testEval.accuracy, 4),
+    test_f1: round(testEval.f1, 4),
+    checkpoint: options.outputDir ? join(options.outputDir, 'best') : null,
+  };
+  return { summary, history, test: testEval, model, adapter, tokenizer };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
