@@ -170,7 +170,7 @@ test('initBackend switches between forced backends and is idempotent', async () 
 
 test('finetune-lab env reports cpu, wasm and webgpu available', () => {
   const main = path.join(ROOT, 'dist', 'cli', 'main.js');
-  const sources = ['src/backend/index.ts', 'src/backend/webgpu.ts', 'src/backend/environment.ts', 'src/cli/env.ts'];
+  const sources = ['src/backend/index.ts', 'src/backend/select.ts', 'src/backend/webgpu.ts', 'src/backend/environment.ts', 'src/cli/env.ts'];
   const stale = sources.filter((s) => !fs.existsSync(main) || fs.statSync(path.join(ROOT, s)).mtimeMs > fs.statSync(main.replace(/cli[/\\]main\.js$/, s.slice(4).replace(/\.ts$/, '.js'))).mtimeMs);
   assert.deepEqual(stale, [], 'dist/ is older than the sources: run npm run build');
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BackendInfo, BackendName, BackendProbe, cpuName, initBackend, probeBackends, type InitBackendOptions } from './index.js';
+import { BackendInfo, BackendName, BackendProbe, cpuName, initBackend, probeBackends, type InitBackendOptions } from './select.js';
 
 /** The packages whose versions decide how the course runs. */
 export const KEY_PACKAGES = [
