@@ -10,22 +10,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { product } from './backend/kernels/matmul-gradient.js';
 import { GELU_GRAD_KERNEL, GELU_KERNEL } from './backend/kernels/wasm-simd.js';
+import { hasKernel, runCustomOp, runKernel } from './backend/tfjs-internals/index.js';
 import { deriveSeed, mulberry32, type Random } from './data/random.js';
-
-interface Engine {
-  runKernelFunc(params: {
-    forwardFunc: (backend: unknown, save: (tensors: tf.Tensor[]) => void) => tf.Tensor;
-    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
-    inputs: Record<string, tf.Tensor>;
-  }): tf.Tensor;
-}
 
 /**
  * An op with a written-out gradient. Unlike tf.customGrad, each input's gradient is computed only
  * if backpropagation asks for it: a frozen weight's gradient, which customGrad would compute and
  * drop, costs nothing. `forward` saves what `gradients` will need; `name` labels the op in
  * profiles and on the tape, prefixed so that it never matches a kernel's name (the engine would
- * then use that kernel's registered gradient). tf.customGrad is built on the same runKernelFunc.
+ * then use that kernel's registered gradient).
  */
 function customOp<T extends tf.Tensor>(
   name: string,
@@ -33,12 +26,7 @@ function customOp<T extends tf.Tensor>(
   forward: (save: (tensors: tf.Tensor[]) => void) => T,
   gradients: (dy: T, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>,
 ): T {
-  const engine = tf.engine() as unknown as Engine;
-  return tf.tidy(`FinetuneLab${name}`, () => engine.runKernelFunc({
-    forwardFunc: (_, save) => forward(save),
-    backwardsFunc: (dy, saved) => gradients(dy as T, saved),
-    inputs,
-  })) as T;
+  return tf.tidy(`FinetuneLab${name}`, () => runCustomOp(inputs, forward, gradients));
 }
 
 /** `dy` summed down to `shape`, the shape of an input that was broadcast to dy's. */
@@ -61,14 +49,14 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  * activation memory.
  */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  const kernel = x.dtype === 'float32' && x.size >= 4 && !!tf.getKernel(GELU_KERNEL, tf.getBackend());
+  const kernel = x.dtype === 'float32' && x.size >= 4 && hasKernel(GELU_KERNEL);
   const cdf = (t: tf.Tensor) => tf.mul(tf.add(1, tf.erf(tf.mul(t, Math.SQRT1_2))), 0.5);
   return customOp('Gelu', { x }, (save) => {
     save([x]);
-    return (kernel ? tf.engine().runKernel(GELU_KERNEL, { x }) : tf.mul(x, cdf(x))) as T;
+    return (kernel ? runKernel(GELU_KERNEL, { x }) : tf.mul(x, cdf(x))) as T;
   }, (dy, [saved]) => ({
     x: () => {
-      if (kernel) return tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved, dy }) as tf.Tensor;
+      if (kernel) return runKernel(GELU_GRAD_KERNEL, { x: saved, dy }) as tf.Tensor;
       const pdf = tf.mul(tf.exp(tf.mul(tf.square(saved), -0.5)), INV_SQRT_2PI);
       return tf.mul(dy, tf.add(cdf(saved), tf.mul(saved, pdf)));
     },

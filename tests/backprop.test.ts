@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend/index.js';
+import { engine } from '../src/backend/tfjs-internals/index.js';
 import { bertConfig } from '../src/bert/config.js';
 import { BertForSequenceClassification } from '../src/bert/heads.js';
 import { mulberry32 } from '../src/data/random.js';
@@ -43,18 +44,18 @@ async function compare(loss: () => tf.Scalar, variables: tf.Variable[], tol: num
 
 /** The most data buffers alive at once while `run` runs (the tfjs engine's own count, after each kernel). */
 function peakBuffers(run: () => void): number {
-  const engine = tf.engine() as unknown as { runKernelFunc(...args: unknown[]): unknown; state: { numDataBuffers: number } };
-  const runKernelFunc = engine.runKernelFunc;
-  let peak = engine.state.numDataBuffers;
-  engine.runKernelFunc = function (this: unknown, ...args: unknown[]) {
+  const e = engine();
+  const runKernelFunc = e.runKernelFunc;
+  let peak = e.state.numDataBuffers;
+  e.runKernelFunc = function (this: unknown, ...args: Parameters<typeof runKernelFunc>) {
     const result = runKernelFunc.apply(this, args);
-    peak = Math.max(peak, engine.state.numDataBuffers);
+    peak = Math.max(peak, e.state.numDataBuffers);
     return result;
   };
   try {
     run();
   } finally {
-    engine.runKernelFunc = runKernelFunc;
+    e.runKernelFunc = runKernelFunc;
   }
   return peak;
 }

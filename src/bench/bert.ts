@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backend/index.js';
+import { wasmHeapBytes } from '../backend/tfjs-internals/index.js';
 import { bertConfig, type BertConfig } from '../bert/config.js';
 import { BertForSequenceClassification } from '../bert/heads.js';
 import { mulberry32 } from '../data/random.js';
@@ -134,7 +135,7 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
       peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
       peak_tensor_mb: round(peakBytes / 2 ** 20),
     };
-    if (backend.name === 'wasm') result.wasm_heap_mb = round((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length / 2 ** 20);
+    if (backend.name === 'wasm') result.wasm_heap_mb = round(wasmHeapBytes() / 2 ** 20);
     if (options.profile) result.profile = kernels;
     return result;
   } finally {

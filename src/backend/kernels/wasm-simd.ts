@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SIMD_WASM, SIMD_WASM_SHARED } from './simd-wasm.js';
-import { heapOffsets, type WasmBackend } from './wasm-kernel.js';
+import { registerKernel, WasmBackend, type KernelArgs } from '../tfjs-internals/index.js';
 
 /** x -> gelu(x). */
 export const GELU_KERNEL = 'FinetuneLabGeluKernel';
@@ -26,13 +26,13 @@ export interface SimdKernels {
   sumRows(x: number, out: number, rows: number, cols: number): void;
 }
 
-const instances = new WeakMap<object, SimdKernels>();
+const instances = new WeakMap<WasmBackend, SimdKernels>();
 
 /** simd.wat instantiated on the backend's own memory (shared in the threaded build). */
 export function simdKernels(backend: WasmBackend): SimdKernels {
   let exports = instances.get(backend);
   if (!exports) {
-    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm!.memory;
+    const memory = backend.memory;
     const bytes = Buffer.from(memory.buffer instanceof SharedArrayBuffer ? SIMD_WASM_SHARED : SIMD_WASM, 'base64');
     exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as SimdKernels;
     instances.set(backend, exports);
@@ -42,11 +42,11 @@ export function simdKernels(backend: WasmBackend): SimdKernels {
 
 /** Runs gelu or geluGrad on `inputs` into a new tensor shaped as the first. */
 function kernel(name: 'gelu' | 'geluGrad') {
-  return ({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo => {
-    const wasm = backend as WasmBackend;
+  return ({ inputs, backend }: KernelArgs): tf.TensorInfo => {
+    const wasm = WasmBackend.of(backend);
     const operands = name === 'gelu' ? [inputs.x!] : [inputs.x!, inputs.dy!];
-    const out = wasm.makeOutput(operands[0].shape, 'float32');
-    const offsets = heapOffsets(wasm, ...operands, out);
+    const out = wasm.output(operands[0].shape, 'float32');
+    const offsets = wasm.offsets(...operands, out);
     (simdKernels(wasm)[name] as (...args: number[]) => void)(...offsets, tf.util.sizeFromShape(out.shape));
     return out;
   };
@@ -55,6 +55,6 @@ function kernel(name: 'gelu' | 'geluGrad') {
 /** Registers the kernels for wasm (idempotent). They need float32 tensors of 4 elements or more. */
 export function registerWasmGelu(): void {
   for (const [kernelName, name] of [[GELU_KERNEL, 'gelu'], [GELU_GRAD_KERNEL, 'geluGrad']] as const) {
-    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernel(name) as tf.KernelFunc });
+    registerKernel(kernelName, 'wasm', kernel(name));
   }
 }
