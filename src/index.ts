@@ -1,6 +1,7 @@
 export { loadSettings } from "./settings.js";
 export type { Settings, ProfileName } from "./settings.js";
 export { initBackend, probeBackends, currentBackend, BACKEND_NAMES } from "./backend/index.js";
+export { explicitTransposeGradient, useExplicitTransposeGradient } from "./backend/kernels/index.js";
 export type { BackendName, BackendInfo, BackendProbe, InitBackendOptions } from "./backend/index.js";
 export { gelu, layerNorm } from "./ops.js";
 export { readSafetensors, writeSafetensors, SafetensorsFile } from "./safetensors/index.js";

@@ -1,6 +1,6 @@
 /**
- * The kernel registry as the project uses it: kernels of its own, and stock kernels replaced by
- * versions that hand the cases they do not speed up back to the stock one.
+ * The kernel registry as the project uses it: kernels of its own, stock kernels replaced by
+ * versions that hand the cases they do not speed up back to the stock one, and gradients.
  */
 import * as tf from '@tensorflow/tfjs';
 import { engine } from './engine.js';
@@ -45,4 +45,21 @@ export function replaceKernel(name: string, backendName: string, kernelFunc: (ar
   const stockFunc = (args: KernelArgs) => stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   tf.unregisterKernel(name, backendName);
   tf.registerKernel({ ...stock, kernelFunc: (args: KernelArgs) => kernelFunc(args, stockFunc), [REPLACED]: true } as tf.KernelConfig);
+}
+
+const stockGradients = new Map<string, tf.GradConfig>();
+
+/**
+ * Makes `config` the gradient of its kernel, or, given a kernel's name, restores tfjs' own. For
+ * the whole process: tfjs keeps one gradient per kernel.
+ */
+export function setGradient(config: tf.GradConfig | string): void {
+  const name = typeof config === 'string' ? config : config.kernelName;
+  if (!stockGradients.has(name)) stockGradients.set(name, tf.getGradient(name));
+  tf.registerGradient(typeof config === 'string' ? stockGradients.get(name)! : config);
+}
+
+/** The gradient registered now for the kernel `name`. */
+export function gradientOf(name: string): tf.GradConfig | undefined {
+  return tf.getGradient(name);
 }
