@@ -14,13 +14,14 @@ import { hasKernel, runCustomOp, runKernel } from './backend/tfjs-internals/inde
 import { deriveSeed, mulberry32, type Random } from './data/random.js';
 
 /**
- * An op with a written-out gradient. Unlike tf.customGrad, each input's gradient is computed only
- * if backpropagation asks for it: a frozen weight's gradient, which customGrad would compute and
- * drop, costs nothing. `forward` saves what `gradients` will need; `name` labels the op in
- * profiles and on the tape, prefixed so that it never matches a kernel's name (the engine would
- * then use that kernel's registered gradient).
+ * An op with a written-out gradient: the project's one way to write a custom gradient (tf.customGrad
+ * is not used). Unlike tf.customGrad, each input's gradient is computed only if backpropagation
+ * asks for it: a frozen weight's gradient, which customGrad would compute and drop, costs nothing.
+ * `forward` saves what `gradients` will need (inputs or not); tensors that get no gradient (ids,
+ * masks) are left out of `inputs`. `name` labels the op in profiles and on the tape, prefixed so
+ * that it never matches a kernel's name (the engine would then use that kernel's registered gradient).
  */
-function customOp<T extends tf.Tensor>(
+export function customOp<T extends tf.Tensor>(
   name: string,
   inputs: Record<string, tf.Tensor>,
   forward: (save: (tensors: tf.Tensor[]) => void) => T,
@@ -111,6 +112,19 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
 export function reshape<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
   const xShape = x.shape;
   return customOp('Reshape', { x }, () => tf.reshape(x, shape) as T, (dy) => ({ x: () => tf.reshape(dy, xShape) }));
+}
+
+/**
+ * `table[ids]` (rows of `table`) with its gradient written as a scatter-add: tfjs' own gradient of
+ * gather uses UnsortedSegmentSum, which the wasm backend lacks and the cpu backend runs in
+ * O(ids x vocab).
+ */
+export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const [rows, width] = table.shape;
+  return customOp('EmbeddingLookup', { table }, (save) => {
+    save([ids]);
+    return tf.gather(table, ids);
+  }, (dy, [saved]) => ({ table: () => tf.scatterND(saved.reshape([-1, 1]), dy.reshape([-1, width]), [rows, width]) }));
 }
 
 /** `a + b` with broadcasting; backpropagation keeps neither (tfjs' Add keeps both, for their shapes). */

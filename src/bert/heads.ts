@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { numLabels, type BertConfig } from './config.js';
-import { BertModel, embeddingLookup, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
+import { embeddingLookup } from '../ops.js';
+import { BertModel, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
 import { Parameters, type ParameterSource } from './weights.js';
 
 /** The model classes fromPretrained builds: `base` is transformers' BertModel. */

@@ -11,7 +11,7 @@
  * file; the task heads in heads.ts add their parameters to the same `Parameters`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { add, attentionProbs, dropout, gelu, layerNorm, linear, reshape } from '../ops.js';
+import { add, attentionProbs, dropout, embeddingLookup, gelu, layerNorm, linear, reshape } from '../ops.js';
 import type { BertConfig } from './config.js';
 import { BASE_PREFIX, Parameters } from './weights.js';
 
@@ -50,23 +50,6 @@ export type LinearHook = (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D;
 const FLOAT32_MIN = -3.4028234663852886e38;
 
 const P = BASE_PREFIX;
-
-/**
- * `table[ids]` with its gradient written as a scatter-add: tfjs' own gradient of gather uses
- * UnsortedSegmentSum, which the wasm backend lacks and the cpu backend runs in O(ids x vocab).
- */
-export const embeddingLookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [table, ids, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-  save([ids]);
-  const [rows, width] = table.shape;
-  return {
-    value: tf.gather(table, ids),
-    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => [
-      tf.scatterND(saved.reshape([-1, 1]), dy.reshape([-1, width]), [rows, width]),
-      tf.zerosLike(saved),
-    ],
-  };
-}) as (table: tf.Tensor, ids: tf.Tensor) => tf.Tensor;
 
 function asTensor(x: tf.Tensor2D | number[][], dtype: 'int32' | 'float32'): tf.Tensor2D {
   if (x instanceof tf.Tensor) return x.dtype === dtype ? x : tf.cast(x, dtype);

@@ -24,7 +24,7 @@ import { BertForMaskedLM } from '../bert/heads.js';
 import { pretrainingText } from '../data/split.js';
 import { deriveSeed, mulberry32, permutation } from '../data/random.js';
 import { resolveModelPath } from '../models.js';
-import { setDropoutSeed } from '../ops.js';
+import { customOp, setDropoutSeed } from '../ops.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { claimRunDirectory, hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, type LoopState } from '../train/checkpoint.js';
 import { writeDirectoryAtomic, writeFileAtomic } from '../files/atomic.js';
@@ -164,25 +164,25 @@ export interface MlmEvaluation {
  * (one exponential instead of two, no scattered pick), which matters when those passes cost as
  * much as the encoder.
  */
-export const sparseCrossEntropy = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [logits, targets, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+export function sparseCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const [rows, vocab] = logits.shape;
-  const shifted = tf.sub(logits, tf.max(logits, 1, true));
-  const exp = tf.exp(shifted);
-  const sumExp = tf.sum(exp, 1, true);
-  const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), targets);
-  const picked = tf.gather(shifted.reshape([-1]), flat);
-  save([exp, sumExp, flat]);
-  return {
-    value: tf.mean(tf.sub(tf.log(sumExp.reshape([-1])), picked)) as tf.Scalar,
-    gradFunc: (dy: tf.Tensor, [savedExp, savedSum, savedFlat]: tf.Tensor[]) => {
+  return customOp('SparseCrossEntropy', { logits }, (save) => {
+    const shifted = tf.sub(logits, tf.max(logits, 1, true));
+    const exp = tf.exp(shifted);
+    const sumExp = tf.sum(exp, 1, true);
+    const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), targets);
+    const picked = tf.gather(shifted.reshape([-1]), flat);
+    save([exp, sumExp, flat]);
+    return tf.mean(tf.sub(tf.log(sumExp.reshape([-1])), picked)) as tf.Scalar;
+  }, (dy, [savedExp, savedSum, savedFlat]) => ({
+    logits: () => {
       const scale = tf.div(dy, rows);
       const probs = tf.mul(savedExp, tf.div(scale, savedSum));
       const hits = tf.scatterND(savedFlat.reshape([-1, 1]), tf.fill([rows], 1).mul(scale), [rows * vocab]).reshape([rows, vocab]);
-      return [tf.sub(probs, hits), tf.zerosLike(savedFlat)];
+      return tf.sub(probs, hits);
     },
-  };
-}) as (logits: tf.Tensor2D, targets: tf.Tensor1D) => tf.Scalar;
+  }));
+}
 
 /**
  * Mean cross-entropy of the original ids at the batch's chosen positions, and those positions'
