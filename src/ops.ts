@@ -136,53 +136,70 @@ export function add<T extends tf.Tensor>(a: tf.Tensor, b: tf.Tensor): T {
   }));
 }
 
-let dropoutRandom: Random | undefined;
+/**
+ * What a forward pass needs besides its inputs, passed explicitly to everything that depends on
+ * it (dropout, and the modules and heads that apply it).
+ */
+export interface ForwardContext {
+  /** Training mode: dropout active. Default false (eval mode, deterministic). */
+  readonly training?: boolean;
+  /**
+   * Where the dropout masks draw their seeds, in the order the masks are made; without it they
+   * are unseeded (tfjs' own random). `trainingContext` makes it a function of (seed, step).
+   */
+  readonly dropoutSeeds?: Random;
+}
+
+/** Eval mode: no dropout. */
+export const EVAL: ForwardContext = { training: false };
 
 /**
- * Makes every following `dropout` mask a function of `(seed, step)`, so that two runs with the
- * same seed drop the same units and a resumed run continues exactly as an uninterrupted one.
- * The training loop calls it before each step.
+ * The context of training step `step` of a run seeded `seed`: every dropout mask a function of
+ * `(seed, step)`, so that two runs with the same seed drop the same units and a resumed run
+ * continues exactly as an uninterrupted one. The training loops make one for each step.
  */
-export function setDropoutSeed(seed: number, step: number): void {
-  dropoutRandom = mulberry32(deriveSeed(seed, step));
+export function trainingContext(seed: number, step: number): ForwardContext {
+  return { training: true, dropoutSeeds: mulberry32(deriveSeed(seed, step)) };
 }
 
 /**
  * The multiplier of inverted dropout: 0 with probability `rate`, else `1 / (1 - rate)`; the same
  * values as tf.dropout draws for the same seed.
  */
-function dropoutMask(shape: number[], rate: number): tf.Tensor {
-  const seed = dropoutRandom ? Math.floor(dropoutRandom() * 2 ** 31) : undefined;
+function dropoutMask(shape: number[], rate: number, context: ForwardContext): tf.Tensor {
+  const seed = context.dropoutSeeds ? Math.floor(context.dropoutSeeds() * 2 ** 31) : undefined;
   const keep = 1 - rate;
   return tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)), keep);
 }
 
 /**
- * Inverted dropout as `tf.dropout`, with its mask seeded from `setDropoutSeed`'s stream once one
- * is set. Backpropagation keeps the mask only (tfjs' keeps x too).
+ * Inverted dropout as `tf.dropout` in training mode (x itself otherwise, or at rate 0), its mask
+ * seeded from the context. Backpropagation keeps the mask only (tfjs' keeps x too).
  */
-export function dropout<T extends tf.Tensor>(x: T, rate: number): T {
+export function dropout<T extends tf.Tensor>(x: T, rate: number, context: ForwardContext): T {
+  if (!context.training || rate === 0) return x;
   return customOp('Dropout', { x }, (save) => {
-    const mask = dropoutMask(x.shape, rate);
+    const mask = dropoutMask(x.shape, rate, context);
     save([mask]);
     return tf.mul(x, mask) as T;
   }, (dy, [mask]) => ({ x: () => tf.mul(dy, mask) }));
 }
 
 /**
- * Attention probabilities: `dropout(softmax(scores * scale + maskBias))` over the last axis.
- * Backpropagation keeps the probabilities and the dropout mask, [batch, heads, seq, seq] each,
- * where autodiff through the steps would keep six tensors that size; the mask bias gets no
- * gradient. `rate` 0 is no dropout.
+ * Attention probabilities: `dropout(softmax(scores * scale + maskBias))` over the last axis
+ * (dropout in training mode only). Backpropagation keeps the probabilities and the dropout mask,
+ * [batch, heads, seq, seq] each, where autodiff through the steps would keep six tensors that
+ * size; the mask bias gets no gradient.
  */
-export function attentionProbs(scores: tf.Tensor4D, maskBias: tf.Tensor, scale: number, rate: number): tf.Tensor4D {
+export function attentionProbs(scores: tf.Tensor4D, maskBias: tf.Tensor, scale: number, dropoutRate: number, context: ForwardContext): tf.Tensor4D {
+  const rate = context.training ? dropoutRate : 0;
   return customOp('AttentionProbs', { scores }, (save) => {
     const probs = tf.softmax(tf.add(tf.mul(scores, scale), maskBias)) as tf.Tensor4D;
     if (rate === 0) {
       save([probs]);
       return probs;
     }
-    const mask = dropoutMask(probs.shape, rate);
+    const mask = dropoutMask(probs.shape, rate, context);
     save([probs, mask]);
     return tf.mul(probs, mask) as tf.Tensor4D;
   }, (dy, [probs, mask]) => ({

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendName, initBackend, probeBackends } from '../src/backend/index.js';
 import { deriveSeed, mulberry32 } from '../src/data/random.js';
-import { add, attentionProbs, dropout, gelu, layerNorm, linear, reshape, setDropoutSeed } from '../src/ops.js';
+import { add, attentionProbs, dropout, gelu, layerNorm, linear, reshape, trainingContext } from '../src/ops.js';
 
 const TOL = 1e-5;
 const ROOT = path.join(__dirname, '..');
@@ -62,21 +62,18 @@ const CASES: Case[] = [
   { name: 'linear', inputs: [[10, 16], [16, 12], [12]], f: (x, w, b) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D) },
   { name: 'add (broadcast)', inputs: [[3, 5, 8], [5, 8]], f: (a, b) => add(a, b) },
   { name: 'reshape', inputs: [[3, 5, 8]], f: (x) => tf.mul(reshape(x, [15, 8]), tf.range(1, 9)) },
-  { name: 'dropout', inputs: [[6, 40]], f: (x) => withDropoutSeed(() => dropout(x, 0.3)) },
+  { name: 'dropout', inputs: [[6, 40]], f: (x) => dropout(x, 0.3, seeded()) },
   // Scores [batch, heads, seq, seq], the last key masked out, and dropout on the probabilities.
-  { name: 'attentionProbs', inputs: [[2, 3, 5, 5]], f: (s) => withDropoutSeed(() => attentionProbs(tf.mul(s, 4) as tf.Tensor4D, maskBias(), 0.125, 0.2)) },
+  { name: 'attentionProbs', inputs: [[2, 3, 5, 5]], f: (s) => attentionProbs(tf.mul(s, 4) as tf.Tensor4D, maskBias(), 0.125, 0.2, seeded()) },
 ];
 
 /** A mask bias [1, 1, 1, 5] that hides the last of five keys. */
 const maskBias = () => tf.tensor4d([0, 0, 0, 0, -1e4], [1, 1, 1, 5]);
 
-/** `f` with the dropout stream reset first, so that each call draws the same mask. */
-function withDropoutSeed<T>(f: () => T): T {
-  setDropoutSeed(1, 0);
-  return f();
-}
+/** A fresh training context, so that each call draws the same mask. */
+const seeded = () => trainingContext(1, 0);
 
-/** The seed ops.dropout draws first after withDropoutSeed's reset (setDropoutSeed(1, 0)). */
+/** The seed ops.dropout draws first in a `seeded()` context (trainingContext(1, 0)). */
 const FIRST_DROPOUT_SEED = Math.floor(mulberry32(deriveSeed(1, 0))() * 2 ** 31);
 
 interface Result { value: Float32Array; grads: Float32Array[] }

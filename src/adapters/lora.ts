@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BertTaskModel } from '../bert/heads.js';
 import { hfShape } from '../bert/weights.js';
+import { dropout, type ForwardContext } from '../ops.js';
 import type { SafetensorsFile } from '../safetensors/index.js';
 import { AdapterModel, adapterParameters, defaultTaskType, resolveModulesToSave, SEQ_CLS_HEADS } from './adapter.js';
 import { insideModulesToSave, matchesTarget, modulesToSaveParameters } from './modules.js';
@@ -115,7 +116,7 @@ export class LoraModel extends AdapterModel {
     this.config = { ...base, task_type: taskType, modules_to_save: modulesToSave };
     this.scaling = base.use_rslora ? base.lora_alpha / Math.sqrt(base.r) : base.lora_alpha / base.r;
     this.targets = targets;
-    for (const name of targets) model.bert.setLinearHook(name, (x, y) => this.update(name, x, y));
+    for (const name of targets) model.bert.setLinearHook(name, (x, y, context) => this.update(name, x, y, context));
   }
 
   /** Whether the updates are folded into the base weights. */
@@ -123,12 +124,11 @@ export class LoraModel extends AdapterModel {
     return this.merged;
   }
 
-  private update(name: string, x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
+  private update(name: string, x: tf.Tensor2D, y: tf.Tensor2D, context: ForwardContext): tf.Tensor2D {
     if (this.merged) return y;
-    const bert = this.model.bert;
     const a = this.params.get(`${name}.lora_A.weight`) as tf.Tensor2D;
     const b = this.params.get(`${name}.lora_B.weight`) as tf.Tensor2D;
-    const input = bert.dropout(x, this.config.lora_dropout, bert.training) as tf.Tensor2D;
+    const input = dropout(x, this.config.lora_dropout, context);
     return tf.add(y, tf.mul(tf.matMul(tf.matMul(input, a), b), this.scaling));
   }
 

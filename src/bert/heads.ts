@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { numLabels, type BertConfig } from './config.js';
-import { embeddingLookup } from '../ops.js';
+import { dropout, embeddingLookup, EVAL, type ForwardContext } from '../ops.js';
 import { BertModel, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
 import { Parameters, type ParameterSource } from './weights.js';
 
@@ -87,9 +87,9 @@ function addMlmHead(bert: BertModel): void {
 }
 
 /** Vocabulary logits `[..., vocab]` of hidden states `[..., hidden]` (a sequence output, or rows of one). */
-function mlmLogits<T extends tf.Tensor>(bert: BertModel, hidden: T): T {
+function mlmLogits<T extends tf.Tensor>(bert: BertModel, hidden: T, context: ForwardContext): T {
   const width = bert.config.hidden_size;
-  const transformed = bert.layerNorm('cls.predictions.transform.LayerNorm', bert.activation(bert.linear('cls.predictions.transform.dense', hidden)));
+  const transformed = bert.layerNorm('cls.predictions.transform.LayerNorm', bert.activation(bert.linear('cls.predictions.transform.dense', hidden, context)));
   // An explicit transpose then a plain product: tfjs' transposed products are much slower on wasm.
   const decoderT = tf.transpose(bert.params.get(decoderName(bert.config))) as tf.Tensor2D;
   const logits = tf.add(tf.matMul(transformed.reshape([-1, width]) as tf.Tensor2D, decoderT), bert.params.get('cls.predictions.bias'));
@@ -110,7 +110,7 @@ export class BertForMaskedLM extends BertTaskModel {
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor3D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      return { ...out, logits: mlmLogits(this.bert, out.lastHiddenState) };
+      return { ...out, logits: mlmLogits(this.bert, out.lastHiddenState, options) };
     });
   }
 
@@ -119,17 +119,17 @@ export class BertForMaskedLM extends BertTaskModel {
    * (row-major). MLM training and cloze prompts need the few masked tokens, and the vocabulary
    * product for every token would cost more than the encoder itself.
    */
-  logitsAt(lastHiddenState: tf.Tensor3D, positions: tf.Tensor1D | number[]): tf.Tensor2D {
+  logitsAt(lastHiddenState: tf.Tensor3D, positions: tf.Tensor1D | number[], context: ForwardContext = EVAL): tf.Tensor2D {
     return tf.tidy(() => {
       const index = positions instanceof tf.Tensor ? tf.cast(positions, 'int32') : tf.tensor1d(positions, 'int32');
       const rows = embeddingLookup(lastHiddenState.reshape([-1, this.config.hidden_size]), index) as tf.Tensor2D;
-      return this.logitsOf(rows);
+      return this.logitsOf(rows, context);
     });
   }
 
   /** Vocabulary logits `[N, vocab]` of any vectors `[N, hidden]`, e.g. pooled [CLS] vectors. */
-  logitsOf(rows: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => mlmLogits(this.bert, rows));
+  logitsOf(rows: tf.Tensor2D, context: ForwardContext = EVAL): tf.Tensor2D {
+    return tf.tidy(() => mlmLogits(this.bert, rows, context));
   }
 }
 
@@ -147,8 +147,8 @@ export class BertForPreTraining extends BertTaskModel {
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor3D; seqRelationshipLogits: tf.Tensor2D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      const seqRelationshipLogits = this.bert.linear('cls.seq_relationship', out.poolerOutput as tf.Tensor2D) as tf.Tensor2D;
-      return { ...out, logits: mlmLogits(this.bert, out.lastHiddenState), seqRelationshipLogits };
+      const seqRelationshipLogits = this.bert.linear('cls.seq_relationship', out.poolerOutput as tf.Tensor2D, options) as tf.Tensor2D;
+      return { ...out, logits: mlmLogits(this.bert, out.lastHiddenState, options), seqRelationshipLogits };
     });
   }
 }
@@ -165,15 +165,15 @@ export class BertForSequenceClassification extends BertTaskModel {
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor2D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      return { ...out, logits: this.classify(out.poolerOutput as tf.Tensor2D, options.training ?? false) };
+      return { ...out, logits: this.classify(out.poolerOutput as tf.Tensor2D, options) };
     });
   }
 
   /** The head alone: logits from pooled outputs `[B, hidden]` (e.g. cached features). */
-  classify(pooled: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  classify(pooled: tf.Tensor2D, context: ForwardContext = EVAL): tf.Tensor2D {
     return tf.tidy(() => {
       const rate = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
-      return this.bert.linear('classifier', this.bert.dropout(pooled, rate, training)) as tf.Tensor2D;
+      return this.bert.linear('classifier', dropout(pooled, rate, context), context) as tf.Tensor2D;
     });
   }
 
@@ -207,15 +207,15 @@ export class BertArticleClassifier extends BertTaskModel {
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logProbs: tf.Tensor2D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      return { ...out, logProbs: this.classify(out.poolerOutput as tf.Tensor2D, options.training ?? false) };
+      return { ...out, logProbs: this.classify(out.poolerOutput as tf.Tensor2D, options) };
     });
   }
 
   /** The head alone: log-probabilities from pooled outputs `[B, hidden]` (e.g. cached features). */
-  classify(pooled: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  classify(pooled: tf.Tensor2D, context: ForwardContext = EVAL): tf.Tensor2D {
     return tf.tidy(() => {
-      const hidden = tf.relu(this.bert.linear('fc1', pooled));
-      const logits = this.bert.linear('fc2', this.bert.dropout(hidden, BertArticleClassifier.DROPOUT, training));
+      const hidden = tf.relu(this.bert.linear('fc1', pooled, context));
+      const logits = this.bert.linear('fc2', dropout(hidden, BertArticleClassifier.DROPOUT, context), context);
       return tf.logSoftmax(logits) as tf.Tensor2D;
     });
   }

@@ -11,7 +11,7 @@
  * file; the task heads in heads.ts add their parameters to the same `Parameters`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { add, attentionProbs, dropout, embeddingLookup, gelu, layerNorm, linear, reshape } from '../ops.js';
+import { add, attentionProbs, dropout, embeddingLookup, gelu, layerNorm, linear, reshape, type ForwardContext } from '../ops.js';
 import type { BertConfig } from './config.js';
 import { BASE_PREFIX, Parameters } from './weights.js';
 
@@ -22,9 +22,8 @@ export interface BertInputs {
   tokenTypeIds?: tf.Tensor2D | number[][];
 }
 
-export interface ForwardOptions {
-  /** Training mode: dropout active. Default false (eval mode, deterministic). */
-  training?: boolean;
+/** The forward pass's context (training mode, dropout seeds) and which outputs to return. */
+export interface ForwardOptions extends ForwardContext {
   /** Also return every layer's output, the embeddings' output first (num_hidden_layers + 1 tensors). */
   outputHiddenStates?: boolean;
   /** Also return every layer's attention probabilities `[batch, heads, seq, seq]` (after dropout in training, as transformers returns them). */
@@ -44,7 +43,7 @@ export type BertOutput = {
  * An adapter on a Linear module: receives the module's input and its output `x @ W + b` and
  * returns the output to use (LoRA: `y + scale * (x @ A) @ B`).
  */
-export type LinearHook = (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D;
+export type LinearHook = (x: tf.Tensor2D, y: tf.Tensor2D, context: ForwardContext) => tf.Tensor2D;
 
 /** transformers fills masked attention scores with the dtype's lowest value. */
 const FLOAT32_MIN = -3.4028234663852886e38;
@@ -60,8 +59,6 @@ export class BertModel {
   private readonly hooks = new Map<string, LinearHook>();
   private readonly linears = new Set<string>();
   readonly hasPooler: boolean;
-  /** The mode of the latest `forward` (and of the head computed after it): hooks read it to apply dropout only in training. */
-  training = false;
 
   /**
    * Creates the encoder's parameters in `params` (initialised from its source where given).
@@ -112,13 +109,13 @@ export class BertModel {
   }
 
   /** `x @ W + b` over the last axis of x, through the module's hook if one is attached. */
-  linear(name: string, x: tf.Tensor): tf.Tensor {
+  linear(name: string, x: tf.Tensor, context: ForwardContext): tf.Tensor {
     const w = this.params.get(`${name}.weight`) as tf.Tensor2D;
     const b = this.params.get(`${name}.bias`);
     const rows = reshape<tf.Tensor2D>(x, [-1, x.shape[x.rank - 1]]);
     let y = linear(rows, w, b as tf.Tensor1D);
     const hook = this.hooks.get(name);
-    if (hook) y = hook(rows, y);
+    if (hook) y = hook(rows, y, context);
     return reshape(y, [...x.shape.slice(0, -1), w.shape[1]]);
   }
 
@@ -128,16 +125,12 @@ export class BertModel {
     return layerNorm(x, gamma, beta, this.config.layer_norm_eps);
   }
 
-  dropout(x: tf.Tensor, rate: number, training: boolean): tf.Tensor {
-    return training && rate > 0 ? dropout(x, rate) : x;
-  }
-
   /** The config's hidden_act (exact erf GELU for BERT). */
   activation(x: tf.Tensor): tf.Tensor {
     return this.config.hidden_act === 'relu' ? tf.relu(x) : gelu(x);
   }
 
-  private embeddings(ids: tf.Tensor2D, tokenTypes: tf.Tensor2D, training: boolean): tf.Tensor3D {
+  private embeddings(ids: tf.Tensor2D, tokenTypes: tf.Tensor2D, context: ForwardContext): tf.Tensor3D {
     const seq = ids.shape[1];
     if (seq > this.config.max_position_embeddings) {
       throw new Error(`input length ${seq} exceeds max_position_embeddings ${this.config.max_position_embeddings}; truncate the inputs`);
@@ -146,32 +139,32 @@ export class BertModel {
     const positions = embeddingLookup(this.params.get(`${P}embeddings.position_embeddings.weight`), tf.range(0, seq, 1, 'int32'));
     const types = embeddingLookup(this.params.get(`${P}embeddings.token_type_embeddings.weight`), tokenTypes);
     const sum = add(add(words, positions), types);
-    return this.dropout(this.layerNorm(`${P}embeddings.LayerNorm`, sum), this.config.hidden_dropout_prob, training) as tf.Tensor3D;
+    return dropout(this.layerNorm(`${P}embeddings.LayerNorm`, sum), this.config.hidden_dropout_prob, context) as tf.Tensor3D;
   }
 
   /** Multi-head self-attention; returns the context `[B, S, H]` and the probabilities `[B, heads, S, S]`. */
-  private selfAttention(name: string, h: tf.Tensor3D, maskBias: tf.Tensor, training: boolean): [tf.Tensor3D, tf.Tensor4D] {
+  private selfAttention(name: string, h: tf.Tensor3D, maskBias: tf.Tensor, context: ForwardContext): [tf.Tensor3D, tf.Tensor4D] {
     const [batch, seq, hidden] = h.shape;
     const heads = this.config.num_attention_heads;
     const dh = hidden / heads;
     const split = (t: tf.Tensor) => reshape(t, [batch, seq, heads, dh]);
-    const q = tf.transpose(split(this.linear(`${name}.query`, h)), [0, 2, 1, 3]);
+    const q = tf.transpose(split(this.linear(`${name}.query`, h, context)), [0, 2, 1, 3]);
     // k is laid out [B, heads, dh, S] directly so that q @ k^T is an untransposed product.
-    const kT = tf.transpose(split(this.linear(`${name}.key`, h)), [0, 2, 3, 1]);
-    const v = tf.transpose(split(this.linear(`${name}.value`, h)), [0, 2, 1, 3]);
-    const probs = attentionProbs(tf.matMul(q, kT), maskBias, 1 / Math.sqrt(dh), training ? this.config.attention_probs_dropout_prob : 0);
-    const context = tf.matMul(probs, v);
-    return [reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, hidden]), probs];
+    const kT = tf.transpose(split(this.linear(`${name}.key`, h, context)), [0, 2, 3, 1]);
+    const v = tf.transpose(split(this.linear(`${name}.value`, h, context)), [0, 2, 1, 3]);
+    const probs = attentionProbs(tf.matMul(q, kT), maskBias, 1 / Math.sqrt(dh), this.config.attention_probs_dropout_prob, context);
+    const attended = tf.matMul(probs, v);
+    return [reshape(tf.transpose(attended, [0, 2, 1, 3]), [batch, seq, hidden]), probs];
   }
 
-  private layer(i: number, h: tf.Tensor3D, maskBias: tf.Tensor, training: boolean): [tf.Tensor3D, tf.Tensor4D] {
+  private layer(i: number, h: tf.Tensor3D, maskBias: tf.Tensor, context: ForwardContext): [tf.Tensor3D, tf.Tensor4D] {
     const l = `${P}encoder.layer.${i}.`;
     const drop = this.config.hidden_dropout_prob;
-    const [context, probs] = this.selfAttention(`${l}attention.self`, h, maskBias, training);
-    const attended = this.dropout(this.linear(`${l}attention.output.dense`, context), drop, training);
+    const [attention, probs] = this.selfAttention(`${l}attention.self`, h, maskBias, context);
+    const attended = dropout(this.linear(`${l}attention.output.dense`, attention, context), drop, context);
     const a = this.layerNorm(`${l}attention.output.LayerNorm`, add(attended, h));
-    const inner = this.activation(this.linear(`${l}intermediate.dense`, a));
-    const out = this.dropout(this.linear(`${l}output.dense`, inner), drop, training);
+    const inner = this.activation(this.linear(`${l}intermediate.dense`, a, context));
+    const out = dropout(this.linear(`${l}output.dense`, inner, context), drop, context);
     return [this.layerNorm(`${l}output.LayerNorm`, add(out, a)) as tf.Tensor3D, probs];
   }
 
@@ -180,8 +173,7 @@ export class BertModel {
    * call inside tf.tidy); nothing else is left allocated.
    */
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput {
-    const training = options.training ?? false;
-    this.training = training;
+    const context: ForwardContext = { training: options.training, dropoutSeeds: options.dropoutSeeds };
     return tf.tidy(() => {
       const ids = asTensor(inputs.inputIds, 'int32');
       const [batch, seq] = ids.shape;
@@ -189,7 +181,7 @@ export class BertModel {
       const tokenTypes = inputs.tokenTypeIds ? asTensor(inputs.tokenTypeIds, 'int32') : tf.zeros<tf.Rank.R2>([batch, seq], 'int32');
       const maskBias = tf.mul(tf.sub(1, mask), FLOAT32_MIN).reshape([batch, 1, 1, seq]);
 
-      let h = this.embeddings(ids, tokenTypes, training);
+      let h = this.embeddings(ids, tokenTypes, context);
       const hiddenStates = [h];
       const attentions: tf.Tensor4D[] = [];
       for (let i = 0; i < this.config.num_hidden_layers; i++) {
@@ -197,7 +189,7 @@ export class BertModel {
         // its own copies of what backpropagation needs): without it a bert-base forward pass
         // holds every layer's activations at once, several GB at batch 32 and 256 tokens.
         const [next, probs] = tf.tidy(() => {
-          const [out, p] = this.layer(i, h, maskBias, training);
+          const [out, p] = this.layer(i, h, maskBias, context);
           return options.outputAttentions ? [out, p] : [out];
         }) as [tf.Tensor3D, tf.Tensor4D?];
         if (!options.outputHiddenStates) h.dispose();
@@ -208,7 +200,7 @@ export class BertModel {
       const out: BertOutput = { lastHiddenState: h };
       if (this.hasPooler) {
         const cls = h.slice([0, 0, 0], [batch, 1, -1]).reshape([batch, -1]);
-        out.poolerOutput = tf.tanh(this.linear(`${P}pooler.dense`, cls)) as tf.Tensor2D;
+        out.poolerOutput = tf.tanh(this.linear(`${P}pooler.dense`, cls, context)) as tf.Tensor2D;
       }
       if (options.outputHiddenStates) out.hiddenStates = hiddenStates;
       if (options.outputAttentions) out.attentions = attentions;

@@ -27,7 +27,7 @@ export async function predict(model: ClassifierModel, tokenizer: BertTokenizer, 
   for (let start = 0; start < texts.length; start += batchSize) {
     const chunk = texts.slice(start, start + batchSize);
     const enc = tokenizer.encodeToTensors(chunk, { maxLength, padding: 'longest', truncation: true });
-    const probs = tf.tidy(() => tf.softmax(tokenScores(model, enc, false)));
+    const probs = tf.tidy(() => tf.softmax(tokenScores(model, enc)));
     const rows = (await probs.array()) as number[][];
     tf.dispose([probs, enc.input_ids, enc.token_type_ids, enc.attention_mask]);
     rows.forEach((p, i) => {

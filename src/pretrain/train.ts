@@ -24,7 +24,7 @@ import { BertForMaskedLM } from '../bert/heads.js';
 import { pretrainingText } from '../data/split.js';
 import { deriveSeed, mulberry32, permutation } from '../data/random.js';
 import { resolveModelPath } from '../models.js';
-import { customOp, setDropoutSeed } from '../ops.js';
+import { customOp, EVAL, trainingContext, type ForwardContext } from '../ops.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { claimRunDirectory, hasTrainingCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, type LoopState } from '../train/checkpoint.js';
 import { writeDirectoryAtomic, writeFileAtomic } from '../files/atomic.js';
@@ -189,14 +189,14 @@ export function sparseCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): t
  * logits `[count, vocab]`; with `bagOfWords` targets `[B, vocab]` (`bagOfWordsTargets`), also the
  * mean cross-entropy of the pooled [CLS] vectors' vocabulary distribution against them.
  */
-export function maskedLmLoss(model: BertForMaskedLM, batch: MlmBatch, training: boolean, bagOfWords?: tf.Tensor2D): { loss: tf.Scalar; logits: tf.Tensor2D; bowLoss?: tf.Scalar } {
+export function maskedLmLoss(model: BertForMaskedLM, batch: MlmBatch, context: ForwardContext, bagOfWords?: tf.Tensor2D): { loss: tf.Scalar; logits: tf.Tensor2D; bowLoss?: tf.Scalar } {
   return tf.tidy(() => {
-    const out = model.bert.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }, { training });
-    const logits = model.logitsAt(out.lastHiddenState, batch.positions);
+    const out = model.bert.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }, context);
+    const logits = model.logitsAt(out.lastHiddenState, batch.positions, context);
     const loss = sparseCrossEntropy(logits, batch.targets);
     if (!bagOfWords) return { loss, logits };
     if (!out.poolerOutput) throw new Error('the bag-of-words objective reads the pooled [CLS] vector: build the model with a pooler');
-    const words = model.logitsOf(out.poolerOutput);
+    const words = model.logitsOf(out.poolerOutput, context);
     return { loss, logits, bowLoss: tf.mean(tf.sub(tf.logSumExp(words, 1), tf.sum(tf.mul(bagOfWords, words), 1))) as tf.Scalar };
   });
 }
@@ -211,7 +211,7 @@ export async function evaluateMlm(model: BertForMaskedLM, sequences: readonly Ma
     const batch = mlmBatch(sequences.slice(start, start + batchSize), padTokenId);
     if (batch.count > 0) {
       const [loss, hits] = tf.tidy(() => {
-        const { loss, logits } = maskedLmLoss(model, batch, false);
+        const { loss, logits } = maskedLmLoss(model, batch, EVAL);
         return [loss, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), batch.targets), 'int32'))];
       });
       lossSum += (await loss.data())[0] * batch.count;
@@ -458,10 +458,10 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       const batch = mlmBatch(samples.map((s) => s.masked), tokenizer.padTokenId);
       const bowTargets = bagOfWords ? bagOfWordsTargets(samples.map((s) => s.window), vocab) : undefined;
       optimizer.lr = lr * linearSchedule(step, steps, warmup);
-      setDropoutSeed(dropoutSeed, step);
+      const context = trainingContext(dropoutSeed, step);
       let bowValue: tf.Scalar | undefined;
       const { value, grads } = valueAndGrads(() => {
-        const { loss, bowLoss } = maskedLmLoss(model, batch, true, bowTargets);
+        const { loss, bowLoss } = maskedLmLoss(model, batch, context, bowTargets);
         if (!bowLoss) return loss;
         bowValue = tf.keep(bowLoss);
         return tf.add(loss, bowLoss) as tf.Scalar;

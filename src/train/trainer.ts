@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { classificationReport, type ClassificationReport } from './metrics.js';
 import { accumulatedValueAndGrads, AdamW, trainerParamGroups } from './optimizer.js';
 import { createProgress, type Progress } from './progress.js';
-import { setDropoutSeed } from '../ops.js';
+import { EVAL, trainingContext, type ForwardContext } from '../ops.js';
 import { BEST_FILE, claimRunDirectory, loadTrainingCheckpoint, loadVariables, saveTrainingCheckpoint, type LoopState } from './checkpoint.js';
 import { writeDirectoryAtomic } from '../files/atomic.js';
 
@@ -35,7 +35,7 @@ export interface Classifier<B extends LabelledBatch> {
   /** The variables the optimizer updates, by parameter name. */
   trainable(): [string, tf.Variable][];
   /** Class scores `[batch, classes]`: logits or log-probabilities (their argmax is the prediction). */
-  scores(batch: B, training: boolean): tf.Tensor2D;
+  scores(batch: B, context: ForwardContext): tf.Tensor2D;
   /** The training loss of those scores. */
   loss(scores: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
 }
@@ -129,7 +129,7 @@ export async function evaluate<B extends LabelledBatch>(classifier: Classifier<B
   for (const batch of source.epoch(0)) {
     // Read back asynchronously: synchronous reads are not available on every backend (webgpu in Node).
     const [lossTensor, probsTensor] = tf.tidy(() => {
-      const scores = classifier.scores(batch, false);
+      const scores = classifier.scores(batch, EVAL);
       return [classifier.loss(scores, batch.labels), tf.softmax(scores)];
     });
     const [loss, probs, y] = [(await lossTensor.data())[0], (await probsTensor.array()) as number[][], await batch.labels.data()];
@@ -250,11 +250,11 @@ export async function fit<B extends LabelledBatch>(
         }
         const stepStart = performance.now();
         optimizer.lr = lr * linearSchedule(state.globalStep, totalSteps, warmup);
-        setDropoutSeed(seed, state.globalStep);
+        const context = trainingContext(seed, state.globalStep);
         const parts = microBatches(batch, microBatchSize);
         const n = batch.labels.shape[0];
         const { value, grads } = accumulatedValueAndGrads(
-          (i) => classifier.loss(classifier.scores(parts[i], true), parts[i].labels),
+          (i) => classifier.loss(classifier.scores(parts[i], context), parts[i].labels),
           parts.map((part) => part.labels.shape[0] / n),
           params,
         );
