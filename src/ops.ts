@@ -94,13 +94,13 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: t
 }
 
 /**
- * `x @ w + b` for rows `x` (the bias added inside the product's kernel: XNNPACK on wasm).
- * Backpropagation keeps x and w only: tfjs' fused product also keeps its output.
+ * `x @ w + b` for rows `x` (the bias added inside the product's kernel: XNNPACK on wasm), or
+ * `x @ w` without `b`. Backpropagation keeps x and w only: tfjs' fused product also keeps its output.
  */
-export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  return customOp('Linear', { x, w, b }, (save) => {
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
+  return customOp('Linear', b ? { x, w, b } : { x, w }, (save) => {
     save([x, w]);
-    return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
+    return (b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w)) as tf.Tensor2D;
   }, (dy, [xs, ws]) => ({
     x: () => product(dy, ws, false, true),
     w: () => product(xs, dy, true, false),
@@ -125,6 +125,11 @@ export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
     save([ids]);
     return tf.gather(table, ids);
   }, (dy, [saved]) => ({ table: () => tf.scatterND(saved.reshape([-1, 1]), dy.reshape([-1, width]), [rows, width]) }));
+}
+
+/** `x * s` for a number `s`; backpropagation keeps nothing (tfjs' Mul keeps both operands). */
+export function scale<T extends tf.Tensor>(x: T, s: number): T {
+  return customOp('Scale', { x }, () => tf.mul(x, s) as T, (dy) => ({ x: () => tf.mul(dy, s) }));
 }
 
 /** `a + b` with broadcasting; backpropagation keeps neither (tfjs' Add keeps both, for their shapes). */

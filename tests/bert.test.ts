@@ -2,7 +2,7 @@
  * BERT against Hugging Face transformers (tests/fixtures/hf-reference/bert-parity.json, computed
  * by transformers 5.17 / torch 2.11 in fp32) on every backend: hidden states, pooler, MLM logits,
  * classification logits, loss, gradients, one AdamW step. Plus the model's own contracts: no
- * leaked tensors, dropout only in training, Linear hooks, freezing.
+ * leaked tensors, dropout only in training, modules standing in for Linear modules, freezing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,9 @@ import { initBackend, type BackendName } from '../src/backend/index.js';
 import { loadCheckpoint } from '../src/bert/checkpoint.js';
 import { bertConfig } from '../src/bert/config.js';
 import { BertArticleClassifier, BertForSequenceClassification } from '../src/bert/heads.js';
+import { WrappedLinear } from '../src/bert/modules.js';
 import { toHfLayout } from '../src/bert/weights.js';
+import type { ForwardContext } from '../src/ops.js';
 import { AdamW, valueAndGrads } from '../src/train/optimizer.js';
 
 const FIXTURES = 'tests/fixtures/hf-reference';
@@ -196,16 +198,21 @@ describe('BERT model contracts (cpu)', () => {
     model.dispose();
   });
 
-  test('Linear hooks change the named module only; freezing removes gradients', async () => {
+  test('a module standing in for a Linear module changes that module only; freezing removes gradients', async () => {
     const model = new BertForSequenceClassification(config, { seed: 1 });
     const name = 'bert.encoder.layer.0.attention.self.query';
     assert.ok(model.bert.linearNames().includes(name));
     const base = await take(model.forward(batch).logits);
-    model.bert.setLinearHook(name, (_x, y) => tf.mul(y, 2));
+    class Doubled extends WrappedLinear {
+      forward(x: tf.Tensor, context: ForwardContext): tf.Tensor {
+        return tf.mul(this.base.forward(x, context), 2);
+      }
+    }
+    const doubled = model.replaceLinear(name, (query) => new Doubled(query));
     assert.notDeepEqual(await take(model.forward(batch).logits), base);
-    model.bert.setLinearHook(name, undefined);
+    model.replaceLinear(name, () => doubled.base);
     assert.deepEqual(await take(model.forward(batch).logits), base);
-    assert.throws(() => model.bert.setLinearHook('bert.encoder.layer.0.nope', undefined), /no Linear module/);
+    assert.throws(() => model.replaceLinear('bert.encoder.layer.0.nope', (m) => m), /no Linear module/);
 
     const frozen = model.params.setTrainable((n) => n.startsWith('bert.'), false);
     assert.equal(frozen, model.params.names().length - 2);

@@ -9,8 +9,8 @@ import { LoraModel, loraConfig } from './lora.js';
 import { ADAPTER_CONFIG_FILE, openAdapterWeights, readAdapterConfig } from './peft.js';
 
 export { AdapterModel, type ParameterCounts } from './adapter.js';
-export { BottleneckModel, BOTTLENECK_DEFAULTS, bottleneckConfig, injectAdapters, type BottleneckConfig } from './bottleneck.js';
-export { LoraModel, LORA_DEFAULTS, injectLora, loraConfig, type InjectOptions, type LoraConfig } from './lora.js';
+export { BottleneckAdapter, BottleneckModel, BOTTLENECK_DEFAULTS, bottleneckConfig, injectAdapters, type BottleneckConfig } from './bottleneck.js';
+export { LoraLinear, LoraModel, LORA_DEFAULTS, injectLora, loraConfig, type InjectOptions, type LoraConfig } from './lora.js';
 export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX } from './peft.js';
 
 /**
