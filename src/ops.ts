@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { product } from './backend/kernels/matmul-gradient.js';
-import { GELU_GRAD_KERNEL, GELU_KERNEL } from './backend/kernels/wasm-simd.js';
+import { GELU_GRAD_KERNEL, GELU_KERNEL } from './backend/kernels/wasm-gelu.js';
 import { hasKernel, runCustomOp, runKernel } from './backend/tfjs-internals/index.js';
 import { deriveSeed, mulberry32, type Random } from './data/random.js';
 
@@ -41,7 +41,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 /**
  * GELU in its exact erf form, `0.5 * x * (1 + erf(x / sqrt(2)))`, as BERT and PyTorch's
  * `nn.GELU()` define it. tfjs has no erf-GELU op (its `gelu` activation is the tanh
- * approximation): on wasm it is a SIMD kernel of our own (backend/kernels/wasm-simd.ts), on the
+ * approximation): on wasm it is a SIMD kernel of our own (backend/kernels/wasm-gelu.ts), on the
  * other backends tfjs ops over `tf.erf` (the Abramowitz-Stegun 7.1.26 formula, within 1.5e-7).
  *
  * The derivative is written out, `0.5 * (1 + erf(x / sqrt(2))) + x * pdf(x)`, so that the

@@ -349,7 +349,7 @@ test('the single-threaded wasm build (its own unshared memory) runs the GELU ker
 });
 
 test('the committed SIMD binaries are simd.wat assembled', async () => {
-  const committed = readFileSync('src/backend/kernels/simd-wasm.ts', 'utf8');
+  const committed = readFileSync('src/backend/kernels/simd-binaries.ts', 'utf8');
   assert.equal(committed, simdModuleSource(await assembleSimd()), 'run npx tsx src/backend/kernels/assemble-wat.ts after editing simd.wat');
 });
 

@@ -8,7 +8,7 @@ import { registerAdamWKernels } from './adamw.js';
 import { useExplicitTransposeGradient } from './matmul-gradient.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 import { registerWasmGather } from './wasm-gather.js';
-import { registerWasmGelu } from './wasm-simd.js';
+import { registerWasmGelu } from './wasm-gelu.js';
 import { registerWasmIdentity } from './wasm-identity.js';
 import { registerWasmScatterNd } from './wasm-scatter.js';
 import { registerWasmSum } from './wasm-sum.js';

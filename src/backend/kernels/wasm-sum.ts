@@ -10,7 +10,7 @@
  * about 1,100.
  */
 import { replaceKernel, WasmBackend } from '../tfjs-internals/index.js';
-import { simdKernels } from './wasm-simd.js';
+import { simdKernels } from './simd-kernels.js';
 
 /** The number of leading axes that `axes` names, when it names exactly those (and not all). */
 function leadingAxes(rank: number, axes: number[]): number | undefined {
