@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { assertClose } from './helpers/close.js';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { ADAMW_HOST_KERNEL, ADAMW_KERNEL, adamwUpdate, hostMoments, type AdamWStep, type Moments } from '../src/backend/kernels/adamw.js';
 import { assembleSimd, simdModuleSource } from '../src/backend/kernels/assemble-wat.js';
@@ -51,13 +52,6 @@ function swapLast(x: Float32Array | Float64Array, shape: number[]): Float32Array
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[p * rows * cols + j * rows + i] = x[p * rows * cols + i * cols + j];
   }
   return out;
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-  assert.ok(worst <= tolerance, `${what}: max abs difference ${worst} > ${tolerance}`);
 }
 
 /** Shapes of a and b (untransposed layout [.., m, k] and [.., k, n]) for each case. */
