@@ -29,7 +29,7 @@ const isArray = (v: unknown) => Array.isArray(v);
 const isMemory = (v: unknown) => v instanceof WebAssembly.Memory;
 
 export const PRIVATE_MEMBERS: readonly PrivateMember[] = [
-  { on: 'engine', member: 'runKernelFunc()', usedBy: 'ops.ts customOp (every op with a written-out gradient: linear, layerNorm, gelu, dropout, attentionProbs, add, reshape, embeddingLookup, sparseCrossEntropy)' },
+  { on: 'engine', member: 'runKernelFunc()', usedBy: 'ops.ts customOp (every op with a written-out gradient: linear, layerNorm, gelu, dropout, attentionProbs, add, scale, reshape, embeddingLookup, sparseCrossEntropy)' },
   { on: 'engine', member: 'runKernel()', usedBy: "the project's own kernels (ops.gelu's GELU kernels, kernels/adamw.ts adamwUpdate)" },
   ...['startTape()', 'endTape()', 'scopedRun()'].map((member) => ({ on: 'engine' as const, member, usedBy: BACKPROP })),
   { on: 'engine', member: 'state.activeTape', usedBy: BACKPROP, check: (v) => v === null || Array.isArray(v) },
