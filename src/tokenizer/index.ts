@@ -7,6 +7,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { existsSync } from 'node:fs';
 import { bertBaseUncasedFiles, readTokenizerDir, specialTokens, writeTokenizerDir, type TokenizerFiles } from './files.js';
 import { truncateTokens, type Truncation } from './truncation.js';
+import { wholeNumber } from '../numbers.js';
 
 export type { TokenizerConfig, TokenizerFiles, TokenizerJson } from './files.js';
 export { BERT_BASE_UNCASED_VOCAB_MD5, bertBaseUncasedVocab } from './vocab.js';
@@ -147,7 +148,7 @@ export class BertTokenizer {
    */
   encode(text: string | string[], options: EncodeOptions = {}): BatchEncoding {
     const { maxLength = this.modelMaxLength, padding = false, truncation = true } = options;
-    if (!Number.isInteger(maxLength) || maxLength <= 0) throw new RangeError(`maxLength must be a positive integer, got ${maxLength}.`);
+    wholeNumber('maxLength', maxLength);
     const texts = textList(text, 'text');
     const pairs = options.textPair === undefined ? null : textList(options.textPair, 'textPair');
     if (pairs && pairs.length !== texts.length) {
