@@ -3,6 +3,7 @@ import { BACKEND_NAMES } from '../backend/index.js';
 import { finetune, METHODS } from '../finetune/index.js';
 import { loadSettings } from '../settings.js';
 import { choice, existing, integer, number, parseCommand, required, UsageError } from './args.js';
+import { exitCode, stoppable } from './interrupt.js';
 
 export const usage = `Usage: finetune-lab train --method ${METHODS.join('|')} [options]
 
@@ -25,7 +26,9 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
   --seed N
   --backend NAME       ${BACKEND_NAMES.join('|')}
   --output DIR         where the best model (DIR/best) and resumable state (DIR/last) go
-  --resume             continue the run saved in --output
+  --max-minutes X      stop after X minutes of training, saved; --resume continues
+  --resume             continue the run saved in --output (also after Ctrl-C, which stops
+                       after the current step and saves)
   --overwrite          start afresh in an --output that holds an earlier run, replacing it
   --no-cache-features  frozen method: run the encoder in every step instead of once
   --lora-r N           LoRA rank (default 8)
@@ -39,7 +42,7 @@ export async function run(args: string[]): Promise<number> {
       model: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' },
       'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
-      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
+      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
       'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'adapter-size': { type: 'string' },
     },
   });
@@ -48,7 +51,9 @@ export async function run(args: string[]): Promise<number> {
   const settings = loadSettings();
   const r = integer('lora-r', values['lora-r']);
   const size = integer('adapter-size', values['adapter-size']);
-  const result = await finetune({
+  const maxMinutes = number('max-minutes', values['max-minutes'], { above: 0 });
+  if (maxMinutes !== undefined && !values.output) throw new UsageError('--max-minutes needs --output, where the stopped run is saved');
+  const { value: result, interrupted } = await stoppable((signal) => finetune({
     method: choice('method', values.method, METHODS),
     model: values.model ?? settings.model,
     data: values.data === 'imdb' ? values.data : existing('data', values.data),
@@ -68,7 +73,10 @@ export async function run(args: string[]): Promise<number> {
     cacheFeatures: !values['no-cache-features'],
     lora: r ? { r, lora_alpha: 2 * r } : undefined,
     adapter: size ? { bottleneck_size: size } : undefined,
-  });
+    maxSeconds: maxMinutes === undefined ? undefined : 60 * maxMinutes,
+    signal,
+  }));
+  if (!result.summary.completed) console.error(`stopped after ${result.summary.steps} steps, saved in ${values.output}/last; continue with --resume`);
   console.log(JSON.stringify(result.summary));
-  return 0;
+  return exitCode(interrupted);
 }
