@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BertArticleClassifier, BertForSequenceClassification } from '../bert/heads.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { AdapterModel } from '../adapters/index.js';
-import type { BatchSource, Classifier, LabelledBatch } from '../train/trainer.js';
+import type { BatchSource, Classifier, LabelledBatch } from '../train/classifier.js';
 
 /** The classification models the methods train: transformers' head or the article's. */
 export type ClassifierModel = BertForSequenceClassification | BertArticleClassifier;

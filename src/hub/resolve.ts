@@ -14,7 +14,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RepoCache, hfHome, hubCacheDir, isCommitHash, isRelativeName } from './cache.js';
-import { HubHttpError, HubUnreachableError, downloadBlob, fileMetadata, type HubClient } from './http.js';
+import { downloadBlob } from './download.js';
+import { HubHttpError, HubUnreachableError, fileMetadata, type HubClient } from './http.js';
 
 
 export interface ResolveOptions {

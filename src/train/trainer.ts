@@ -1,5 +1,5 @@
 /**
- * The training loop: the article's `train()` and `evaluate()` grown into what a real run needs.
+ * The training loop: the article's `train()` grown into what a real run needs.
  * AdamW with transformers' weight-decay groups, linear warm-up and decay, gradient clipping,
  * validation after every epoch with the best model kept, a resumable checkpoint, a clear stop
  * when the loss stops being a finite number, and progress that suits a terminal or a notebook.
@@ -9,37 +9,13 @@
  */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { classificationReport, type ClassificationReport } from './metrics.js';
 import { AdamW, trainerParamGroups } from './optimizer.js';
 import { linearSchedule, shouldStop, trainStep, type OptimizationOptions, type RunControl } from './step.js';
 import { createProgress, type Progress } from './progress.js';
 import { BEST_FILE, claimRunDirectory, loadTrainingCheckpoint, loadVariables, saveTrainingCheckpoint, type CheckpointState } from './checkpoint.js';
 import { writeDirectoryAtomic } from '../files/atomic.js';
-import { argmax, wholeNumber } from '../numbers.js';
-
-/** A batch of anything the classifier reads, with its class ids. */
-export interface LabelledBatch {
-  labels: tf.Tensor1D;
-}
-
-/** Batches for one epoch at a time; epoch k's order must depend only on k (and a seed). */
-export interface BatchSource<B extends LabelledBatch> {
-  /** Number of examples. */
-  readonly size: number;
-  readonly numBatches: number;
-  /** The batches of epoch `epoch`; their tensors live until the loop moves on to the next one. */
-  epoch(epoch: number): Iterable<B>;
-}
-
-/** What the loop trains: its trainable variables, its scores for a batch and its loss. */
-export interface Classifier<B extends LabelledBatch> {
-  /** The variables the optimizer updates, by parameter name. */
-  trainable(): [string, tf.Variable][];
-  /** Class scores `[batch, classes]`: logits or log-probabilities (their argmax is the prediction). */
-  scores(batch: B, training: boolean): tf.Tensor2D;
-  /** The training loss of those scores. */
-  loss(scores: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
-}
+import { wholeNumber } from '../numbers.js';
+import { evaluate, type BatchSource, type Classifier, type LabelledBatch } from './classifier.js';
 
 /** `fit`'s settings; the defaults: weightDecay 0.01, warmupRatio 0.1, maxGradNorm 1, seed 0. */
 export interface FitOptions extends OptimizationOptions, RunControl {
@@ -108,43 +84,6 @@ export interface FitResult {
   trainSamplesPerSecond: number;
   /** True when the run stopped early (maxSteps, maxSeconds, the signal), saved and resumable. */
   interrupted: boolean;
-}
-
-export interface Evaluation extends ClassificationReport {
-  /** Mean loss per example. */
-  loss: number;
-  labels: number[];
-  predictions: number[];
-  /** Class probabilities per example. */
-  probabilities: number[][];
-}
-
-/**
- * The article's `evaluate()`: mean loss and predictions over a whole source, without gradient
- * bookkeeping and without dropout.
- */
-export async function evaluate<B extends LabelledBatch>(classifier: Classifier<B>, source: BatchSource<B>): Promise<Evaluation> {
-  let lossSum = 0;
-  const labels: number[] = [];
-  const predictions: number[] = [];
-  const probabilities: number[][] = [];
-  for (const batch of source.epoch(0)) {
-    // Read back asynchronously: synchronous reads are not available on every backend (webgpu in Node).
-    const [lossTensor, probsTensor] = tf.tidy(() => {
-      const scores = classifier.scores(batch, false);
-      return [classifier.loss(scores, batch.labels), tf.softmax(scores)];
-    });
-    const [loss, probs, y] = [(await lossTensor.data())[0], (await probsTensor.array()) as number[][], await batch.labels.data()];
-    tf.dispose([lossTensor, probsTensor]);
-    lossSum += loss * y.length;
-    for (let i = 0; i < y.length; i++) {
-      labels.push(y[i]);
-      probabilities.push(probs[i]);
-      predictions.push(argmax(probs[i]));
-    }
-  }
-  const report = classificationReport(labels, predictions, probabilities[0]?.length ?? 2);
-  return { ...report, loss: lossSum / Math.max(labels.length, 1), labels, predictions, probabilities };
 }
 
 /** `batch` cut into parts of at most `size` examples (itself when it is no larger): every tensor and array along its first axis. */
