@@ -1,47 +1,26 @@
 #!/usr/bin/env node
-// Prepares a machine to run the notebooks: checks (or, on Debian/Ubuntu as root, installs) Jupyter,
-// installs the npm dependencies if needed, builds the library, links it as the package `finetune-lab` so that notebooks can
-// `import ... from "finetune-lab"`, and registers the tslab kernel.
+// Prepares a machine to run the notebooks: installs the npm dependencies if needed, builds the
+// library, links it as the package `finetune-lab` so that notebooks can `import ... from "finetune-lab"`,
+// registers the tslab kernel, and checks (or, on Debian/Ubuntu as root, installs) what the machine
+// itself must provide (kernel-setup/system.mjs): Jupyter, and for the tests also Chromium, Jupyter's
+// kernel test suite and a WebGPU adapter.
 //
-//   node kernel-setup/setup.mjs            project-local kernel in .kernel/ (used by tests, npm start, npm run tutorial)
-//   node kernel-setup/setup.mjs --user     also register it for your own JupyterLab (~/.local/share/jupyter)
-//   node kernel-setup/setup.mjs --check    only report what is missing, change nothing
-import { execFileSync, spawnSync } from 'node:child_process';
+//   node kernel-setup/setup.mjs              for the tutorial and `npm start`: fails if Jupyter is missing
+//   node kernel-setup/setup.mjs --for tests  for `npm test`: lists what is missing, and the tests that need it fail
+//   node kernel-setup/setup.mjs --user       also register the kernel for your own JupyterLab (~/.local/share/jupyter)
+//   node kernel-setup/setup.mjs --check      only report what is missing, change nothing
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, readFileSync, symlinkSync, lstatSync, readlinkSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { homedir } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ensureSystem } from './system.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const KERNEL_NAME = 'finetune-lab';
 /** Where the project-local kernel spec lives; point JUPYTER_PATH here. */
 export const JUPYTER_PATH = join(ROOT, '.kernel', 'share', 'jupyter');
-/** Debian's Python, which has Jupyter; a pyenv `python3` earlier on PATH usually does not. */
-export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const DEBIAN_PACKAGES = ['jupyter-notebook', 'jupyter-nbconvert', 'python3-nbclient', 'python3-jupyter-kernel-test'];
-
-function hasJupyter() {
-  return spawnSync(PYTHON, ['-c', 'import notebook, jupyter_client, nbformat'], { stdio: 'ignore' }).status === 0;
-}
-
-function isDebianLike() {
-  return existsSync('/etc/debian_version') && existsSync('/usr/bin/apt-get');
-}
-
-function ensureJupyter(checkOnly) {
-  if (hasJupyter()) return;
-  const apt = `apt-get install -y ${DEBIAN_PACKAGES.join(' ')}`;
-  if (isDebianLike() && process.getuid?.() === 0 && !checkOnly) {
-    console.log(`[setup] Jupyter is missing; installing Debian's packages: ${apt}`);
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', ...DEBIAN_PACKAGES], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (hasJupyter()) return;
-  }
-  const how = isDebianLike()
-    ? `On Debian/Ubuntu run:  sudo ${apt}\nor, with pip:          pip install jupyterlab`
-    : 'Install it with:       pip install jupyterlab   (then make sure `python3 -c "import notebook"` works)';
-  throw new Error(`Jupyter was not found for ${PYTHON} (the notebooks need jupyter_client, nbformat and notebook).\n${how}`);
-}
 
 function newestMtime(dir) {
   let newest = 0;
@@ -102,9 +81,18 @@ function userKernelsDir() {
   return join(data, 'kernels');
 }
 
-export function setup({ user = false, checkOnly = false } = {}) {
-  ensureJupyter(checkOnly);
-  if (checkOnly) return;
+/**
+ * Sets the project up for `purpose` ('tutorial' or 'tests'). A missing system piece fails the
+ * tutorial's set-up; for the tests it is reported once, and the tests that need it fail.
+ */
+export function setup({ user = false, checkOnly = false, purpose = 'tutorial' } = {}) {
+  if (checkOnly) {
+    // Jupyter and the WebGPU adapter are checked through the built library, as it will find them.
+    if (!existsSync(join(ROOT, 'dist', 'index.js'))) console.log('[setup] the library is not built yet (dist/): Jupyter and the WebGPU adapter will read as missing');
+    const missing = ensureSystem(purpose, { checkOnly });
+    console.log(missing ? `[setup] ${missing}` : `[setup] nothing is missing for the ${purpose}`);
+    return;
+  }
   ensureInstalled();
   ensureBuilt();
   ensureSelfLink();
@@ -113,13 +101,16 @@ export function setup({ user = false, checkOnly = false } = {}) {
     const dir = writeKernelSpec(userKernelsDir());
     console.log(`[setup] registered kernel "${KERNEL_NAME}" for your own Jupyter in ${dir}`);
   }
+  const missing = ensureSystem(purpose);
+  if (missing && purpose === 'tutorial') throw new Error(missing);
+  if (missing) console.error(`[setup] ${missing}\nUntil then, the tests that need a missing piece fail, naming it.`);
   return local;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = new Set(process.argv.slice(2));
   try {
-    setup({ user: args.has('--user'), checkOnly: args.has('--check') });
+    const { values } = parseArgs({ options: { for: { type: 'string', default: 'tutorial' }, user: { type: 'boolean' }, check: { type: 'boolean' } } });
+    setup({ user: values.user, checkOnly: values.check, purpose: values.for });
   } catch (err) {
     console.error(`[setup] ${err.message}`);
     process.exit(1);

@@ -38,8 +38,12 @@ export { injectLora, injectAdapters, loadAdapter, loraConfig, bottleneckConfig, 
 export type { LoraConfig, BottleneckConfig, InjectOptions, ParameterCounts } from "./adapters/index.js";
 export { finetune, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2 } from "./finetune/index.js";
 export type { FinetuneOptions, FinetuneSummary, FinetuneResult, Method, MethodSpec, ClassifierModel, FeatureBatch, Prediction, Projection } from "./finetune/index.js";
-export { fit, evaluate, linearSchedule, NonFiniteLossError } from "./train/trainer.js";
-export type { FitOptions, FitResult, EpochRecord, Evaluation, Classifier, BatchSource, LabelledBatch } from "./train/trainer.js";
+export { fit } from "./train/trainer.js";
+export { evaluate } from "./train/classifier.js";
+export { clipByGlobalNorm, linearSchedule, NonFiniteLossError, shouldStop, trainStep } from "./train/step.js";
+export type { Objective, OptimizationOptions, RunControl, StepOptions, StepResult } from "./train/step.js";
+export type { FitOptions, FitResult, EpochRecord } from "./train/trainer.js";
+export type { Evaluation, Classifier, BatchSource, LabelledBatch } from "./train/classifier.js";
 export { classificationReport, confusionMatrix } from "./train/metrics.js";
 export { historyFigure, confusionFigure, tokenHeatmapFigure, scatterFigure } from "./plots/figures.js";
 export { recordResult, readResults, RESULTS_FILE } from "./results.js";

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { product } from './backend/kernels/matmul-gradient.js';
 import { GELU_GRAD_KERNEL, GELU_KERNEL } from './backend/kernels/wasm-gelu.js';
-import { hasKernel, runCustomOp, runKernel } from './backend/tfjs-internals/index.js';
+import { callKernel, hasKernel, runCustomOp } from './backend/tfjs-internals/index.js';
 import { deriveSeed, mulberry32, type Random } from './data/random.js';
 
 /**
@@ -54,10 +54,10 @@ export function gelu<T extends tf.Tensor>(x: T): T {
   const cdf = (t: tf.Tensor) => tf.mul(tf.add(1, tf.erf(tf.mul(t, Math.SQRT1_2))), 0.5);
   return customOp('Gelu', { x }, (save) => {
     save([x]);
-    return (kernel ? runKernel(GELU_KERNEL, { x }) : tf.mul(x, cdf(x))) as T;
+    return (kernel ? callKernel(GELU_KERNEL, { x }) : tf.mul(x, cdf(x))) as T;
   }, (dy, [saved]) => ({
     x: () => {
-      if (kernel) return runKernel(GELU_GRAD_KERNEL, { x: saved, dy }) as tf.Tensor;
+      if (kernel) return callKernel(GELU_GRAD_KERNEL, { x: saved, dy }) as tf.Tensor;
       const pdf = tf.mul(tf.exp(tf.mul(tf.square(saved), -0.5)), INV_SQRT_2PI);
       return tf.mul(dy, tf.add(cdf(saved), tf.mul(saved, pdf)));
     },

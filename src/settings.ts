@@ -32,6 +32,8 @@ const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend' | 'lear
   article: { model: 'bert-base-uncased', trainSize: 32000, valSize: 8000, testSize: 10000, epochs: 5, batchSize: 32, maxLength: 250, learningRate: 1e-5, seed: 42 },
 };
 
+export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
+
 /** Environment variables that override single settings, e.g. `FINETUNE_LAB_EPOCHS=2`. */
 export const ENV_PREFIX = 'FINETUNE_LAB_';
 

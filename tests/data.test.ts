@@ -1,4 +1,4 @@
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,11 @@ import { loadImdb } from '../src/data/imdb.js';
 import { cleanDataset, cleanText, subset, type TextDataset } from '../src/data/dataset.js';
 import { deriveSeed, mulberry32, permutation, shuffle } from '../src/data/random.js';
 import { heldOutSplit, pretrainingText, splitDataset, TEST_FRACTION, trainTestSplit } from '../src/data/split.js';
+import { initBackend } from '../src/backend/index.js';
+
+// The tensors these tests make run on the cpu backend, chosen as the library's users choose one
+// (tfjs' implicit choice would print its banner telling Node users to install tfjs-node).
+before(() => initBackend({ backend: 'cpu', quiet: true }));
 
 function classCounts(dataset: TextDataset): number[] {
   const counts = dataset.labelNames.map(() => 0);

@@ -3,38 +3,13 @@
 // over the kernel's WebSocket channel, check its outputs, and stop everything.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import type { Socket } from 'node:net';
+import { startJupyter, type JupyterServer } from './helpers/jupyter-server.js';
 
-const ROOT = path.resolve(__dirname, '..');
-const TOKEN = randomBytes(16).toString('hex');
-let port = 0;
-let server: ChildProcess | undefined;
-let serverLog = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method,
-    headers: { Authorization: `token ${TOKEN}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+let jupyter: JupyterServer;
 
 /** A minimal RFC 6455 client (Node 20 has no global WebSocket): text frames out, text frames in. */
 class WebSocketClient {
@@ -119,33 +94,13 @@ function processesWith(text: string): number[] {
 }
 
 before(async () => {
-  execFileSync(process.execPath, ['kernel-setup/setup.mjs'], { cwd: ROOT, stdio: 'inherit' });
-  port = await freePort();
-  const scratch = mkdtempSync(path.join(tmpdir(), 'finetune-lab-jupyter-'));
-  server = spawn(process.execPath, ['dist/cli/main.js', 'lab', '--no-browser', `--port=${port}`], {
-    cwd: ROOT,
-    // A private config and runtime directory: the user's Jupyter configuration must not change the test.
-    env: { ...process.env, JUPYTER_TOKEN: TOKEN, JUPYTER_CONFIG_DIR: scratch, JUPYTER_RUNTIME_DIR: scratch },
-  });
-  server.stdout?.on('data', (c) => { serverLog += c; });
-  server.stderr?.on('data', (c) => { serverLog += c; });
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const status = await api('GET', '/api/status').then((r) => r.status, () => 0);
-    if (status === 200) break;
-    assert.ok(server.exitCode === null && Date.now() < deadline, `Jupyter did not start:\n${serverLog}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  jupyter = await startJupyter();
 });
 
-after(async () => {
-  if (!server || server.exitCode !== null) return;
-  const exited = new Promise((resolve) => server!.on('exit', resolve));
-  server.kill('SIGTERM');
-  await exited;
-});
+after(() => jupyter?.stop());
 
 test('Jupyter serves the finetune-lab kernel on 127.0.0.1 and runs a TypeScript cell over its WebSocket', async () => {
+  const { api, port, token } = jupyter;
   const specs = await api('GET', '/api/kernelspecs');
   assert.equal(specs.status, 200);
   assert.equal(specs.json.kernelspecs['finetune-lab']?.spec.display_name, 'TypeScript (finetune-lab)', JSON.stringify(specs.json));
@@ -159,7 +114,7 @@ test('Jupyter serves the finetune-lab kernel on 127.0.0.1 and runs a TypeScript 
 
   const messages: any[] = [];
   let arrived: () => void = () => {};
-  const ws = await WebSocketClient.connect(`http://127.0.0.1:${port}/api/kernels/${kernelId}/channels?session_id=${randomUUID()}`, { Authorization: `token ${TOKEN}` }, (text) => {
+  const ws = await WebSocketClient.connect(`http://127.0.0.1:${port}/api/kernels/${kernelId}/channels?session_id=${randomUUID()}`, { Authorization: `token ${token}` }, (text) => {
     messages.push(JSON.parse(text));
     arrived();
   });
@@ -177,7 +132,7 @@ test('Jupyter serves the finetune-lab kernel on 127.0.0.1 and runs a TypeScript 
   const done = () => mine().some((m) => m.msg_type === 'execute_reply') && mine().some((m) => m.msg_type === 'status' && m.content.execution_state === 'idle');
   const deadline = Date.now() + 60_000;
   while (!done()) {
-    assert.ok(Date.now() < deadline, `no reply within 60 s; got ${JSON.stringify(messages)}\n${serverLog}`);
+    assert.ok(Date.now() < deadline, `no reply within 60 s; got ${JSON.stringify(messages)}\n${jupyter.log()}`);
     await new Promise<void>((resolve) => { arrived = resolve; setTimeout(resolve, 1000); });
   }
   ws.close();

@@ -6,6 +6,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { PYTHON, requireSystem } from '../kernel-setup/system.mjs';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -19,11 +20,13 @@ const SKIPPED = [
 ];
 
 before(() => {
-  execFileSync(process.execPath, ['kernel-setup/setup.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
+  requireSystem('python-jupyter');
+  requireSystem('kernel-test');
 });
 
 test('jupyter_kernel_test: the expected tests pass, none fails', () => {
-  const run = spawnSync('/usr/bin/python3', ['-m', 'unittest', '-v', 'kernel-setup/protocol_test.py'], {
+  const run = spawnSync(PYTHON, ['-m', 'unittest', '-v', 'kernel-setup/protocol_test.py'], {
     cwd: ROOT,
     env: { ...process.env, JUPYTER_PATH: path.join(ROOT, '.kernel', 'share', 'jupyter') },
     encoding: 'utf8',

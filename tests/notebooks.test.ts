@@ -13,7 +13,7 @@ const OUT = path.join(ROOT, 'build', 'notebooks-ci');
 const notebooks = readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
 
 before(() => {
-  execFileSync(process.execPath, ['kernel-setup/setup.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
 });
 
 test('the course has notebooks', () => {

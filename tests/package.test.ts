@@ -22,9 +22,11 @@ const ROOT = path.resolve(__dirname, '..');
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 /**
  * The installed tree's install scripts, each read: core-js prints a banner, webgpu's removes
- * macOS's quarantine flag from its prebuilt Dawn. Neither fetches anything.
+ * macOS's quarantine flag from its prebuilt Dawn, koffi's (cnoke) checks its shipped prebuilt
+ * binary and would otherwise build from source with CMake (its download paths only throw).
+ * None fetches anything; npm 11 runs none of them unless approved.
  */
-const KNOWN_INSTALL_SCRIPTS = ['node_modules/core-js', 'node_modules/webgpu'];
+const KNOWN_INSTALL_SCRIPTS = ['node_modules/core-js', 'node_modules/koffi', 'node_modules/webgpu'];
 /** The packages only the course needs, which a dependent must not get (danfojs-node's tree would bring TensorFlow.js 3's native build). */
 const COURSE_ONLY = ['danfojs-node', 'tslab', 'zeromq', '@tensorflow/tfjs-node', 'xlsx'];
 
@@ -122,7 +124,8 @@ after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('the tarball holds the library, the kernel set-up, the embedded model, the notebooks and the docs, not the tests', () => {
   const files = new Set(packed.files.map((f) => f.path));
-  const notebooks = fs.readdirSync(path.join(ROOT, 'notebooks')).map((f) => `notebooks/${f}`);
+  // The course notebooks as the repository has them (Jupyter adds .ipynb_checkpoints/ beside them when they are opened).
+  const notebooks = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).map((f) => `notebooks/${f}`);
   for (const file of ['package.json', 'LICENSE', 'README.md', 'environment.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
     'dist/assets/bert-base-uncased/vocab.txt', 'kernel-setup/setup.mjs', 'kernel-setup/kernel.cjs',
     'models/finetune-lab-bert/model.safetensors', 'models/finetune-lab-bert/tokenizer.json', 'models/finetune-lab-bert/README.md', ...notebooks]) {

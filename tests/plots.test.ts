@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import { Figure, PlotSession, figureToHtml, plot, plotlyLibraryHtml, saveFigure } from '../src/plots/index.js';
 import { readNotebook, text } from '../src/notebooks/notebook.js';
+import { CHROMIUM, requireSystem } from '../kernel-setup/system.mjs';
 
 const LIBRARY_BANNER = `plotly.js (cartesian - minified) v${require('plotly.js-cartesian-dist-min/package.json').version}`;
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const line: Figure = {
   data: [{ x: [1, 2, 3, 4], y: [0.9, 0.5, 0.35, 0.3], type: 'scatter', mode: 'lines+markers', name: 'loss </script> & "quotes"' }],
@@ -34,7 +34,10 @@ function divIds(html: string): string[] {
 
 /** Loads the HTML in headless Chromium and returns, for each chart div, the traces plotly drew. */
 let browser: Browser;
-before(async () => { browser = await chromium.launch({ executablePath: CHROMIUM }); });
+before(async () => {
+  requireSystem('chromium');
+  browser = await chromium.launch({ executablePath: CHROMIUM });
+});
 after(() => browser.close());
 
 async function render(html: string, withRequireJs: boolean): Promise<Record<string, { data: unknown[]; svg: boolean }>> {

@@ -1,6 +1,6 @@
 // Self-supervised labels (next-word table, BERT's masking statistics, whole-word masking) and
 // masked-language-model pretraining: exact resume, the saved model, the held-out evaluation.
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,10 @@ import {
 } from '../src/pretrain/index.js';
 import { initBackend } from '../src/backend/index.js';
 import { cli } from './helpers/cli.js';
+
+// The tensors these tests make run on the cpu backend, chosen as the library's users choose one
+// (tfjs' implicit choice would print its banner telling Node users to install tfjs-node).
+before(() => initBackend({ backend: 'cpu', quiet: true }));
 
 test("the article's next-word table for 'I am a data scientist'", () => {
   assert.deepEqual(nextWordExamples('I am a data scientist'), [

@@ -15,10 +15,10 @@ import { pathToFileURL } from 'node:url';
 import { Browser, chromium } from 'playwright-core';
 import { PlotSession, saveFigureImage, stripPlotlyLibrary, type Figure } from '../src/plots/index.js';
 import { PLOTLY_ASSET } from '../src/notebooks/report.js';
+import { CHROMIUM, requireSystem } from '../kernel-setup/system.mjs';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, 'build', 'report-test');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const LIBRARY_BANNER = `plotly.js (cartesian - minified) v${require('plotly.js-cartesian-dist-min/package.json').version}`;
 /**
  * The course notebooks that need no training (tests/notebooks.test.ts runs them all). The comparison
@@ -49,7 +49,8 @@ let course: Run;
 let fixtures: Run;
 
 before(async () => {
-  execFileSync(process.execPath, ['kernel-setup/setup.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
+  requireSystem('chromium');
   // Whatever a reader's browser may do on its own, the pages must not need the network.
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -129,6 +130,9 @@ test('the tutorial runs the course notebooks under the ci profile and says where
   assert.equal(course.code, 0, course.output);
   assert.match(course.output, /profile ci/);
   assert.match(course.output, /The tutorial ran in \d+ min \d+ s/);
+  // No third-party noise: the index says which backend ran and why.
+  assert.doesNotMatch(course.output, /^Warning: /m, 'a Dawn warning in the tutorial output');
+  assert.doesNotMatch(course.output, /Hi, looks like you are running TensorFlow\.js|Platform \w+ has already been set/, 'a tfjs banner in the tutorial output');
   assert.ok(course.output.includes(pathToFileURL(path.join(course.report, 'index.html')).href), course.output);
   const index = fs.readFileSync(path.join(course.report, 'index.html'), 'utf8');
   for (const notebook of COURSE) {

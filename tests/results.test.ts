@@ -1,6 +1,6 @@
 // The comparison's record of results, the peak-memory measure the method notebooks report, and the
 // PCA used to look at [CLS] features.
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,11 @@ import { readResults, recordResult, RESULTS_FILE, type MethodResult } from '../s
 import { PROJECT_ROOT } from '../src/models.js';
 import { measurePeakMemory } from '../src/finetune/memory.js';
 import { pca2 } from '../src/finetune/projection.js';
+import { initBackend } from '../src/backend/index.js';
+
+// The tensors these tests make run on the cpu backend, chosen as the library's users choose one
+// (tfjs' implicit choice would print its banner telling Node users to install tfjs-node).
+before(() => initBackend({ backend: 'cpu', quiet: true }));
 
 const result = (accuracy: number): MethodResult => ({
   test_accuracy: accuracy, test_f1: accuracy, trainable_params: 10, total_params: 100,

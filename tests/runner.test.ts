@@ -4,10 +4,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { requireSystem } from '../kernel-setup/system.mjs';
 import type { Notebook } from '../src/notebooks/notebook.js';
+import { nbconvert } from './helpers/nbconvert.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(ROOT, 'tests', 'notebooks');
@@ -70,7 +72,7 @@ async function assertFailedAt(run: Run, fixture: string, cell: number, errorPart
 }
 
 before(() => {
-  execFileSync(process.execPath, ['kernel-setup/setup.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['kernel-setup/setup.mjs', '--for', 'tests'], { cwd: ROOT, stdio: 'inherit' });
 });
 
 test('a good notebook: stream, text/html, execute_result outputs; environment and working directory reach the kernel', async () => {
@@ -134,4 +136,52 @@ test('Ctrl-C stops the runner and its kernel', async () => {
   assert.equal(run.code, 130, run.output);
   assert.match(run.output, /SIGINT, stopping the kernel/);
   await assertNoKernelLeft();
+});
+
+/** Runs `finetune-lab run` on one fixture in a pseudo-terminal (script(1)), as a person at a terminal would. */
+function runInTerminal(fixture: string): Promise<Run> {
+  assert.ok(existsSync('/usr/bin/script'), 'this test needs script(1) for a pseudo-terminal: sudo apt-get install bsdutils');
+  const command = `stty cols 300 && exec '${process.execPath}' dist/cli/main.js run '${path.join(FIXTURES, fixture)}' --out '${OUT}'`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/script', ['-qfec', command, '/dev/null'], { cwd: ROOT });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, output }));
+  });
+}
+
+/** A cell's outputs with the numbers blanked: two runs of a training loop differ only there. */
+function shape(outputs: unknown): unknown {
+  return JSON.parse(JSON.stringify(outputs).replace(/\d+(\.\d+)?/g, '#'));
+}
+
+test('a training cell shows its progress as one display updated in place; the terminal shows it while the cell runs', async () => {
+  const run = await runInTerminal('progress.ipynb');
+  assert.equal(run.code, 0, run.output);
+  // The status line is redrawn in place (\r) with the training loop's latest state. Each redraw
+  // names the running cell, so these were shown while the training cell (3 of 4) ran.
+  const redraws = run.output.split('\r');
+  const training = redraws.map((r) => /progress\.ipynb: cell 3\/4, \d+s: (epoch \d\/2 \[[█░]+\] step \d+\/\d+ \| loss \d\.\d+ \| [\d.]+ samples\/s \| \S+ left)/.exec(r)?.[1]).filter(Boolean);
+  assert.ok(new Set(training).size >= 2, `the terminal showed fewer than two states of the training loop:\n${JSON.stringify(redraws, null, 1)}`);
+  const firstProgress = redraws.findIndex((r) => /cell 3\/4, \d+s: epoch/.test(r));
+  const summary = redraws.findIndex((r) => r.includes('cells 2/4:'));
+  assert.ok(firstProgress >= 0 && firstProgress < summary, 'the progress came after the notebook ended');
+  assert.match(run.output, /progress\.ipynb: kernel [\d.]+s, cells 2\/4:[\d.]+s 3\/4:[\d.]+s 4\/4:[\d.]+s ok/);
+
+  // The executed notebook keeps the display's final state: one output, the epochs' results.
+  const outputs = executed('progress.ipynb').cells[2].outputs!;
+  assert.equal(outputs.length, 1, JSON.stringify(outputs));
+  const [display] = outputs;
+  assert.equal(display.output_type, 'display_data');
+  const text = 'data' in display ? String(display.data['text/plain']) : '';
+  assert.match(text, /^epoch 1\/2: train loss \d\.\d{4}, val loss \d\.\d{4}, val accuracy [\d.]+%\nepoch 2\/2: train loss \d\.\d{4}, val loss \d\.\d{4}, val accuracy [\d.]+%$/);
+
+  // Jupyter's own executor (nbclient, through nbconvert) records the same outputs.
+  requireSystem('python-jupyter');
+  const reference = nbconvert('tests/notebooks/progress.ipynb', path.join(OUT, 'nbclient'));
+  assert.equal(reference.status, 0, reference.output);
+  const joined = (reference.executed().cells[2].outputs ?? []).map((o) => ('data' in o ? { ...o, data: { 'text/plain': ([] as string[]).concat(o.data['text/plain'] as string[]).join('') } } : o));
+  assert.deepEqual(shape(outputs), shape(joined));
 });

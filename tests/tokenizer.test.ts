@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BERT_BASE_UNCASED_VOCAB_MD5, BertTokenizer, bertBaseUncasedVocab } from '../src/tokenizer/index.js';
 import { truncateTokens } from '../src/tokenizer/truncation.js';
+import { initBackend } from '../src/backend/index.js';
 
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(ROOT, 'tests', 'fixtures', 'hf-reference');
@@ -28,7 +29,10 @@ const md5 = (path: string) => createHash('md5').update(readFileSync(path)).diges
 const tempDir = () => mkdtempSync(join(tmpdir(), 'tokenizer-test-'));
 
 let tokenizer: BertTokenizer;
+// The tensors these tests make run on the cpu backend, chosen as the library's users choose one
+// (tfjs' implicit choice would print its banner telling Node users to install tfjs-node).
 before(async () => {
+  await initBackend({ backend: 'cpu', quiet: true });
   tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
 });
 
@@ -270,8 +274,8 @@ describe('finetune-lab tokenize (compiled CLI)', () => {
   test('a missing or invalid input file is a clear error', () => {
     const dir = tempDir();
     const missing = cli('--tokenizer', 'bert-base-uncased', '--input', join(dir, 'nope.json'));
-    assert.equal(missing.status, 1);
-    assert.match(missing.stderr, /Cannot read --input .*nope\.json/);
+    assert.equal(missing.status, 2, 'a missing input file is a usage error');
+    assert.match(missing.stderr, /--input .*nope\.json: no such file/);
     writeFileSync(join(dir, 'bad.json'), '{"texts": [');
     const invalid = cli('--tokenizer', 'bert-base-uncased', '--input', join(dir, 'bad.json'));
     assert.equal(invalid.status, 1);

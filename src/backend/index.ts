@@ -99,13 +99,14 @@ const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
     return { available: true, device: gpu ? 'libtensorflow (CUDA)' : `libtensorflow (${cpuName()})`, reason: native.reason };
   },
   async webgpu() {
-    let adapter;
+    let dawn;
     try {
-      adapter = await webgpuAdapter();
+      dawn = await webgpuAdapter();
     } catch (err) {
       return { available: false, reason: `Dawn (the webgpu package) failed to load: ${err instanceof Error ? err.message : String(err)}` };
     }
-    if (!adapter) return { available: false, reason: 'Dawn found no GPU adapter (no Vulkan/Metal/D3D12 driver)' };
+    const adapter = dawn.adapter;
+    if (!adapter) return { available: false, reason: noAdapterReason(dawn.warnings) };
     const device = adapterName(adapter);
     if (adapter.software) {
       return { available: true, software: true, device, reason: 'software adapter (the CPU emulating a GPU): used only when forced with FINETUNE_LAB_BACKEND=webgpu' };
@@ -125,6 +126,15 @@ const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
     return { available: true, device: `JavaScript (${cpuName()})` };
   },
 };
+
+/** Why Dawn found no adapter, in its own words where it gave them, and what would give it one. */
+function noAdapterReason(warnings: string[]): string {
+  const why = warnings.length ? warnings.join('; ') : process.platform === 'linux' ? 'no Vulkan driver' : 'no Metal or D3D12 driver';
+  const fix = process.platform === 'linux'
+    ? ". Install your GPU's Vulkan driver or, without a GPU, Mesa's software one: mesa-vulkan-drivers 25 or later (on Debian 12 from bookworm-backports; `node kernel-setup/setup.mjs --for tests` installs it when run as root)"
+    : '';
+  return `Dawn found no GPU adapter (${why})${fix}`;
+}
 
 /** The CPU model and core count, e.g. "AMD EPYC, 2 cores". */
 export function cpuName(): string {

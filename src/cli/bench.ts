@@ -1,11 +1,11 @@
 /** `finetune-lab bench`: BERT forward and training throughput, the torch reference's JSON line. */
-import { parseArgs } from 'node:util';
-import { BACKEND_NAMES, type BackendName } from '../backend/index.js';
+import { BACKEND_NAMES } from '../backend/index.js';
 import { BERT_SIZES, benchmarkBert, type BertSize } from '../bench/bert.js';
+import { choice, integer, parseCommand } from './args.js';
 
-const SIZE_NAMES = Object.keys(BERT_SIZES);
+const SIZE_NAMES = Object.keys(BERT_SIZES) as BertSize[];
 
-const HELP = `Usage: finetune-lab bench [--size NAME] [--batch N] [--seq N] [--backend NAME] [--threads N] [--micro-batch N] [--steps N] [--profile]
+export const usage = `Usage: finetune-lab bench [--size NAME] [--batch N] [--seq N] [--backend NAME] [--threads N] [--micro-batch N] [--steps N] [--profile]
 
 Times a BERT sequence-classification forward pass and training step (AdamW) on random token ids,
 the same work as PyTorch's src/bench/torch_bert_reference.py, and prints one JSON line:
@@ -21,10 +21,10 @@ and, on wasm, wasm_heap_mb (the wasm memory's high-water mark; it cannot pass 4 
                   (gradient accumulation, e.g. bert-base at batch 32 within the wasm heap)
   --steps N       timed repetitions of each measurement after one warm-up (default 3, as the reference)
   --profile       add "profile": per-kernel calls and milliseconds of one training step (tf.profile)
-  --help          show this help`;
+  -h, --help      show this help`;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand({
     args,
     options: {
       size: { type: 'string', default: 'bert-mini' },
@@ -35,24 +35,18 @@ export async function run(args: string[]): Promise<number> {
       steps: { type: 'string', default: '3' },
       'micro-batch': { type: 'string' },
       profile: { type: 'boolean' },
-      help: { type: 'boolean' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!SIZE_NAMES.includes(values.size)) throw new Error(`--size ${values.size} is unknown; use one of ${SIZE_NAMES.join(', ')}`);
-  if (values.backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(values.backend)) {
-    throw new Error(`--backend ${values.backend} is not a backend; use one of ${BACKEND_NAMES.join(', ')}`);
-  }
-  const [batch, seq, steps, threads, microBatch] = (['batch', 'seq', 'steps', 'threads', 'micro-batch'] as const).map((flag) => {
-    if (values[flag] === undefined) return undefined;
-    const n = Number(values[flag]);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, not ${values[flag]}`);
-    return n;
+  const result = await benchmarkBert({
+    size: choice('size', values.size, SIZE_NAMES),
+    batch: integer('batch', values.batch),
+    seq: integer('seq', values.seq),
+    steps: integer('steps', values.steps),
+    threads: integer('threads', values.threads),
+    microBatch: integer('micro-batch', values['micro-batch']),
+    backend: choice('backend', values.backend, BACKEND_NAMES),
+    profile: values.profile,
   });
-  const result = await benchmarkBert({ size: values.size as BertSize, batch: batch!, seq: seq!, steps, threads, microBatch, backend: values.backend as BackendName | undefined, profile: values.profile });
   console.log(JSON.stringify(result));
   return 0;
 }

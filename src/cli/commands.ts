@@ -1,5 +1,10 @@
-/** The command table. A command module exports `run(args): Promise<number>` (the exit code). */
+/**
+ * The command table. A command module exports its `usage` (what `--help` prints) and
+ * `run(args): Promise<number>` (the exit code), which throws a UsageError (src/cli/args.ts) for a
+ * wrong command line.
+ */
 export interface CommandModule {
+  usage: string;
   run(args: string[]): Promise<number>;
 }
 

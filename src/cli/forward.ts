@@ -1,15 +1,15 @@
 /** `finetune-lab forward`: runs a BERT checkpoint on given token ids and writes its outputs as JSON. */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type * as tf from '@tensorflow/tfjs';
-import { BACKEND_NAMES, type BackendName } from '../backend/index.js';
+import { BACKEND_NAMES } from '../backend/index.js';
 import { loadConfig } from '../bert/config.js';
 import { taskOfArchitecture, type BertTask } from '../bert/heads.js';
 import { fromPretrained } from '../bert/pretrained.js';
 import { resolveModelFiles } from '../hub/index.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { choice, existing, parseCommand, required } from './args.js';
 
-const HELP = `Usage: finetune-lab forward --model DIR|ID --input FILE --output FILE [--backend NAME] [--mlm]
+export const usage = `Usage: finetune-lab forward --model DIR|ID --input FILE --output FILE [--backend NAME] [--mlm]
 
 Runs the model (eval mode) on the token ids in FILE and writes its outputs as JSON.
 
@@ -21,7 +21,7 @@ Runs the model (eval mode) on the token ids in FILE and writes its outputs as JS
                   checkpoint has a classification head
   --backend NAME  ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
   --mlm           also compute the masked-language-model logits (needs the checkpoint's cls.predictions)
-  --help          show this help`;
+  -h, --help      show this help`;
 
 interface InputFile {
   input_ids: number[][];
@@ -44,26 +44,20 @@ async function encode(t: tf.Tensor): Promise<{ shape: number[]; data: number[] }
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand({
     args,
-    options: { model: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, backend: { type: 'string' }, mlm: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: { model: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, backend: { type: 'string' }, mlm: { type: 'boolean' } },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.model || !values.input || !values.output) throw new Error(`forward needs --model, --input and --output\n\n${HELP}`);
-  if (values.backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(values.backend)) {
-    throw new Error(`--backend ${values.backend} is not a backend; use one of ${BACKEND_NAMES.join(', ')}`);
-  }
-  const input = readInput(values.input);
+  required(values, ['model', 'input', 'output']);
+  const backend = choice('backend', values.backend, BACKEND_NAMES);
+  const input = readInput(existing('input', values.input));
 
   // The head comes from the checkpoint's class: classification logits where it has a classifier;
   // the MLM head (with BertForPreTraining's pooler where present) when asked for.
   const architecture = loadConfig(await resolveModelFiles(values.model, { files: ['config.json'] })).architectures?.[0] ?? '';
   const saved = taskOfArchitecture(architecture);
   const task: BertTask = values.mlm ? (saved === 'pretraining' ? 'pretraining' : 'mlm') : saved === 'classification' ? 'classification' : 'base';
-  const { model, info } = await fromPretrained(values.model, { task, backend: values.backend as BackendName | undefined, quiet: true });
+  const { model, info } = await fromPretrained(values.model, { task, backend, quiet: true });
   if (info.missingKeys.length) {
     throw new Error(`${values.model} lacks ${info.missingKeys.join(', ')}, so the outputs would be random; ${values.mlm ? 'drop --mlm or use a checkpoint with the MLM head (cls.predictions)' : 'use a complete checkpoint'}`);
   }

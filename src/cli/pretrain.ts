@@ -1,10 +1,13 @@
 /** `finetune-lab pretrain`: masked-language-model pretraining of a BERT from scratch, resumable. */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { BACKEND_NAMES, type BackendName } from '../backend/index.js';
-import { MODEL_SIZES, pretrain, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
+import { BACKEND_NAMES } from '../backend/index.js';
+import { resolveModelPath } from '../models.js';
+import { MODEL_SIZES, parseSize, pretrain, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
+import { choice, integer, number, parseCommand, UsageError, validate } from './args.js';
+import { exitCode, stoppable } from './interrupt.js';
 
-const HELP = `Usage: finetune-lab pretrain --steps N [options]
+export const usage = `Usage: finetune-lab pretrain --steps N [options]
        finetune-lab pretrain --resume DIR [options]
 
 Pretrains a BERT with the bert-base-uncased vocabulary from random weights (or from a model's,
@@ -38,94 +41,65 @@ mlm_accuracy, checkpoint, size, params, ...
   --log-every N       print the training loss every N steps (default 50)
   --max-minutes X     stop after X minutes, saved and resumable
   --fp16              store the model's weights as float16 (half the size)
-  --help`;
+  -h, --help          show this help`;
 
-function count(name: string, raw: string | undefined, zeroOk = false): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < (zeroOk ? 0 : 1)) throw new Error(`--${name} must be a whole number${zeroOk ? ' (0 or more)' : ' of at least 1'}, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
-function positive(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
-function share(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!(value >= 0 && value < 1)) throw new Error(`--${name} must be a share from 0 to below 1, got ${JSON.stringify(raw)}`);
-  return value;
+/** A size name or shape that parseSize reads. */
+function sizeName(raw: string): string | undefined {
+  try {
+    parseSize(raw);
+    return raw;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand({
     args,
     options: {
       size: { type: 'string' }, init: { type: 'string' }, 'bag-of-words': { type: 'boolean' }, steps: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' },
       lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, 'whole-word': { type: 'boolean' },
       backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'string' }, overwrite: { type: 'boolean' },
       'eval-every': { type: 'string' }, 'save-every': { type: 'string' }, 'snapshot-every': { type: 'string' },
-      'log-every': { type: 'string' }, 'max-minutes': { type: 'string' }, fp16: { type: 'boolean' }, help: { type: 'boolean' },
+      'log-every': { type: 'string' }, 'max-minutes': { type: 'string' }, fp16: { type: 'boolean' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (values.backend && !BACKEND_NAMES.includes(values.backend as BackendName)) {
-    throw new Error(`--backend ${values.backend} is unknown; use one of ${BACKEND_NAMES.join(', ')}`);
-  }
-  if (values.resume && values.output && values.output !== values.resume) throw new Error('--resume DIR continues the run in DIR; leave out --output or give the same directory');
-  const outputDir = values.resume ?? values.output ?? join('runs', 'pretrain', values.size ?? 'bert-mini');
+  const backend = choice('backend', values.backend, BACKEND_NAMES);
+  const size = validate('size', values.size, sizeName, `one of ${Object.keys(MODEL_SIZES).join(', ')} or a shape such as L4-H256-A4`);
+  const init = validate('init', values.init, (dir) => (existsSync(resolveModelPath(dir)) ? dir : undefined), 'a model directory');
+  if (values.resume && values.output && values.output !== values.resume) throw new UsageError('--resume DIR continues the run in DIR; leave out --output or give the same directory');
+  const outputDir = values.resume ?? values.output ?? join('runs', 'pretrain', size ?? 'bert-mini');
   // A resumed run keeps its settings; flags given again must agree (pretrain refuses a change).
   const saved = values.resume ? savedRunSettings(values.resume) : undefined;
   if (values.resume && !saved) throw new Error(`${values.resume} holds no pretraining run to resume (no last/trainer_state.json); start one with --output ${values.resume} --steps N`);
-  const steps = count('steps', values.steps) ?? saved?.steps;
-  if (steps === undefined) throw new Error(`pretrain needs --steps N (the length of the run)\n\n${HELP}`);
+  const steps = integer('steps', values.steps) ?? saved?.steps;
+  if (steps === undefined) throw new UsageError('missing --steps N (the length of the run)');
   const wholeWord = values['whole-word'] ?? saved?.masking.wholeWord;
 
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    console.error('stopping after this step and saving (press Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const options: PretrainOptions = {
-    size: values.init ? values.size : values.size ?? saved?.size,
-    init: values.init ?? saved?.init,
+    size: init ? size : size ?? saved?.size,
+    init: init ?? saved?.init,
     bagOfWords: values['bag-of-words'] ?? saved?.bagOfWords,
     steps,
-    seqLength: count('seq', values.seq) ?? saved?.seqLength,
-    batchSize: count('batch', values.batch) ?? saved?.batchSize,
-    lr: positive('lr', values.lr) ?? saved?.lr,
-    warmupRatio: share('warmup', values.warmup) ?? saved?.warmupRatio,
-    seed: count('seed', values.seed, true) ?? saved?.seed,
+    seqLength: integer('seq', values.seq) ?? saved?.seqLength,
+    batchSize: integer('batch', values.batch) ?? saved?.batchSize,
+    lr: number('lr', values.lr, { above: 0 }) ?? saved?.lr,
+    warmupRatio: number('warmup', values.warmup, { min: 0, below: 1 }) ?? saved?.warmupRatio,
+    seed: integer('seed', values.seed, 0) ?? saved?.seed,
     masking: wholeWord ? { wholeWord } : {},
-    backend: values.backend as BackendName | undefined,
+    backend,
     outputDir,
     resume: Boolean(values.resume),
     overwrite: values.overwrite,
-    evalEvery: count('eval-every', values['eval-every'], true),
-    saveEvery: count('save-every', values['save-every'], true),
-    snapshotEvery: count('snapshot-every', values['snapshot-every'], true),
-    logEvery: count('log-every', values['log-every']),
-    maxSeconds: values['max-minutes'] === undefined ? undefined : 60 * positive('max-minutes', values['max-minutes'])!,
+    evalEvery: integer('eval-every', values['eval-every'], 0),
+    saveEvery: integer('save-every', values['save-every'], 0),
+    snapshotEvery: integer('snapshot-every', values['snapshot-every'], 0),
+    logEvery: integer('log-every', values['log-every']),
+    maxSeconds: values['max-minutes'] === undefined ? undefined : 60 * number('max-minutes', values['max-minutes'], { above: 0 }),
     fp16: values.fp16,
-    signal: controller.signal,
   };
-  try {
-    const result = await pretrain(options);
-    result.model.dispose();
-    console.log(JSON.stringify(result.summary));
-    return controller.signal.aborted ? 130 : 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const { value: result, interrupted } = await stoppable((signal) => pretrain({ ...options, signal }));
+  result.model.dispose();
+  console.log(JSON.stringify(result.summary));
+  return exitCode(interrupted);
 }

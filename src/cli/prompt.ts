@@ -1,12 +1,12 @@
 /** `finetune-lab prompt`: zero-shot sentiment by cloze prompting a masked-language model, or filling in blanks. */
-import { parseArgs } from 'node:util';
 import { loadImdb } from '../data/imdb.js';
 import { splitDataset } from '../data/split.js';
 import { loadMaskedLm } from '../pretrain/live.js';
 import { chooseTemplate, evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, type TemplateRun } from '../prompting/index.js';
 import { loadSettings } from '../settings.js';
+import { integer, parseCommand } from './args.js';
 
-const HELP = `Usage: finetune-lab prompt [options]
+export const usage = `Usage: finetune-lab prompt [options]
        finetune-lab prompt --fill "the movie was [MASK]." [--top-k N]
 
 Scores every cloze template (${SENTIMENT_TEMPLATES.map((t) => t.name).join(', ')}) on the validation and the
@@ -20,40 +20,30 @@ With --fill, prints the most probable tokens for each [MASK] of the text instead
   --max-length N     prompt length in tokens (the review is cut, never the template)
   --fill TEXT        fill in the blanks of TEXT
   --top-k N          candidates per blank with --fill (default 5)
-  --help`;
-
-function count(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number of at least 1, got ${JSON.stringify(raw)}`);
-  return value;
-}
+  -h, --help         show this help`;
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand({
     args,
     options: {
       model: { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' }, 'max-length': { type: 'string' },
-      fill: { type: 'string' }, 'top-k': { type: 'string' }, help: { type: 'boolean' },
+      fill: { type: 'string' }, 'top-k': { type: 'string' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   const settings = loadSettings();
-  const maxLength = count('max-length', values['max-length']) ?? settings.maxLength;
+  const maxLength = integer('max-length', values['max-length']) ?? settings.maxLength;
+  const [valSize, testSize, topK] = [integer('val-size', values['val-size']), integer('test-size', values['test-size']), integer('top-k', values['top-k'])];
   const { model, tokenizer, source } = await loadMaskedLm(values.model ?? settings.model);
   try {
     if (values.fill !== undefined) {
-      const fillings = await fillMask(model, tokenizer, values.fill, { topK: count('top-k', values['top-k']) ?? 5, maxLength });
+      const fillings = await fillMask(model, tokenizer, values.fill, { topK: topK ?? 5, maxLength });
       console.log(JSON.stringify({ model: source, text: values.fill, fillings }));
       return 0;
     }
     const { validation, test } = splitDataset(loadImdb(), {
-      trainSize: 0, valSize: count('val-size', values['val-size']) ?? settings.valSize, testSize: count('test-size', values['test-size']) ?? settings.testSize, seed: settings.seed,
+      trainSize: 0, valSize: valSize ?? settings.valSize, testSize: testSize ?? settings.testSize, seed: settings.seed,
     });
     const options = { maxLength, batchSize: settings.batchSize };
     const runs: TemplateRun[] = [];

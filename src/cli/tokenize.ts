@@ -1,12 +1,12 @@
 /** `finetune-lab tokenize`: a JSON file of texts (or sentence pairs) to padded, truncated model inputs. */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { existing, integer, parseCommand, required } from './args.js';
 
 const DEFAULT_MAX_LENGTH = 250;
 
-const HELP = `Usage: finetune-lab tokenize --tokenizer DIR|ID --input FILE [--output FILE] [--max-length N]
+export const usage = `Usage: finetune-lab tokenize --tokenizer DIR|ID --input FILE [--output FILE] [--max-length N]
 
 Tokenizes texts as Python's tokenizer(texts, max_length=N, padding="max_length", truncation=True) does
 and writes {"input_ids": [[...]], "token_type_ids": [[...]], "attention_mask": [[...]]}.
@@ -15,7 +15,7 @@ and writes {"input_ids": [[...]], "token_type_ids": [[...]], "attention_mask": [
   --input FILE        a JSON array of strings, or {"a": [...], "b": [...]} for sentence pairs
   --output FILE       where to write the JSON (default: standard output)
   --max-length N      row length (default ${DEFAULT_MAX_LENGTH})
-  --help              show this help`;
+  -h, --help          show this help`;
 
 /** The texts of an input file: an array of strings, or `{a, b}` for pairs. */
 function readInput(path: string): { texts: string[]; pairs?: string[] } {
@@ -40,24 +40,18 @@ function readInput(path: string): { texts: string[]; pairs?: string[] } {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand({
     args,
     options: {
       tokenizer: { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
       'max-length': { type: 'string' },
-      help: { type: 'boolean' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.tokenizer || !values.input) throw new Error(`--tokenizer and --input are required.\n\n${HELP}`);
-  const maxLength = Number(values['max-length'] ?? DEFAULT_MAX_LENGTH);
-  if (!Number.isInteger(maxLength) || maxLength <= 0) throw new Error(`--max-length ${values['max-length']} is not a positive integer.`);
-  const { texts, pairs } = readInput(values.input);
+  required(values, ['tokenizer', 'input']);
+  const maxLength = integer('max-length', values['max-length']) ?? DEFAULT_MAX_LENGTH;
+  const { texts, pairs } = readInput(existing('input', values.input));
   const tokenizer = await BertTokenizer.fromPretrained(values.tokenizer);
   const batch = tokenizer.encode(texts, { textPair: pairs, maxLength, padding: 'max_length', truncation: true });
   const json = JSON.stringify(batch);

@@ -1,9 +1,11 @@
 /** `finetune-lab train`: fine-tunes a BERT classifier with one method and prints a JSON summary. */
-import { parseArgs } from 'node:util';
-import { checkMethod, finetune, METHODS } from '../finetune/index.js';
+import { BACKEND_NAMES } from '../backend/index.js';
+import { finetune, METHODS } from '../finetune/index.js';
 import { loadSettings } from '../settings.js';
+import { choice, existing, integer, number, parseCommand, required, UsageError } from './args.js';
+import { exitCode, stoppable } from './interrupt.js';
 
-const HELP = `Usage: finetune-lab train --method ${METHODS.join('|')} [options]
+export const usage = `Usage: finetune-lab train --method ${METHODS.join('|')} [options]
 
 Trains a classifier on IMDB reviews (or a CSV), evaluates the best epoch on the held-out test
 split, saves it, and prints one JSON line: method, trainable_params, total_params, epochs,
@@ -22,67 +24,59 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
   --lr X               peak learning rate (default: the method's)
   --max-length N       tokens per review
   --seed N
-  --backend NAME       tensorflow|webgpu|wasm|cpu
+  --backend NAME       ${BACKEND_NAMES.join('|')}
   --output DIR         where the best model (DIR/best) and resumable state (DIR/last) go
-  --resume             continue the run saved in --output
+  --max-minutes X      stop after X minutes of training, saved; --resume continues
+  --resume             continue the run saved in --output (also after Ctrl-C, which stops
+                       after the current step and saves)
   --overwrite          start afresh in an --output that holds an earlier run, replacing it
   --no-cache-features  frozen method: run the encoder in every step instead of once
   --lora-r N           LoRA rank (default 8)
   --adapter-size N     bottleneck adapter size (default hidden/16)
-  --help`;
-
-function positive(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return value;
-}
+  -h, --help           show this help`;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand({
     args,
     options: {
       model: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' },
       'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
-      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
+      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
       'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'adapter-size': { type: 'string' },
-      help: { type: 'boolean' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.method) throw new Error(`train needs --method\n\n${HELP}`);
-  if (values.resume && !values.output) throw new Error('--resume needs --output, the directory of the run to continue');
+  required(values, ['method']);
+  if (values.resume && !values.output) throw new UsageError('--resume needs --output, the directory of the run to continue');
   const settings = loadSettings();
-  const r = positive('lora-r', values['lora-r']);
-  const size = positive('adapter-size', values['adapter-size']);
-  const result = await finetune({
-    method: checkMethod(values.method),
+  const r = integer('lora-r', values['lora-r']);
+  const size = integer('adapter-size', values['adapter-size']);
+  const maxMinutes = number('max-minutes', values['max-minutes'], { above: 0 });
+  if (maxMinutes !== undefined && !values.output) throw new UsageError('--max-minutes needs --output, where the stopped run is saved');
+  const { value: result, interrupted } = await stoppable((signal) => finetune({
+    method: choice('method', values.method, METHODS),
     model: values.model ?? settings.model,
-    data: values.data,
-    trainSize: positive('train-size', values['train-size']),
-    valSize: positive('val-size', values['val-size']),
-    testSize: positive('test-size', values['test-size']),
-    epochs: positive('epochs', values.epochs),
-    batchSize: positive('batch-size', values['batch-size']),
-    microBatchSize: positive('micro-batch', values['micro-batch']),
-    lr: positive('lr', values.lr),
-    maxLength: positive('max-length', values['max-length']),
-    seed: values.seed === undefined ? undefined : Number(values.seed),
-    backend: values.backend,
+    data: values.data === 'imdb' ? values.data : existing('data', values.data),
+    trainSize: integer('train-size', values['train-size']),
+    valSize: integer('val-size', values['val-size']),
+    testSize: integer('test-size', values['test-size']),
+    epochs: integer('epochs', values.epochs),
+    batchSize: integer('batch-size', values['batch-size']),
+    microBatchSize: integer('micro-batch', values['micro-batch']),
+    lr: number('lr', values.lr, { above: 0 }),
+    maxLength: integer('max-length', values['max-length']),
+    seed: integer('seed', values.seed, 0),
+    backend: choice('backend', values.backend, BACKEND_NAMES),
     outputDir: values.output,
     resume: values.resume,
     overwrite: values.overwrite,
     cacheFeatures: !values['no-cache-features'],
     lora: r ? { r, lora_alpha: 2 * r } : undefined,
     adapter: size ? { bottleneck_size: size } : undefined,
-  });
-  for (const record of result.history) {
-    console.error(`epoch ${record.epoch}: train loss ${record.trainLoss.toFixed(4)}, val loss ${record.valLoss.toFixed(4)}, val accuracy ${(100 * record.valAccuracy).toFixed(1)}%`);
-  }
+    maxSeconds: maxMinutes === undefined ? undefined : 60 * maxMinutes,
+    signal,
+  }));
+  if (!result.summary.completed) console.error(`stopped after ${result.summary.steps} steps, saved in ${values.output}/last; continue with --resume`);
   console.log(JSON.stringify(result.summary));
-  return 0;
+  return exitCode(interrupted);
 }

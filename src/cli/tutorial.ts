@@ -6,16 +6,17 @@
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { describeEnvironment } from '../backend/environment.js';
 import { writeReport, type ReportNotebook } from '../notebooks/report.js';
-import { DEFAULT_CELL_TIMEOUT_S, runNotebook } from '../notebooks/runner.js';
-import { ENV_PREFIX, loadSettings } from '../settings.js';
-import { exitOnSignals, printProgress, report as describeResult } from './run.js';
+import { DEFAULT_CELL_TIMEOUT_S } from '../notebooks/runner.js';
+import { ENV_PREFIX, loadSettings, PROFILE_NAMES } from '../settings.js';
+import { choice, number, parseCommand } from './args.js';
+import { exitOnSignals } from './run.js';
+import { runAndShow } from './status.js';
 
 const DEFAULTS = { out: 'report', executed: 'build/notebooks', notebooks: 'notebooks' };
 
-const HELP = `Usage: finetune-lab tutorial [NOTEBOOK.ipynb...] [--profile NAME] [--out DIR] [--executed DIR] [--timeout SECONDS]
+export const usage = `Usage: finetune-lab tutorial [NOTEBOOK.ipynb...] [--profile NAME] [--out DIR] [--executed DIR] [--timeout SECONDS]
 
 Executes every notebook of the course (${DEFAULTS.notebooks}/*.ipynb in file-name order, or the notebooks
 given) on the finetune-lab kernel with one settings profile, writes the executed copies, and exports
@@ -48,7 +49,7 @@ function courseNotebooks(): string[] {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args,
     allowPositionals: true,
     options: {
@@ -56,17 +57,11 @@ export async function run(args: string[]): Promise<number> {
       out: { type: 'string', default: DEFAULTS.out },
       executed: { type: 'string', default: DEFAULTS.executed },
       timeout: { type: 'string', default: String(DEFAULT_CELL_TIMEOUT_S) },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const cellTimeoutS = Number(values.timeout);
-  if (!(cellTimeoutS > 0)) throw new Error(`--timeout ${values.timeout} is not a positive number of seconds; e.g. --timeout 1200.`);
+  const cellTimeoutS = number('timeout', values.timeout, { above: 0 });
   // The kernels inherit this process's environment, so every notebook sees the same profile.
-  process.env[ENV_PREFIX + 'PROFILE'] = values.profile ?? process.env[ENV_PREFIX + 'PROFILE'] ?? 'default';
+  process.env[ENV_PREFIX + 'PROFILE'] = choice('profile', values.profile, PROFILE_NAMES) ?? process.env[ENV_PREFIX + 'PROFILE'] ?? 'default';
   const settings = loadSettings();
   const notebooks = positionals.length > 0 ? positionals : courseNotebooks();
 
@@ -81,11 +76,7 @@ export async function run(args: string[]): Promise<number> {
       entries.push({ notebook });
       continue;
     }
-    const result = await runNotebook(notebook, { outDir: values.executed!, cellTimeoutS, onProgress: printProgress }).catch((err: unknown) => {
-      process.stdout.write('\n');
-      throw err;
-    });
-    console.log(describeResult(result));
+    const result = await runAndShow(notebook, { outDir: values.executed, cellTimeoutS });
     entries.push({ notebook, result });
     failed = !result.ok;
   }

@@ -8,7 +8,7 @@ import type { BertArticleClassifier, BertForSequenceClassification } from '../be
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { AdapterModel } from '../adapters/index.js';
 import { EVAL, type ForwardContext } from '../ops.js';
-import type { BatchSource, Classifier, LabelledBatch } from '../train/trainer.js';
+import type { BatchSource, Classifier, LabelledBatch } from '../train/classifier.js';
 
 /** The classification models the methods train: transformers' head or the article's. */
 export type ClassifierModel = BertForSequenceClassification | BertArticleClassifier;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BertTokenizer } from '../tokenizer/index.js';
 import { tokenScores, type ClassifierModel } from './classifiers.js';
+import { argmax } from '../numbers.js';
 
 export interface Prediction {
   text: string;
@@ -31,7 +32,7 @@ export async function predict(model: ClassifierModel, tokenizer: BertTokenizer, 
     const rows = (await probs.array()) as number[][];
     tf.dispose([probs, enc.input_ids, enc.token_type_ids, enc.attention_mask]);
     rows.forEach((p, i) => {
-      const label = p.indexOf(Math.max(...p));
+      const label = argmax(p);
       out.push({ text: chunk[i], label, labelName: names[String(label)] ?? String(label), probabilities: p });
     });
   }

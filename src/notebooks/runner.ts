@@ -4,9 +4,11 @@
  * FINETUNE_LAB_* settings reach the notebook. The first failing cell stops the notebook: a thrown
  * error, a TypeScript error, an unhandled promise rejection (also one reported after its cell
  * finished), a dead kernel, or a cell that outlives its timeout. The executed copy, with outputs
- * in nbformat 4 form, is written whether the notebook succeeded or not.
+ * in nbformat 4 form, is written whether the notebook succeeded or not, and signed as trusted for
+ * the user's Jupyter: it is their own output, made here, and opens with its charts drawn.
  */
 import * as path from 'node:path';
+import { trustNotebook } from './jupyter.js';
 import { Kernel, KernelExitedError } from './kernel.js';
 import { readKernelSpec } from './kernelspec.js';
 import { OutputCollector, readNotebook, text, writeNotebook, type Output } from './notebook.js';
@@ -24,7 +26,7 @@ export interface RunOptions {
   outDir: string;
   /** Seconds a cell may run before it is interrupted and the notebook fails. */
   cellTimeoutS?: number;
-  /** Called when the kernel starts and as each code cell starts and finishes. */
+  /** Called when the kernel starts, as each code cell starts and finishes, and as it shows output. */
   onProgress?: (progress: Progress) => void;
 }
 
@@ -32,7 +34,12 @@ export type Progress =
   | { phase: 'kernel'; notebook: string }
   | { phase: 'ready'; notebook: string; seconds: number }
   /** `seconds` is set once the cell finished. `cell` counts all cells from 1, as in the file. */
-  | { phase: 'cell'; notebook: string; cell: number; cells: number; seconds?: number };
+  | { phase: 'cell'; notebook: string; cell: number; cells: number; seconds?: number }
+  /**
+   * The latest line the running cell showed: the end of its output text, or the text of a display
+   * it updated in place (such as a training loop's progress, src/train/progress.ts).
+   */
+  | { phase: 'output'; notebook: string; cell: number; cells: number; text: string };
 
 export interface CellFailure {
   /** 1-based position among all cells of the notebook. */
@@ -50,6 +57,8 @@ export interface NotebookResult {
   ok: boolean;
   failure?: CellFailure;
   seconds: number;
+  /** Why the executed copy could not be signed as trusted, if it could not. */
+  untrusted?: string;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -75,6 +84,17 @@ function errorText(content: Record<string, any>, stderr: string): string {
   const summary = content.ename || content.evalue ? `${content.ename || 'Error'}: ${content.evalue ?? ''}` : '';
   const found = [traceback, summary, stderr].map((t) => t.replace(ANSI, '').trim()).find((t) => t !== '');
   return found ?? 'the kernel reported the cell as failed without any error text; run the notebook in JupyterLab to inspect it';
+}
+
+/** The last line of text an output message shows (stream text, or a display's text/plain), if any. */
+function latestLine(message: Message): string | undefined {
+  const c = message.content;
+  const type = message.header.msg_type;
+  const text = type === 'stream' ? c.text : ['display_data', 'update_display_data', 'execute_result'].includes(type) ? c.data?.['text/plain'] : undefined;
+  if (typeof text !== 'string') return undefined;
+  // A line redrawn with carriage returns shows what follows the last one.
+  const lines = text.replace(ANSI, '').split('\n').map((l) => l.slice(l.lastIndexOf('\r') + 1).trim());
+  return lines.reverse().find((l) => l !== '');
 }
 
 /** Runs `file` and writes the executed copy to `options.outDir`. */
@@ -123,7 +143,11 @@ export async function runNotebook(file: string, options: RunOptions): Promise<No
       const cellStarted = Date.now();
       progress({ phase: 'cell', notebook: file, cell: current + 1, cells: cells.length });
       const index = current;
-      const request = kernel.execute(source, (message) => record(index, message));
+      const request = kernel.execute(source, (message) => {
+        record(index, message);
+        const line = latestLine(message);
+        if (line !== undefined) progress({ phase: 'output', notebook: file, cell: index + 1, cells: cells.length, text: line });
+      });
       cellOfRequest.set(request.id, index);
       const reply = await within(request.done, timeoutMs);
       if (reply === TIMED_OUT) {
@@ -150,7 +174,13 @@ export async function runNotebook(file: string, options: RunOptions): Promise<No
     await kernel.shutdown();
     writeNotebook(output, notebook);
   }
-  return { notebook: file, output, ok: !failure, failure, seconds: (Date.now() - started) / 1000 };
+  let untrusted: string | undefined;
+  try {
+    trustNotebook(output);
+  } catch (err) {
+    untrusted = (err as Error).message;
+  }
+  return { notebook: file, output, ok: !failure, failure, seconds: (Date.now() - started) / 1000, untrusted };
 }
 
 /** Interrupts a cell that ran out of time, kills the kernel if that does not stop it, and says what happened. */

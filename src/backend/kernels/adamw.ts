@@ -9,7 +9,7 @@
  * Backends without it (tensorflow) run the same formula as tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { cpuOutput, cpuValues, hasKernel, registerKernel, runKernel, runWebGPUProgram, WasmBackend, type KernelArgs, type KernelFunc, type WebGPUProgram } from '../tfjs-internals/index.js';
+import { callKernel, cpuOutput, cpuValues, defineKernel, hasKernel, runWebGPUProgram, WasmBackend, type KernelArgs, type KernelFunc, type WebGPUProgram } from '../tfjs-internals/index.js';
 
 /** The kernel with the moments as tensors (webgpu): p, m, v, g in; p', m', v' out. */
 export const ADAMW_KERNEL = 'FinetuneLabAdamW';
@@ -113,8 +113,8 @@ function webgpuKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
 /** Registers the fused kernels for the backends loaded so far (idempotent). */
 export function registerAdamWKernels(): void {
   const kernels: [string, string, KernelFunc][] = [[ADAMW_HOST_KERNEL, 'cpu', cpuKernel], [ADAMW_HOST_KERNEL, 'wasm', wasmKernel], [ADAMW_KERNEL, 'webgpu', webgpuKernel]];
-  for (const [kernelName, backendName, kernelFunc] of kernels) {
-    if (tf.findBackendFactory(backendName)) registerKernel(kernelName, backendName, kernelFunc);
+  for (const [name, backendName, func] of kernels) {
+    if (tf.findBackendFactory(backendName)) defineKernel(name, backendName, func);
   }
 }
 
@@ -138,10 +138,10 @@ export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, moments: Moments, step: 
   const { m, v } = moments;
   if (m instanceof Float32Array) {
     if (!hostMoments()) throw new Error(`the ${tf.getBackend()} backend keeps AdamW moments as tensors, not arrays`);
-    return { p: runKernel(ADAMW_HOST_KERNEL, { p, g }, { ...step, m, v }) as tf.Tensor };
+    return { p: callKernel(ADAMW_HOST_KERNEL, { p, g }, { ...step, m, v }) as tf.Tensor };
   }
   if (hasKernel(ADAMW_KERNEL) && g.dtype === 'float32') {
-    const [p2, m2, v2] = runKernel(ADAMW_KERNEL, { p, m, v: v as tf.Tensor, g }, step) as tf.Tensor[];
+    const [p2, m2, v2] = callKernel(ADAMW_KERNEL, { p, m, v: v as tf.Tensor, g }, step) as tf.Tensor[];
     return { p: p2, m: m2, v: v2 };
   }
   return tf.tidy(() => {

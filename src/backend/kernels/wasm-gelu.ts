@@ -7,7 +7,7 @@
  * simd.wat computes each in one pass, four lanes at a time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerKernel, WasmBackend, type KernelArgs } from '../tfjs-internals/index.js';
+import { defineKernel, WasmBackend, type KernelArgs } from '../tfjs-internals/index.js';
 import { simdKernels } from './simd-kernels.js';
 
 /** x -> gelu(x). */
@@ -30,6 +30,6 @@ function kernel(name: 'gelu' | 'geluGrad') {
 /** Registers the kernels for wasm (idempotent). They need float32 tensors of 4 elements or more. */
 export function registerWasmGelu(): void {
   for (const [kernelName, name] of [[GELU_KERNEL, 'gelu'], [GELU_GRAD_KERNEL, 'geluGrad']] as const) {
-    registerKernel(kernelName, 'wasm', kernel(name));
+    defineKernel(kernelName, 'wasm', kernel(name));
   }
 }

@@ -7,7 +7,7 @@
  * installed tfjs and names the project code that depends on each missing member.
  */
 export { engine, recordingGradients, recordTape, runCustomOp, watchEngineBytes, type EngineInternals, type TapeNode } from './engine.js';
-export { gradientOf, hasKernel, registerKernel, replaceKernel, replacedKernels, runKernel, setGradient, type KernelArgs, type KernelFunc } from './kernels.js';
+export { callKernel, defineKernel, gradientOf, hasKernel, replaceKernel, replacedKernels, setGradient, type KernelArgs, type KernelFunc } from './kernels.js';
 export { cpuOutput, cpuValues, runWebGPUProgram, WasmBackend, wasmHeapBytes, type WasmFusedMatMul, type WebGPUProgram } from './backends.js';
 export { pthreadWorkers, threadedBuild, wasmBackendOn, type ThreadedBuild, type ThreadedWasmModule } from './wasm-build.js';
 export { checkPrivateMembers, PRIVATE_MEMBERS, type Holder, type PrivateMember } from './canary.js';

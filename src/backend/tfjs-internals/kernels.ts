@@ -20,12 +20,12 @@ export function hasKernel(name: string, backendName = tf.getBackend()): boolean 
 }
 
 /** Registers a kernel of the project's own (idempotent). */
-export function registerKernel(name: string, backendName: string, kernelFunc: KernelFunc): void {
+export function defineKernel(name: string, backendName: string, kernelFunc: KernelFunc): void {
   if (!hasKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: kernelFunc as tf.KernelFunc });
 }
 
 /** Runs the current backend's kernel `name` (`attrs` may hold arrays: the kernel receives them as they are). */
-export function runKernel(name: string, inputs: Record<string, tf.Tensor>, attrs?: object): tf.Tensor | tf.Tensor[] {
+export function callKernel(name: string, inputs: Record<string, tf.Tensor>, attrs?: object): tf.Tensor | tf.Tensor[] {
   return engine().runKernel(name, inputs, attrs);
 }
 
