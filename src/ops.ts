@@ -9,36 +9,25 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { product } from './backend/kernels/matmul-gradient.js';
-import { GELU_GRAD_KERNEL, GELU_KERNEL } from './backend/kernels/wasm-simd.js';
+import { GELU_GRAD_KERNEL, GELU_KERNEL } from './backend/kernels/wasm-gelu.js';
+import { callKernel, hasKernel, runCustomOp } from './backend/tfjs-internals/index.js';
 import { deriveSeed, mulberry32, type Random } from './data/random.js';
 
-interface Engine {
-  runKernelFunc(params: {
-    forwardFunc: (backend: unknown, save: (tensors: tf.Tensor[]) => void) => tf.Tensor;
-    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
-    inputs: Record<string, tf.Tensor>;
-  }): tf.Tensor;
-}
-
 /**
- * An op with a written-out gradient. Unlike tf.customGrad, each input's gradient is computed only
- * if backpropagation asks for it: a frozen weight's gradient, which customGrad would compute and
- * drop, costs nothing. `forward` saves what `gradients` will need; `name` labels the op in
- * profiles and on the tape, prefixed so that it never matches a kernel's name (the engine would
- * then use that kernel's registered gradient). tf.customGrad is built on the same runKernelFunc.
+ * An op with a written-out gradient: the project's one way to write a custom gradient (tf.customGrad
+ * is not used). Unlike tf.customGrad, each input's gradient is computed only if backpropagation
+ * asks for it: a frozen weight's gradient, which customGrad would compute and drop, costs nothing.
+ * `forward` saves what `gradients` will need (inputs or not); tensors that get no gradient (ids,
+ * masks) are left out of `inputs`. `name` labels the op in profiles and on the tape, prefixed so
+ * that it never matches a kernel's name (the engine would then use that kernel's registered gradient).
  */
-function customOp<T extends tf.Tensor>(
+export function customOp<T extends tf.Tensor>(
   name: string,
   inputs: Record<string, tf.Tensor>,
   forward: (save: (tensors: tf.Tensor[]) => void) => T,
   gradients: (dy: T, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>,
 ): T {
-  const engine = tf.engine() as unknown as Engine;
-  return tf.tidy(`FinetuneLab${name}`, () => engine.runKernelFunc({
-    forwardFunc: (_, save) => forward(save),
-    backwardsFunc: (dy, saved) => gradients(dy as T, saved),
-    inputs,
-  })) as T;
+  return tf.tidy(`FinetuneLab${name}`, () => runCustomOp(inputs, forward, gradients));
 }
 
 /** `dy` summed down to `shape`, the shape of an input that was broadcast to dy's. */
@@ -52,7 +41,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 /**
  * GELU in its exact erf form, `0.5 * x * (1 + erf(x / sqrt(2)))`, as BERT and PyTorch's
  * `nn.GELU()` define it. tfjs has no erf-GELU op (its `gelu` activation is the tanh
- * approximation): on wasm it is a SIMD kernel of our own (backend/kernels/wasm-simd.ts), on the
+ * approximation): on wasm it is a SIMD kernel of our own (backend/kernels/wasm-gelu.ts), on the
  * other backends tfjs ops over `tf.erf` (the Abramowitz-Stegun 7.1.26 formula, within 1.5e-7).
  *
  * The derivative is written out, `0.5 * (1 + erf(x / sqrt(2))) + x * pdf(x)`, so that the
@@ -61,14 +50,14 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  * activation memory.
  */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  const kernel = x.dtype === 'float32' && x.size >= 4 && !!tf.getKernel(GELU_KERNEL, tf.getBackend());
+  const kernel = x.dtype === 'float32' && x.size >= 4 && hasKernel(GELU_KERNEL);
   const cdf = (t: tf.Tensor) => tf.mul(tf.add(1, tf.erf(tf.mul(t, Math.SQRT1_2))), 0.5);
   return customOp('Gelu', { x }, (save) => {
     save([x]);
-    return (kernel ? tf.engine().runKernel(GELU_KERNEL, { x }) : tf.mul(x, cdf(x))) as T;
+    return (kernel ? callKernel(GELU_KERNEL, { x }) : tf.mul(x, cdf(x))) as T;
   }, (dy, [saved]) => ({
     x: () => {
-      if (kernel) return tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved, dy }) as tf.Tensor;
+      if (kernel) return callKernel(GELU_GRAD_KERNEL, { x: saved, dy }) as tf.Tensor;
       const pdf = tf.mul(tf.exp(tf.mul(tf.square(saved), -0.5)), INV_SQRT_2PI);
       return tf.mul(dy, tf.add(cdf(saved), tf.mul(saved, pdf)));
     },
@@ -105,13 +94,13 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: t
 }
 
 /**
- * `x @ w + b` for rows `x` (the bias added inside the product's kernel: XNNPACK on wasm).
- * Backpropagation keeps x and w only: tfjs' fused product also keeps its output.
+ * `x @ w + b` for rows `x` (the bias added inside the product's kernel: XNNPACK on wasm), or
+ * `x @ w` without `b`. Backpropagation keeps x and w only: tfjs' fused product also keeps its output.
  */
-export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  return customOp('Linear', { x, w, b }, (save) => {
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
+  return customOp('Linear', b ? { x, w, b } : { x, w }, (save) => {
     save([x, w]);
-    return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
+    return (b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w)) as tf.Tensor2D;
   }, (dy, [xs, ws]) => ({
     x: () => product(dy, ws, false, true),
     w: () => product(xs, dy, true, false),
@@ -125,6 +114,24 @@ export function reshape<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
   return customOp('Reshape', { x }, () => tf.reshape(x, shape) as T, (dy) => ({ x: () => tf.reshape(dy, xShape) }));
 }
 
+/**
+ * `table[ids]` (rows of `table`) with its gradient written as a scatter-add: tfjs' own gradient of
+ * gather uses UnsortedSegmentSum, which the wasm backend lacks and the cpu backend runs in
+ * O(ids x vocab).
+ */
+export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const [rows, width] = table.shape;
+  return customOp('EmbeddingLookup', { table }, (save) => {
+    save([ids]);
+    return tf.gather(table, ids);
+  }, (dy, [saved]) => ({ table: () => tf.scatterND(saved.reshape([-1, 1]), dy.reshape([-1, width]), [rows, width]) }));
+}
+
+/** `x * s` for a number `s`; backpropagation keeps nothing (tfjs' Mul keeps both operands). */
+export function scale<T extends tf.Tensor>(x: T, s: number): T {
+  return customOp('Scale', { x }, () => tf.mul(x, s) as T, (dy) => ({ x: () => tf.mul(dy, s) }));
+}
+
 /** `a + b` with broadcasting; backpropagation keeps neither (tfjs' Add keeps both, for their shapes). */
 export function add<T extends tf.Tensor>(a: tf.Tensor, b: tf.Tensor): T {
   const [aShape, bShape] = [a.shape, b.shape];
@@ -134,53 +141,70 @@ export function add<T extends tf.Tensor>(a: tf.Tensor, b: tf.Tensor): T {
   }));
 }
 
-let dropoutRandom: Random | undefined;
+/**
+ * What a forward pass needs besides its inputs, passed explicitly to everything that depends on
+ * it (dropout, and the modules and heads that apply it).
+ */
+export interface ForwardContext {
+  /** Training mode: dropout active. Default false (eval mode, deterministic). */
+  readonly training?: boolean;
+  /**
+   * Where the dropout masks draw their seeds, in the order the masks are made; without it they
+   * are unseeded (tfjs' own random). `trainingContext` makes it a function of (seed, step).
+   */
+  readonly dropoutSeeds?: Random;
+}
+
+/** Eval mode: no dropout. */
+export const EVAL: ForwardContext = { training: false };
 
 /**
- * Makes every following `dropout` mask a function of `(seed, step)`, so that two runs with the
- * same seed drop the same units and a resumed run continues exactly as an uninterrupted one.
- * The training loop calls it before each step.
+ * The context of training step `step` of a run seeded `seed`: every dropout mask a function of
+ * `(seed, step)`, so that two runs with the same seed drop the same units and a resumed run
+ * continues exactly as an uninterrupted one. The training loops make one for each step.
  */
-export function setDropoutSeed(seed: number, step: number): void {
-  dropoutRandom = mulberry32(deriveSeed(seed, step));
+export function trainingContext(seed: number, step: number): ForwardContext {
+  return { training: true, dropoutSeeds: mulberry32(deriveSeed(seed, step)) };
 }
 
 /**
  * The multiplier of inverted dropout: 0 with probability `rate`, else `1 / (1 - rate)`; the same
  * values as tf.dropout draws for the same seed.
  */
-function dropoutMask(shape: number[], rate: number): tf.Tensor {
-  const seed = dropoutRandom ? Math.floor(dropoutRandom() * 2 ** 31) : undefined;
+function dropoutMask(shape: number[], rate: number, context: ForwardContext): tf.Tensor {
+  const seed = context.dropoutSeeds ? Math.floor(context.dropoutSeeds() * 2 ** 31) : undefined;
   const keep = 1 - rate;
   return tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)), keep);
 }
 
 /**
- * Inverted dropout as `tf.dropout`, with its mask seeded from `setDropoutSeed`'s stream once one
- * is set. Backpropagation keeps the mask only (tfjs' keeps x too).
+ * Inverted dropout as `tf.dropout` in training mode (x itself otherwise, or at rate 0), its mask
+ * seeded from the context. Backpropagation keeps the mask only (tfjs' keeps x too).
  */
-export function dropout<T extends tf.Tensor>(x: T, rate: number): T {
+export function dropout<T extends tf.Tensor>(x: T, rate: number, context: ForwardContext): T {
+  if (!context.training || rate === 0) return x;
   return customOp('Dropout', { x }, (save) => {
-    const mask = dropoutMask(x.shape, rate);
+    const mask = dropoutMask(x.shape, rate, context);
     save([mask]);
     return tf.mul(x, mask) as T;
   }, (dy, [mask]) => ({ x: () => tf.mul(dy, mask) }));
 }
 
 /**
- * Attention probabilities: `dropout(softmax(scores * scale + maskBias))` over the last axis.
- * Backpropagation keeps the probabilities and the dropout mask, [batch, heads, seq, seq] each,
- * where autodiff through the steps would keep six tensors that size; the mask bias gets no
- * gradient. `rate` 0 is no dropout.
+ * Attention probabilities: `dropout(softmax(scores * scale + maskBias))` over the last axis
+ * (dropout in training mode only). Backpropagation keeps the probabilities and the dropout mask,
+ * [batch, heads, seq, seq] each, where autodiff through the steps would keep six tensors that
+ * size; the mask bias gets no gradient.
  */
-export function attentionProbs(scores: tf.Tensor4D, maskBias: tf.Tensor, scale: number, rate: number): tf.Tensor4D {
+export function attentionProbs(scores: tf.Tensor4D, maskBias: tf.Tensor, scale: number, dropoutRate: number, context: ForwardContext): tf.Tensor4D {
+  const rate = context.training ? dropoutRate : 0;
   return customOp('AttentionProbs', { scores }, (save) => {
     const probs = tf.softmax(tf.add(tf.mul(scores, scale), maskBias)) as tf.Tensor4D;
     if (rate === 0) {
       save([probs]);
       return probs;
     }
-    const mask = dropoutMask(probs.shape, rate);
+    const mask = dropoutMask(probs.shape, rate, context);
     save([probs, mask]);
     return tf.mul(probs, mask) as tf.Tensor4D;
   }, (dy, [probs, mask]) => ({

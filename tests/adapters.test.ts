@@ -10,13 +10,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { maxAbsDiff } from './helpers/close.js';
 import { initBackend } from '../src/backend/index.js';
 import { loadCheckpoint } from '../src/bert/checkpoint.js';
 import { BERT_DEFAULTS, bertConfig, numLabels, type BertConfig } from '../src/bert/config.js';
 import { BertForSequenceClassification } from '../src/bert/heads.js';
 import { readSafetensors } from '../src/safetensors/index.js';
 import { AdamW, valueAndGrads } from '../src/train/optimizer.js';
-import { injectAdapters, injectLora, loadAdapter, type LoraModel } from '../src/adapters/index.js';
+import { injectAdapters, injectLora, loadAdapter, type AdapterModel, type LoraModel } from '../src/adapters/index.js';
 
 const FIXTURES = 'tests/fixtures/hf-reference';
 const CLS = `${FIXTURES}/tiny-bert-cls`;
@@ -38,13 +39,6 @@ function outputs(model: BertForSequenceClassification, training = false): { logi
     const out = model.forward(inputs, { training });
     return { logits: out.logits.dataSync() as Float32Array, hidden: out.lastHiddenState.dataSync() as Float32Array };
   });
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** Simulates training: replaces every `*.lora_B.weight` (or all adapter weights) with seeded noise. */
@@ -143,39 +137,6 @@ describe('LoRA', () => {
     model.dispose();
   });
 
-  test('gradients reach only trainable parameters; an AdamW step leaves the base weights unchanged', () => {
-    const model = classifier();
-    const lora = injectLora(model, LORA4, { seed: 4 });
-    const trainable = new Map(lora.trainableParameters());
-    const byId = new Map([...trainable].map(([n, v]) => [v.name, n]));
-    // Over every trainable variable that exists (no list given): frozen ones must not appear.
-    const { value, grads } = tf.variableGrads(() => tf.tidy(() => model.loss(model.forward(inputs, { training: true }).logits, labels)));
-    assert.ok(Number.isFinite(value.dataSync()[0]));
-    const named = Object.entries(grads).map(([id, g]) => [byId.get(id), g] as const);
-    assert.ok(named.every(([n]) => n !== undefined), 'a gradient for a variable outside trainableParameters()');
-    assert.deepEqual(named.map(([n]) => n).sort(), [...trainable.keys()].sort());
-    const norm = (n: string) => Math.hypot(...named.find(([m]) => m === n)![1].dataSync());
-    assert.ok(norm('bert.encoder.layer.0.attention.self.query.lora_B.weight') > 0);
-    assert.ok(norm('classifier.weight') > 0);
-    value.dispose();
-    Object.values(grads).forEach((g) => g.dispose());
-
-    const frozen = model.params.named().filter(([, v]) => !v.trainable).map(([n, v]) => [n, v.dataSync().slice()] as const);
-    const before = new Map([...trainable].map(([n, v]) => [n, v.dataSync().slice()]));
-    const optimizer = new AdamW(lora.trainableParameters(), { lr: 1e-2 });
-    const step = valueAndGrads(() => model.loss(model.forward(inputs, { training: true }).logits, labels), lora.trainableParameters());
-    optimizer.applyGradients(step.grads);
-    step.value.dispose();
-    step.grads.forEach((g) => g.dispose());
-    for (const [n, data] of frozen) assert.deepEqual(model.params.get(n).dataSync(), data, `${n} changed`);
-    for (const n of ['bert.encoder.layer.1.attention.self.value.lora_B.weight', 'classifier.weight']) {
-      assert.ok(maxAbsDiff(trainable.get(n)!.dataSync(), before.get(n)!) > 0, `${n} did not change`);
-    }
-    optimizer.dispose();
-    lora.unload();
-    model.dispose();
-  });
-
   test('lora_dropout acts in training only', () => {
     const config = bertConfig({ ...JSON.parse(readFileSync(`${CLS}/config.json`, 'utf8')), hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
     const model = classifier(config);
@@ -234,28 +195,6 @@ describe('LoRA', () => {
     assert.equal(typeof json.inference_mode, 'boolean');
     lora.unload();
     model.dispose();
-  });
-
-  test('save -> loadAdapter into a fresh base model restores the outputs exactly', async () => {
-    const model = classifier();
-    const lora = injectLora(model, { ...LORA4, lora_dropout: 0.1 }, { seed: 7 });
-    perturb(lora.params.named(), isB, 0.1, 40);
-    perturb(model.params.named(), (n) => n.startsWith('classifier.'), 0.5, 50);
-    const trained = outputs(model);
-    const dir = tempDir();
-    await lora.save(dir);
-    lora.unload();
-    model.dispose();
-
-    const fresh = classifier();
-    const loaded = loadAdapter(fresh, dir) as LoraModel;
-    assert.deepEqual(outputs(fresh).logits, trained.logits);
-    assert.deepEqual(outputs(fresh).hidden, trained.hidden);
-    assert.equal(loaded.config.lora_dropout, 0.1);
-    assert.equal(loaded.scaling, 2);
-    assert.equal(loaded.countParameters().trainable, 2178);
-    loaded.unload();
-    fresh.dispose();
   });
 
   test('loads an adapter_config.json as PEFT 0.17 writes it (all its fields)', async () => {
@@ -356,35 +295,118 @@ describe('bottleneck adapters', () => {
     model.dispose();
   });
 
-  test('save -> loadAdapter restores the outputs exactly, with the layer norms and head', async () => {
-    const model = classifier();
-    const adapters = injectAdapters(model, { bottleneck_size: 8, non_linearity: 'relu' }, { seed: 2 });
-    perturb(adapters.params.named(), () => true, 0.05, 70);
-    perturb(model.params.trainable(), (n) => n.includes('LayerNorm') || n.startsWith('classifier.'), 0.3, 80);
-    const trained = outputs(model);
-    const dir = tempDir();
-    await adapters.save(dir);
-    adapters.unload();
-    model.dispose();
+});
 
-    const json = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
-    assert.deepEqual(json, {
-      base_model_name_or_path: null, bottleneck_size: 8, inference_mode: false, init_scale: 1e-3, modules_to_save: ['classifier', 'score'],
-      non_linearity: 'relu', peft_type: 'BOTTLENECK', task_type: 'SEQ_CLS', train_layer_norms: true,
+/** Each kind of adapter in the shared contract below: how it is made and trained, and what else its files and its loaded copy show. */
+interface AdapterKind {
+  name: string;
+  /** As made for training. */
+  fresh(model: BertForSequenceClassification): AdapterModel;
+  /** Parameters whose gradient is not zero from the start, and that one AdamW step changes. */
+  learning: string[];
+  /** As made for the save / load round trip. */
+  inject(model: BertForSequenceClassification): AdapterModel;
+  /** Simulated training: the adapter's weights and the modules saved with it. */
+  train(adapter: AdapterModel, model: BertForSequenceClassification): void;
+  checkDirectory(dir: string): void;
+  checkLoaded(loaded: AdapterModel): void;
+}
+
+const KINDS: AdapterKind[] = [
+  {
+    name: 'LoRA',
+    fresh: (model) => injectLora(model, LORA4, { seed: 4 }),
+    learning: ['bert.encoder.layer.0.attention.self.query.lora_B.weight', 'bert.encoder.layer.1.attention.self.value.lora_B.weight', 'classifier.weight'],
+    inject: (model) => injectLora(model, { ...LORA4, lora_dropout: 0.1 }, { seed: 7 }),
+    train: (lora, model) => {
+      perturb(lora.params.named(), isB, 0.1, 40);
+      perturb(model.params.named(), (n) => n.startsWith('classifier.'), 0.5, 50);
+    },
+    checkDirectory: () => {},
+    checkLoaded: (adapter) => {
+      const loaded = adapter as LoraModel;
+      assert.equal(loaded.config.lora_dropout, 0.1);
+      assert.equal(loaded.scaling, 2);
+      assert.equal(loaded.countParameters().trainable, 2178);
+    },
+  },
+  {
+    name: 'bottleneck adapters (with the layer norms and head)',
+    fresh: (model) => injectAdapters(model, {}, { seed: 3 }),
+    learning: ['bert.encoder.layer.0.attention.output.adapter.down.weight', 'bert.encoder.layer.1.output.adapter.up.weight', 'bert.encoder.layer.0.output.LayerNorm.weight', 'classifier.weight'],
+    inject: (model) => injectAdapters(model, { bottleneck_size: 8, non_linearity: 'relu' }, { seed: 2 }),
+    train: (adapters, model) => {
+      perturb(adapters.params.named(), () => true, 0.05, 70);
+      perturb(model.params.trainable(), (n) => n.includes('LayerNorm') || n.startsWith('classifier.'), 0.3, 80);
+    },
+    checkDirectory: (dir) => {
+      const json = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
+      assert.deepEqual(json, {
+        base_model_name_or_path: null, bottleneck_size: 8, inference_mode: false, init_scale: 1e-3, modules_to_save: ['classifier', 'score'],
+        non_linearity: 'relu', peft_type: 'BOTTLENECK', task_type: 'SEQ_CLS', train_layer_norms: true,
+      });
+      const file = readSafetensors(join(dir, 'adapter_model.safetensors'));
+      assert.deepEqual([...file.info('base_model.model.bert.encoder.layer.1.attention.output.adapter.down.weight').shape], [8, 64]);
+      assert.ok(file.tensors.has('base_model.model.bert.encoder.layer.1.output.LayerNorm.weight'));
+      assert.equal(file.names().length, 16 + 8 + 2);
+      file.close();
+    },
+    checkLoaded: () => {},
+  },
+];
+
+describe('the adapter contract, for each kind', () => {
+  for (const kind of KINDS) {
+    test(`${kind.name}: gradients reach only trainable parameters; an AdamW step leaves the base weights unchanged`, () => {
+      const model = classifier();
+      const adapter = kind.fresh(model);
+      const trainable = new Map(adapter.trainableParameters());
+      const byId = new Map([...trainable].map(([n, v]) => [v.name, n]));
+      // Over every trainable variable that exists (no list given): frozen ones must not appear.
+      const { value, grads } = tf.variableGrads(() => tf.tidy(() => model.loss(model.forward(inputs, { training: true }).logits, labels)));
+      assert.ok(Number.isFinite(value.dataSync()[0]));
+      const named = Object.entries(grads).map(([id, g]) => [byId.get(id), g] as const);
+      assert.ok(named.every(([n]) => n !== undefined), 'a gradient for a variable outside trainableParameters()');
+      assert.deepEqual(named.map(([n]) => n).sort(), [...trainable.keys()].sort());
+      const norm = (n: string) => Math.hypot(...named.find(([m]) => m === n)![1].dataSync());
+      for (const n of kind.learning) assert.ok(norm(n) > 0, `${n} has no gradient`);
+      value.dispose();
+      Object.values(grads).forEach((g) => g.dispose());
+
+      const frozen = model.params.named().filter(([, v]) => !v.trainable).map(([n, v]) => [n, v.dataSync().slice()] as const);
+      const before = new Map([...trainable].map(([n, v]) => [n, v.dataSync().slice()]));
+      const optimizer = new AdamW(adapter.trainableParameters(), { lr: 1e-2 });
+      const step = valueAndGrads(() => model.loss(model.forward(inputs, { training: true }).logits, labels), adapter.trainableParameters());
+      optimizer.applyGradients(step.grads);
+      step.value.dispose();
+      step.grads.forEach((g) => g.dispose());
+      for (const [n, data] of frozen) assert.deepEqual(model.params.get(n).dataSync(), data, `${n} changed`);
+      for (const n of kind.learning) assert.ok(maxAbsDiff(trainable.get(n)!.dataSync(), before.get(n)!) > 0, `${n} did not change`);
+      optimizer.dispose();
+      adapter.unload();
+      model.dispose();
     });
-    const file = readSafetensors(join(dir, 'adapter_model.safetensors'));
-    assert.deepEqual([...file.info('base_model.model.bert.encoder.layer.1.attention.output.adapter.down.weight').shape], [8, 64]);
-    assert.ok(file.tensors.has('base_model.model.bert.encoder.layer.1.output.LayerNorm.weight'));
-    assert.equal(file.names().length, 16 + 8 + 2);
-    file.close();
 
-    const fresh = classifier();
-    const loaded = loadAdapter(fresh, dir);
-    assert.deepEqual(outputs(fresh).logits, trained.logits);
-    assert.deepEqual(outputs(fresh).hidden, trained.hidden);
-    loaded.unload();
-    fresh.dispose();
-  });
+    test(`${kind.name}: save -> loadAdapter into a fresh base model restores the outputs exactly`, async () => {
+      const model = classifier();
+      const adapter = kind.inject(model);
+      kind.train(adapter, model);
+      const trained = outputs(model);
+      const dir = tempDir();
+      await adapter.save(dir);
+      adapter.unload();
+      model.dispose();
+      kind.checkDirectory(dir);
+
+      const fresh = classifier();
+      const loaded = loadAdapter(fresh, dir);
+      assert.deepEqual(outputs(fresh).logits, trained.logits);
+      assert.deepEqual(outputs(fresh).hidden, trained.hidden);
+      kind.checkLoaded(loaded);
+      loaded.unload();
+      fresh.dispose();
+    });
+  }
 });
 
 describe('loading errors', () => {

@@ -13,9 +13,11 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendName, initBackend, probeBackends } from '../src/backend/index.js';
 import { deriveSeed, mulberry32 } from '../src/data/random.js';
-import { add, attentionProbs, dropout, gelu, layerNorm, linear, reshape, setDropoutSeed } from '../src/ops.js';
+import { assertClose } from './helpers/close.js';
+import { add, attentionProbs, dropout, gelu, layerNorm, linear, reshape, trainingContext } from '../src/ops.js';
 
 const TOL = 1e-5;
+const relative = { relative: true };
 const ROOT = path.join(__dirname, '..');
 
 /** Deterministic values in [lo, hi), the same on every run and backend. */
@@ -27,18 +29,6 @@ function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
     out[i] = lo + ((hi - lo) * s) / 2 ** 32;
   }
   return out;
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = TOL): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 1;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  let worst = 0, at = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= worst)) { worst = d; at = i; } // NaN counts as the worst
-  }
-  assert.ok(worst <= tol * scale, `${what}: max |diff| ${worst} at ${at} (${actual[at]} vs ${expected[at]}) exceeds ${tol} * ${scale}`);
 }
 
 /** An op under test: a function of some inputs, with their shapes. */
@@ -62,21 +52,18 @@ const CASES: Case[] = [
   { name: 'linear', inputs: [[10, 16], [16, 12], [12]], f: (x, w, b) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D) },
   { name: 'add (broadcast)', inputs: [[3, 5, 8], [5, 8]], f: (a, b) => add(a, b) },
   { name: 'reshape', inputs: [[3, 5, 8]], f: (x) => tf.mul(reshape(x, [15, 8]), tf.range(1, 9)) },
-  { name: 'dropout', inputs: [[6, 40]], f: (x) => withDropoutSeed(() => dropout(x, 0.3)) },
+  { name: 'dropout', inputs: [[6, 40]], f: (x) => dropout(x, 0.3, seeded()) },
   // Scores [batch, heads, seq, seq], the last key masked out, and dropout on the probabilities.
-  { name: 'attentionProbs', inputs: [[2, 3, 5, 5]], f: (s) => withDropoutSeed(() => attentionProbs(tf.mul(s, 4) as tf.Tensor4D, maskBias(), 0.125, 0.2)) },
+  { name: 'attentionProbs', inputs: [[2, 3, 5, 5]], f: (s) => attentionProbs(tf.mul(s, 4) as tf.Tensor4D, maskBias(), 0.125, 0.2, seeded()) },
 ];
 
 /** A mask bias [1, 1, 1, 5] that hides the last of five keys. */
 const maskBias = () => tf.tensor4d([0, 0, 0, 0, -1e4], [1, 1, 1, 5]);
 
-/** `f` with the dropout stream reset first, so that each call draws the same mask. */
-function withDropoutSeed<T>(f: () => T): T {
-  setDropoutSeed(1, 0);
-  return f();
-}
+/** A fresh training context, so that each call draws the same mask. */
+const seeded = () => trainingContext(1, 0);
 
-/** The seed ops.dropout draws first after withDropoutSeed's reset (setDropoutSeed(1, 0)). */
+/** The seed ops.dropout draws first in a `seeded()` context (trainingContext(1, 0)). */
 const FIRST_DROPOUT_SEED = Math.floor(mulberry32(deriveSeed(1, 0))() * 2 ** 31);
 
 interface Result { value: Float32Array; grads: Float32Array[] }
@@ -107,15 +94,15 @@ test('cpu backend: gelu and layerNorm match float64 references', async () => {
 
   const x = Array.from(uniform(1000, 1000 * 9), (v) => 5 * v);
   const geluCase = cpuResults.get('gelu')!;
-  assertClose(geluCase.value, x.map((v) => 0.5 * v * (1 + erf64(v / Math.SQRT2))), 'gelu value');
+  assertClose(geluCase.value, x.map((v) => 0.5 * v * (1 + erf64(v / Math.SQRT2))), TOL, 'gelu value', relative);
   const w = uniform(1000, 1000 * 9 + 100);
   // d/dx gelu(5u) = 5 (Phi(5u) + 5u phi(5u)), chained with the weights w.
   const dGelu = x.map((v, i) => 5 * w[i] * (0.5 * (1 + erf64(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)));
-  assertClose(geluCase.grads[0], dGelu, 'gelu gradient');
+  assertClose(geluCase.grads[0], dGelu, TOL, 'gelu gradient', relative);
 
   const [xs, gs, bs] = [uniform(4 * 6 * 32, 8000), uniform(32, 8001), uniform(32, 8002)];
   const ln = cpuResults.get('layerNorm')!;
-  assertClose(ln.value, layerNorm64(xs, gs, bs, 32), 'layerNorm value');
+  assertClose(ln.value, layerNorm64(xs, gs, bs, 32), TOL, 'layerNorm value', relative);
   // Gradient with respect to x by central differences of the float64 layer norm.
   const wl = uniform(xs.length, 8100);
   const loss = (v: ArrayLike<number>) => layerNorm64(v, gs, bs, 32).reduce((s, y, i) => s + y * wl[i], 0);
@@ -124,7 +111,7 @@ test('cpu backend: gelu and layerNorm match float64 references', async () => {
     up[i] += h; down[i] -= h;
     return (loss(up) - loss(down)) / (2 * h);
   });
-  assertClose(ln.grads[0], numeric, 'layerNorm gradient', 1e-4);
+  assertClose(ln.grads[0], numeric, 1e-4, 'layerNorm gradient', relative);
 });
 
 test('cpu backend: the ops with written-out gradients match their formulas through tfjs ops and autodiff', async () => {
@@ -140,8 +127,8 @@ test('cpu backend: the ops with written-out gradients match their formulas throu
   for (const [i, c] of CASES.entries()) {
     if (!plain[c.name]) continue;
     const [ours, reference] = [await evaluate(c, 1000 * (i + 1)), await evaluate({ ...c, f: plain[c.name] }, 1000 * (i + 1))];
-    assertClose(ours.value, reference.value, `${c.name} value`);
-    ours.grads.forEach((g, j) => assertClose(g, reference.grads[j], `${c.name} gradient ${j}`));
+    assertClose(ours.value, reference.value, TOL, `${c.name} value`, relative);
+    ours.grads.forEach((g, j) => assertClose(g, reference.grads[j], TOL, `${c.name} gradient ${j}`, relative));
   }
 });
 
@@ -154,8 +141,8 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     const results = await evaluateAll(backend);
     for (const c of CASES) {
       const [got, ref] = [results.get(c.name)!, cpuResults.get(c.name)!];
-      assertClose(got.value, ref.value, `${backend} ${c.name} value`);
-      got.grads.forEach((g, i) => assertClose(g, ref.grads[i], `${backend} ${c.name} gradient ${i}`));
+      assertClose(got.value, ref.value, TOL, `${backend} ${c.name} value`, relative);
+      got.grads.forEach((g, i) => assertClose(g, ref.grads[i], TOL, `${backend} ${c.name} gradient ${i}`, relative));
     }
   });
 }

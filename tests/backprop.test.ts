@@ -9,10 +9,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend/index.js';
+import { engine } from '../src/backend/tfjs-internals/index.js';
 import { bertConfig } from '../src/bert/config.js';
 import { BertForSequenceClassification } from '../src/bert/heads.js';
 import { mulberry32 } from '../src/data/random.js';
-import { gelu, setDropoutSeed } from '../src/ops.js';
+import { gelu, trainingContext } from '../src/ops.js';
 import { gradientsOf } from '../src/train/backprop.js';
 import { valueAndGrads } from '../src/train/optimizer.js';
 
@@ -43,18 +44,18 @@ async function compare(loss: () => tf.Scalar, variables: tf.Variable[], tol: num
 
 /** The most data buffers alive at once while `run` runs (the tfjs engine's own count, after each kernel). */
 function peakBuffers(run: () => void): number {
-  const engine = tf.engine() as unknown as { runKernelFunc(...args: unknown[]): unknown; state: { numDataBuffers: number } };
-  const runKernelFunc = engine.runKernelFunc;
-  let peak = engine.state.numDataBuffers;
-  engine.runKernelFunc = function (this: unknown, ...args: unknown[]) {
+  const e = engine();
+  const runKernelFunc = e.runKernelFunc;
+  let peak = e.state.numDataBuffers;
+  e.runKernelFunc = function (this: unknown, ...args: Parameters<typeof runKernelFunc>) {
     const result = runKernelFunc.apply(this, args);
-    peak = Math.max(peak, engine.state.numDataBuffers);
+    peak = Math.max(peak, e.state.numDataBuffers);
     return result;
   };
   try {
     run();
   } finally {
-    engine.runKernelFunc = runKernelFunc;
+    e.runKernelFunc = runKernelFunc;
   }
   return peak;
 }
@@ -70,9 +71,10 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       const inputIds = tf.tensor2d([[2, 7, 9, 4, 3, 0], [2, 11, 5, 3, 0, 0]], [2, 6], 'int32');
       const attentionMask = tf.tensor2d([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 0, 0]], [2, 6], 'int32');
       const labels = tf.tensor1d([1, 0], 'int32');
-      const loss = () => model.loss(model.forward({ inputIds, attentionMask }, { training: true }).logits, labels);
+      let context = trainingContext(5, 0);
+      const loss = () => model.loss(model.forward({ inputIds, attentionMask }, context).logits, labels);
       const before = tf.memory().numTensors;
-      const compared = await compare(loss, named.map(([, v]) => v), 1e-5, () => setDropoutSeed(5, 0));
+      const compared = await compare(loss, named.map(([, v]) => v), 1e-5, () => { context = trainingContext(5, 0); });
       assert.equal(compared, named.length - 1, 'every trainable parameter compared');
       assert.equal(tf.memory().numTensors, before, 'no tensor outlives the passes');
       model.dispose();

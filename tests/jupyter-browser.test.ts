@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM, requireSystem } from '../kernel-setup/system.mjs';
 import type { Notebook } from '../src/jupyter/notebook.js';
-import { ROOT, startJupyter, type JupyterServer } from './jupyter-server.js';
+import { ROOT, startJupyter, type JupyterServer } from './helpers/jupyter-server.js';
 
 const COURSE_NOTEBOOK = 'notebooks/00-environment.ipynb';
 const OUT = path.join(ROOT, 'build', 'jupyter-browser-test');
@@ -28,9 +28,14 @@ before(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
 });
 
+// Jupyter keeps its own checkpoints beside a notebook it opens; the course folder is left as it was.
+const checkpoints = path.join(ROOT, 'notebooks', '.ipynb_checkpoints');
+const hadCheckpoints = fs.existsSync(checkpoints);
+
 after(async () => {
   await browser?.close();
   await jupyter?.stop();
+  if (!hadCheckpoints) fs.rmSync(checkpoints, { recursive: true, force: true });
 });
 
 interface Shown {

@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
-import { startJupyter, type JupyterServer } from './jupyter-server.js';
+import { startJupyter, type JupyterServer } from './helpers/jupyter-server.js';
 
 let jupyter: JupyterServer;
 

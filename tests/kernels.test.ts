@@ -8,9 +8,11 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { assertClose } from './helpers/close.js';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { ADAMW_HOST_KERNEL, ADAMW_KERNEL, adamwUpdate, hostMoments, type AdamWStep, type Moments } from '../src/backend/kernels/adamw.js';
 import { assembleSimd, simdModuleSource } from '../src/backend/kernels/assemble-wat.js';
+import { explicitTransposeGradient, useExplicitTransposeGradient } from '../src/backend/kernels/matmul-gradient.js';
 import { mulberry32 } from '../src/data/random.js';
 import { gelu } from '../src/ops.js';
 
@@ -49,13 +51,6 @@ function swapLast(x: Float32Array | Float64Array, shape: number[]): Float32Array
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[p * rows * cols + j * rows + i] = x[p * rows * cols + i * cols + j];
   }
   return out;
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-  assert.ok(worst <= tolerance, `${what}: max abs difference ${worst} > ${tolerance}`);
 }
 
 /** Shapes of a and b (untransposed layout [.., m, k] and [.., k, n]) for each case. */
@@ -285,6 +280,37 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
   });
 }
 
+test("the BatchMatMul gradient override turns off and back on: tfjs' own gradient gives the same values with transposed products", async () => {
+  await initBackend({ backend: 'cpu', quiet: true });
+  const [aShape, bShape] = [[2, 7, 5], [2, 3, 7]];
+  const [a, b, dy] = [values(size(aShape)), values(size(bShape)), values(2 * 5 * 3)];
+  /** Both gradients of a^T b^T, and the kernels that computing them ran. */
+  const gradients = async () => {
+    const [ta, tb, tdy] = [tf.tensor(a, aShape), tf.tensor(b, bShape), tf.tensor(dy, [2, 5, 3])];
+    let grads: tf.Tensor[] = [];
+    const profile = await tf.profile(() => {
+      grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, true, true))([ta, tb], tdy);
+    });
+    const data = await Promise.all(grads.map((g) => g.data()));
+    tf.dispose([ta, tb, tdy, ...grads]);
+    return { data, kernels: profile.kernelNames };
+  };
+  assert.ok(explicitTransposeGradient(), 'initBackend turned the override on');
+  const ours = await gradients();
+  useExplicitTransposeGradient(false);
+  try {
+    assert.ok(!explicitTransposeGradient());
+    const theirs = await gradients();
+    assert.ok(ours.kernels.includes('Transpose'), `ours transposes explicitly: ${ours.kernels}`);
+    assert.ok(!theirs.kernels.includes('Transpose'), `tfjs' own multiplies with transposed operands: ${theirs.kernels}`);
+    ours.data.forEach((g, i) => assertClose(g, theirs.data[i], 1e-5, `gradient ${i}`));
+  } finally {
+    useExplicitTransposeGradient(true);
+  }
+  assert.ok(explicitTransposeGradient());
+  assert.ok((await gradients()).kernels.includes('Transpose'), 'back on');
+});
+
 /** gelu(x) and dy * gelu'(x) through ops.gelu on `backend`. */
 async function geluAndGradient(backend: BackendName, x: Float32Array, dy: Float32Array): Promise<[Float32Array, Float32Array]> {
   await initBackend({ backend, quiet: true });
@@ -316,7 +342,7 @@ test('the single-threaded wasm build (its own unshared memory) runs the GELU ker
 });
 
 test('the committed SIMD binaries are simd.wat assembled', async () => {
-  const committed = readFileSync('src/backend/kernels/simd-wasm.ts', 'utf8');
+  const committed = readFileSync('src/backend/kernels/simd-binaries.ts', 'utf8');
   assert.equal(committed, simdModuleSource(await assembleSimd()), 'run npx tsx src/backend/kernels/assemble-wat.ts after editing simd.wat');
 });
 

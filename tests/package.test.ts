@@ -124,7 +124,8 @@ after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('the tarball holds the library, the kernel set-up, the embedded model, the notebooks and the docs, not the tests', () => {
   const files = new Set(packed.files.map((f) => f.path));
-  const notebooks = fs.readdirSync(path.join(ROOT, 'notebooks')).map((f) => `notebooks/${f}`);
+  // The course notebooks as the repository has them (Jupyter adds .ipynb_checkpoints/ beside them when they are opened).
+  const notebooks = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).map((f) => `notebooks/${f}`);
   for (const file of ['package.json', 'LICENSE', 'README.md', 'environment.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
     'dist/assets/bert-base-uncased/vocab.txt', 'kernel-setup/setup.mjs', 'kernel-setup/kernel.cjs',
     'models/finetune-lab-bert/model.safetensors', 'models/finetune-lab-bert/tokenizer.json', 'models/finetune-lab-bert/README.md', ...notebooks]) {

@@ -84,3 +84,32 @@ test('a lock whose process is gone is taken over; a live one, in this process to
   writeFileSync(join(dir, LOCK_FILE), '{"pid": 12');
   lockDirectory(dir, 'training run').release();
 });
+
+test('Ctrl-C during train stops after the step, saves, exits 130, and --resume ends where an uninterrupted run ends', async (t) => {
+  const root = tempDir(t);
+  const run = [...TRAIN, '--train-size', '256', '--max-length', '32', '--epochs', '2'];
+  const straight = await cli([...run, '--output', join(root, 'straight')]);
+  assert.equal(straight.code, 0, straight.stderr);
+
+  const output = join(root, 'interrupted');
+  const first = startCli([...run, '--output', output]);
+  let stderr = '';
+  first.child.stderr!.on('data', (chunk) => { stderr += chunk; });
+  for (let i = 0; i < 1200 && !/step [1-9]\d*\//.test(stderr); i++) await sleep(25);
+  first.child.kill('SIGINT');
+  const stopped = await first.done;
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stderr, /stopping after this step and saving/);
+  const partial = JSON.parse(stopped.stdout.trim().split('\n').at(-1)!);
+  assert.equal(partial.completed, false);
+  assert.ok(partial.steps > 0 && partial.steps < 32, `stopped mid-run, after ${partial.steps} of 32 steps`);
+  assert.equal(partial.test_accuracy, null);
+  assert.match(stopped.stderr, new RegExp(`stopped after ${partial.steps} steps, saved in ${output}/last; continue with --resume`));
+
+  const resumed = await cli([...run, '--output', output, '--resume']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const [a, b] = [straight, resumed].map((r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!));
+  for (const key of ['steps', 'epochs', 'val_loss', 'val_accuracy', 'test_accuracy', 'test_f1']) assert.equal(b[key], a[key], key);
+  const weights = (dir: string) => readFileSync(join(root, dir, 'best', 'model.safetensors'));
+  assert.ok(weights('interrupted').equals(weights('straight')), 'the resumed run saved the same best model');
+});

@@ -19,7 +19,9 @@ import { loadImdb } from '../src/data/imdb.js';
 import { splitDataset } from '../src/data/split.js';
 import { BertTokenizer } from '../src/tokenizer/index.js';
 import { applyMethod, countParameters, FeatureCache, featureClassifier, finetune, predict, tokenClassifier, type ClassifierModel, type FeatureBatch } from '../src/finetune/index.js';
-import { fit, NonFiniteLossError, type BatchSource, type FitOptions } from '../src/train/trainer.js';
+import { fit, type FitOptions } from '../src/train/trainer.js';
+import type { BatchSource } from '../src/train/classifier.js';
+import { NonFiniteLossError } from '../src/train/step.js';
 import { hasTrainingCheckpoint } from '../src/train/checkpoint.js';
 
 const CLS = 'tests/fixtures/hf-reference/tiny-bert-cls';

@@ -1,12 +1,12 @@
 /**
- * What LoRA and bottleneck adapters share: they are injected into an unchanged task model through
- * its Linear hooks, freeze the base model except the modules saved with the adapter (the task
- * head, ...), keep their own parameters apart from the model's, and save / restore both in PEFT's
- * directory layout.
+ * What LoRA and bottleneck adapters share: they are injected into an unchanged task model as
+ * per-target modules that stand in for its Linear modules and wrap them (PEFT's manner), freeze
+ * the base model except the modules saved with the adapter (the task head, ...), keep their own
+ * parameters apart from the model's, and save / restore both in PEFT's directory layout.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES, type BertTaskModel } from '../bert/heads.js';
-import type { BertModel } from '../bert/model.js';
+import type { LinearModule, WrappedLinear } from '../bert/modules.js';
 import { fromHfLayout, hfShape, Parameters, toHfLayout, type Parameter, type ParameterSource } from '../bert/weights.js';
 import type { SafetensorsFile } from '../safetensors/index.js';
 import { PEFT_PREFIX, writeAdapterDirectory } from './peft.js';
@@ -46,7 +46,7 @@ export function adapterParameters(init: ParameterSource): Parameters {
   return new Parameters(0, init);
 }
 
-const attached = new WeakMap<BertModel, AdapterModel>();
+const attached = new WeakMap<BertTaskModel, AdapterModel>();
 
 /** An adapter attached to a task model. */
 export abstract class AdapterModel {
@@ -55,17 +55,18 @@ export abstract class AdapterModel {
   /** The base model's parameters saved and trained with the adapter (modules_to_save, ...). */
   readonly savedParameters: string[];
   private readonly wasTrainable: Map<string, boolean>;
+  private readonly wrappers: WrappedLinear[] = [];
 
   /**
-   * Freezes the base model except `savedParameters`; the subclass then attaches its hooks.
+   * Freezes the base model except `savedParameters`; the subclass then wraps its targets.
    * Throws if the model already has an adapter.
    */
   protected constructor(readonly model: BertTaskModel, params: Parameters, savedParameters: string[]) {
-    if (attached.has(model.bert)) {
+    if (attached.has(model)) {
       params.dispose();
       throw new Error(`this ${model.architecture} already has an adapter; call unload() on it first`);
     }
-    attached.set(model.bert, this);
+    attached.set(model, this);
     this.params = params;
     this.savedParameters = savedParameters;
     this.wasTrainable = new Map(model.params.named().map(([name, v]) => [name, v.trainable]));
@@ -76,8 +77,12 @@ export abstract class AdapterModel {
   /** The config written to adapter_config.json. */
   abstract configJson(): Record<string, unknown>;
 
-  /** The Linear modules this adapter hooks. */
-  protected abstract hookedModules(): string[];
+  /** Puts `wrap(module)` in the place of each of the Linear modules `targets` (creating the wrappers' parameters in order). */
+  protected wrap<T extends WrappedLinear>(targets: string[], wrap: (module: LinearModule) => T): T[] {
+    const wrappers = targets.map((name) => this.model.replaceLinear(name, wrap));
+    this.wrappers.push(...wrappers);
+    return wrappers;
+  }
 
   /** The parameters that training updates: the adapter's and the saved modules'. Pass these to the optimizer. */
   trainableParameters(): [string, tf.Variable][] {
@@ -116,10 +121,10 @@ export abstract class AdapterModel {
    * The base weights keep their current values (LoRA: merged or not).
    */
   unload(): void {
-    for (const name of this.hookedModules()) this.model.bert.setLinearHook(name, undefined);
+    for (const wrapper of this.wrappers.splice(0)) this.model.replaceLinear(wrapper.name, () => wrapper.base);
     for (const [name, v] of this.model.params.named()) v.trainable = this.wasTrainable.get(name) ?? v.trainable;
     this.params.dispose();
-    attached.delete(this.model.bert);
+    attached.delete(this.model);
   }
 
   /**

@@ -17,8 +17,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BertTaskModel } from '../bert/heads.js';
-import { hfShape } from '../bert/weights.js';
-import { gelu } from '../ops.js';
+import { activation, Linear, WrappedLinear, type LinearModule } from '../bert/modules.js';
+import { hfShape, type Parameters } from '../bert/weights.js';
+import { add, type ForwardContext } from '../ops.js';
 import { AdapterModel, adapterParameters, defaultTaskType, resolveModulesToSave, SEQ_CLS_HEADS } from './adapter.js';
 import { modulesToSaveParameters } from './modules.js';
 
@@ -65,8 +66,26 @@ export function bottleneckConfig(fields: Partial<BottleneckConfig> & Record<stri
 const ADAPTED = /^bert\.encoder\.layer\.\d+\.(attention\.)?output\.dense$/;
 const LAYER_NORM = /^bert\.encoder\.layer\.\d+\.(attention\.)?output\.LayerNorm\.(weight|bias)$/;
 
-/** `....output.dense` -> `....output.adapter` */
-const adapterName = (module: string) => module.replace(/\.dense$/, '.adapter');
+/**
+ * A bottleneck adapter on a Linear module's output: `y + up(act(down(y)))`, `y = base(x)`; its
+ * modules are named after the base module (`....output.dense` -> `....output.adapter.down`).
+ */
+export class BottleneckAdapter extends WrappedLinear {
+  readonly down: Linear;
+  readonly up: Linear;
+
+  constructor(base: LinearModule, params: Parameters, size: number, private readonly act: (x: tf.Tensor) => tf.Tensor) {
+    super(base);
+    const name = base.name.replace(/\.dense$/, '.adapter');
+    this.down = new Linear(params, `${name}.down`, base.outFeatures, size, { init: 'zeros' });
+    this.up = new Linear(params, `${name}.up`, size, base.outFeatures, { init: 'zeros' });
+  }
+
+  forward(x: tf.Tensor, context: ForwardContext): tf.Tensor {
+    const y = this.base.forward(x, context);
+    return add(y, this.up.forward(this.act(this.down.forward(y))));
+  }
+}
 
 /** A task model with bottleneck adapters attached (use injectAdapters). */
 export class BottleneckModel extends AdapterModel {
@@ -75,41 +94,22 @@ export class BottleneckModel extends AdapterModel {
 
   constructor(model: BertTaskModel, fields: Partial<BottleneckConfig> = {}, options: { seed?: number } = {}) {
     const base = bottleneckConfig(fields);
-    const hidden = model.config.hidden_size;
-    const size = base.bottleneck_size ?? Math.max(1, Math.round(hidden / 16));
+    const size = base.bottleneck_size ?? Math.max(1, Math.round(model.config.hidden_size / 16));
     const taskType = base.task_type === undefined ? defaultTaskType(model) : base.task_type;
     const modulesToSave = resolveModulesToSave(model, base.modules_to_save, taskType);
     const saved = modulesToSaveParameters(model, modulesToSave, SEQ_CLS_HEADS);
     if (base.train_layer_norms) saved.push(...model.params.names().filter((n) => LAYER_NORM.test(n) && !saved.includes(n)));
-    const targets = model.bert.linearNames().filter((n) => ADAPTED.test(n));
+    const targets = model.linearNames().filter((n) => ADAPTED.test(n));
     let count = 0;
     const params = adapterParameters((name, spec) => {
       if (!name.endsWith('.weight')) return undefined;
       const seed = options.seed === undefined ? undefined : options.seed + count++;
       return tf.truncatedNormal(hfShape(spec), 0, base.init_scale, 'float32', seed);
     });
-    for (const module of targets) {
-      const a = adapterName(module);
-      params.create(`${a}.down.weight`, { shape: [hidden, size], init: 'zeros', linear: true });
-      params.create(`${a}.down.bias`, { shape: [size], init: 'zeros' });
-      params.create(`${a}.up.weight`, { shape: [size, hidden], init: 'zeros', linear: true });
-      params.create(`${a}.up.bias`, { shape: [hidden], init: 'zeros' });
-    }
     super(model, params, saved);
     this.config = { ...base, bottleneck_size: size, task_type: taskType, modules_to_save: modulesToSave };
     this.targets = targets;
-    for (const module of targets) model.bert.setLinearHook(module, (_x, y) => this.adapt(adapterName(module), y));
-  }
-
-  private adapt(name: string, y: tf.Tensor2D): tf.Tensor2D {
-    const p = (n: string) => this.params.get(`${name}.${n}`);
-    const down = tf.add(tf.matMul(y, p('down.weight') as tf.Tensor2D), p('down.bias')) as tf.Tensor2D;
-    const act = this.config.non_linearity === 'relu' ? tf.relu(down) : gelu(down);
-    return tf.add(y, tf.add(tf.matMul(act, p('up.weight') as tf.Tensor2D), p('up.bias')));
-  }
-
-  protected hookedModules(): string[] {
-    return this.targets;
+    this.wrap(targets, (module) => new BottleneckAdapter(module, params, size, activation(base.non_linearity)));
   }
 
   configJson(): Record<string, unknown> {

@@ -2,46 +2,8 @@
  * Parameter-efficient fine-tuning: LoRA and bottleneck adapters injected into an unchanged task
  * model, saved and loaded on their own in PEFT's directory layout.
  */
-import type { BertTaskModel } from '../bert/heads.js';
-import type { AdapterModel } from './adapter.js';
-import { BOTTLENECK_TYPE, BottleneckModel, bottleneckConfig } from './bottleneck.js';
-import { LoraModel, loraConfig } from './lora.js';
-import { ADAPTER_CONFIG_FILE, openAdapterWeights, readAdapterConfig } from './peft.js';
-
 export { AdapterModel, type ParameterCounts } from './adapter.js';
-export { BottleneckModel, BOTTLENECK_DEFAULTS, bottleneckConfig, injectAdapters, type BottleneckConfig } from './bottleneck.js';
-export { LoraModel, LORA_DEFAULTS, injectLora, loraConfig, type InjectOptions, type LoraConfig } from './lora.js';
+export { BottleneckAdapter, BottleneckModel, BOTTLENECK_DEFAULTS, bottleneckConfig, injectAdapters, type BottleneckConfig } from './bottleneck.js';
+export { LoraLinear, LoraModel, LORA_DEFAULTS, injectLora, loraConfig, type InjectOptions, type LoraConfig } from './lora.js';
 export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX } from './peft.js';
-
-/**
- * Attaches the adapter saved in `dir` (by `save()` or by PEFT's `save_pretrained` for LoRA) to a
- * task model built from the same base config, with its saved weights and modules_to_save.
- * Throws naming the problem for a missing file, an unknown adapter type, or tensors that do not
- * fit the model (another hidden size, labels, or layer count); the model is then left as it was.
- */
-export function loadAdapter(model: BertTaskModel, dir: string): AdapterModel {
-  const json = readAdapterConfig(dir);
-  let inject: () => AdapterModel;
-  if (json.peft_type === 'LORA') {
-    const config = loraConfig(json);
-    inject = () => new LoraModel(model, config);
-  } else if (json.peft_type === BOTTLENECK_TYPE) {
-    const config = bottleneckConfig(json);
-    inject = () => new BottleneckModel(model, config);
-  } else {
-    throw new Error(`${dir}/${ADAPTER_CONFIG_FILE} has peft_type ${JSON.stringify(json.peft_type)}; finetune-lab loads "LORA" and "${BOTTLENECK_TYPE}" adapters`);
-  }
-  const file = openAdapterWeights(dir);
-  try {
-    const adapter = inject();
-    try {
-      adapter.restore(file);
-    } catch (err) {
-      adapter.unload();
-      throw err;
-    }
-    return adapter;
-  } finally {
-    file.close();
-  }
-}
+export { loadAdapter } from './load.js';

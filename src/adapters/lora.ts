@@ -10,7 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BertTaskModel } from '../bert/heads.js';
-import { hfShape } from '../bert/weights.js';
+import { Linear, overRows, WrappedLinear, type LinearModule } from '../bert/modules.js';
+import { hfShape, type Parameters } from '../bert/weights.js';
+import { add, dropout, scale, type ForwardContext } from '../ops.js';
 import type { SafetensorsFile } from '../safetensors/index.js';
 import { AdapterModel, adapterParameters, defaultTaskType, resolveModulesToSave, SEQ_CLS_HEADS } from './adapter.js';
 import { insideModulesToSave, matchesTarget, modulesToSaveParameters } from './modules.js';
@@ -84,19 +86,62 @@ export interface InjectOptions {
   seed?: number;
 }
 
+/**
+ * PEFT's LoraLayer on a Linear module: `base(x) + scaling * lora_B(lora_A(dropout(x)))`, both
+ * without bias; nothing extra once merged into the base weight.
+ */
+export class LoraLinear extends WrappedLinear<Linear> {
+  readonly lora_A: Linear;
+  readonly lora_B: Linear;
+  merged = false;
+
+  constructor(base: LinearModule, params: Parameters, r: number, readonly scaling: number, readonly dropoutRate: number) {
+    if (!(base instanceof Linear)) throw new Error(`LoRA wraps a plain Linear module, but ${base.name} is a ${base.constructor.name}: unload the adapter on it first`);
+    super(base);
+    this.lora_A = new Linear(params, `${base.name}.lora_A`, base.inFeatures, r, { bias: false, init: 'zeros' });
+    this.lora_B = new Linear(params, `${base.name}.lora_B`, r, base.outFeatures, { bias: false, init: 'zeros' });
+  }
+
+  forward(x: tf.Tensor, context: ForwardContext): tf.Tensor {
+    if (this.merged) return this.base.forward(x);
+    return overRows(x, (rows) => {
+      const y = this.base.forward(rows);
+      return add(y, scale(this.lora_B.forward(this.lora_A.forward(dropout(rows, this.dropoutRate, context))), this.scaling));
+    });
+  }
+
+  /** `A B * scaling`, in the stored `[in, out]` layout of W. */
+  private delta(): tf.Tensor2D {
+    return tf.mul(tf.matMul(this.lora_A.weight as tf.Tensor2D, this.lora_B.weight as tf.Tensor2D), this.scaling);
+  }
+
+  /** Folds the update into the base weight (`W += A B * scaling`). */
+  merge(): void {
+    tf.tidy(() => this.base.weight.assign(tf.add(this.base.weight, this.delta())));
+    this.merged = true;
+  }
+
+  /** Takes the update back out of the base weight (`W -= A B * scaling`, as PEFT; exact up to float rounding). */
+  unmerge(): void {
+    tf.tidy(() => this.base.weight.assign(tf.sub(this.base.weight, this.delta())));
+    this.merged = false;
+  }
+}
+
 /** A task model with LoRA attached (use injectLora). */
 export class LoraModel extends AdapterModel {
   readonly config: LoraConfig & { task_type: string | null; modules_to_save: string[] };
   readonly scaling: number;
   /** The targeted Linear modules. */
   readonly targets: string[];
-  private merged = false;
+  /** The LoRA layers standing in for them. */
+  readonly layers: LoraLinear[];
 
   constructor(model: BertTaskModel, fields: Partial<LoraConfig> = {}, options: InjectOptions = {}) {
     const base = loraConfig(fields);
     const taskType = base.task_type === undefined ? defaultTaskType(model) : base.task_type;
     const modulesToSave = resolveModulesToSave(model, base.modules_to_save, taskType);
-    const targets = model.bert.linearNames().filter((n) => matchesTarget(base.target_modules, n) && !insideModulesToSave(modulesToSave, n));
+    const targets = model.linearNames().filter((n) => matchesTarget(base.target_modules, n) && !insideModulesToSave(modulesToSave, n));
     if (!targets.length) {
       throw new Error(`LoRA target_modules ${JSON.stringify(base.target_modules)} match no Linear module of ${model.architecture}; its Linear modules end with query, key, value, dense, ...`);
     }
@@ -106,64 +151,33 @@ export class LoraModel extends AdapterModel {
       const bound = 1 / Math.sqrt(spec.shape[0]);
       return tf.randomUniform(hfShape(spec), -bound, bound, 'float32', options.seed === undefined ? undefined : options.seed + targets.indexOf(name.slice(0, -'.lora_A.weight'.length)));
     });
-    for (const name of targets) {
-      const [inFeatures, outFeatures] = model.params.parameter(`${name}.weight`).shape;
-      params.create(`${name}.lora_A.weight`, { shape: [inFeatures, base.r], init: 'zeros', linear: true });
-      params.create(`${name}.lora_B.weight`, { shape: [base.r, outFeatures], init: 'zeros', linear: true });
-    }
     super(model, params, saved);
     this.config = { ...base, task_type: taskType, modules_to_save: modulesToSave };
     this.scaling = base.use_rslora ? base.lora_alpha / Math.sqrt(base.r) : base.lora_alpha / base.r;
     this.targets = targets;
-    for (const name of targets) model.bert.setLinearHook(name, (x, y) => this.update(name, x, y));
+    this.layers = this.wrap(targets, (module) => new LoraLinear(module, params, base.r, this.scaling, base.lora_dropout));
   }
 
   /** Whether the updates are folded into the base weights. */
   get isMerged(): boolean {
-    return this.merged;
-  }
-
-  private update(name: string, x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
-    if (this.merged) return y;
-    const bert = this.model.bert;
-    const a = this.params.get(`${name}.lora_A.weight`) as tf.Tensor2D;
-    const b = this.params.get(`${name}.lora_B.weight`) as tf.Tensor2D;
-    const input = bert.dropout(x, this.config.lora_dropout, bert.training) as tf.Tensor2D;
-    return tf.add(y, tf.mul(tf.matMul(tf.matMul(input, a), b), this.scaling));
-  }
-
-  /** `A B * scaling`, in the stored `[in, out]` layout of W. */
-  private delta(name: string): tf.Tensor2D {
-    return tf.mul(tf.matMul(this.params.get(`${name}.lora_A.weight`) as tf.Tensor2D, this.params.get(`${name}.lora_B.weight`) as tf.Tensor2D), this.scaling);
+    return this.layers.every((layer) => layer.merged);
   }
 
   /** Folds every update into its base weight (`W += A B * scaling`), so inference costs nothing extra. */
   merge(): void {
-    if (this.merged) throw new Error('LoRA is already merged; unmerge() first');
-    for (const name of this.targets) {
-      const w = this.model.params.get(`${name}.weight`);
-      tf.tidy(() => w.assign(tf.add(w, this.delta(name))));
-    }
-    this.merged = true;
+    if (this.isMerged) throw new Error('LoRA is already merged; unmerge() first');
+    for (const layer of this.layers) layer.merge();
   }
 
   /** Takes the updates back out of the base weights (`W -= A B * scaling`, as PEFT; exact up to float rounding). */
   unmerge(): void {
-    if (!this.merged) throw new Error('LoRA is not merged');
-    for (const name of this.targets) {
-      const w = this.model.params.get(`${name}.weight`);
-      tf.tidy(() => w.assign(tf.sub(w, this.delta(name))));
-    }
-    this.merged = false;
+    if (!this.isMerged) throw new Error('LoRA is not merged');
+    for (const layer of this.layers) layer.unmerge();
   }
 
   override restore(file: SafetensorsFile): void {
-    if (this.merged) throw new Error('unmerge() LoRA before loading other weights into it');
+    if (this.isMerged) throw new Error('unmerge() LoRA before loading other weights into it');
     super.restore(file);
-  }
-
-  protected hookedModules(): string[] {
-    return this.targets;
   }
 
   /** adapter_config.json as PEFT writes it for this LoraConfig. */

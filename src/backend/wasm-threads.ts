@@ -28,17 +28,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../files/atomic.js';
+import { pthreadWorkers, threadedBuild, wasmBackendOn, type ThreadedWasmModule } from './tfjs-internals/index.js';
 
 const WASM_PRIORITY = 2;
 
-/** Emscripten's module object, as far as this loader touches it. */
-interface EmscriptenModule {
-  cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: unknown[]) => unknown;
-  PThread: { runningWorkers: { unref(): void }[]; unusedWorkers: { terminate(): void }[] };
-  tfjs?: Record<string, unknown>;
-}
-
-type Factory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
+type Factory = (config: Record<string, unknown>) => Promise<ThreadedWasmModule>;
 
 /** Whether this Node can run wasm threads (shared memory and worker_threads). */
 export function threadsSupported(): boolean {
@@ -58,31 +52,19 @@ function workerScript(contents: string): string {
   return file;
 }
 
-async function loadThreadedModule(threads: number): Promise<EmscriptenModule> {
-  const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
-  const glue = path.join(dir, 'tfjs-backend-wasm-threaded-simd.js');
-  const binary = path.join(dir, 'tfjs-backend-wasm-threaded-simd.wasm');
+async function loadThreadedModule(threads: number): Promise<ThreadedWasmModule> {
+  const { dir, glue, binary, workerContents, coresImport } = threadedBuild();
   const factory: Factory = require(glue);
-  const worker = workerScript(require(path.join(dir, 'tfjs-backend-wasm-threaded-simd.worker.js')).wasmWorkerContents);
-  const module = await factory({
+  const worker = workerScript(workerContents);
+  return factory({
     mainScriptUrlOrBlob: glue,
     locateFile: (file: string) => (file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? binary : path.join(dir, file)),
     instantiateWasm(imports: { env: Record<string, unknown> }, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
-      imports.env.emscripten_num_logical_cores = () => 2 * threads;
+      imports.env[coresImport] = () => 2 * threads;
       WebAssembly.instantiate(readFileSync(binary), imports as WebAssembly.Imports).then(({ instance, module }) => receive(instance, module));
       return {};
     },
   });
-  // The same bindings as tfjs-backend-wasm's own init().
-  module.tfjs = {
-    init: module.cwrap('init', null, []),
-    initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
-    getThreadsCount: module.cwrap('get_threads_count', 'number', []),
-    registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
-    disposeData: module.cwrap('dispose_data', null, ['number']),
-    dispose: module.cwrap('dispose', null, []),
-  };
-  return module;
 }
 
 /**
@@ -95,10 +77,11 @@ export function registerThreadedWasm(threads: number): void {
   tf.registerBackend('wasm', async () => {
     const module = await loadThreadedModule(threads);
     wasm.setThreadsCount(threads);
-    const backend = new wasm.BackendWasm(module as never);
-    for (const worker of module.PThread.runningWorkers) worker.unref();
+    const backend = wasmBackendOn(module);
+    const workers = pthreadWorkers(module);
+    for (const worker of workers.running) worker.unref();
     // The glue starts 8 workers up front; those the pool did not take are ~20 MB each, idle for good.
-    for (const worker of module.PThread.unusedWorkers.splice(0)) worker.terminate();
+    for (const worker of workers.unused.splice(0)) worker.terminate();
     return backend;
   }, WASM_PRIORITY);
 }

@@ -4,6 +4,7 @@
  * randomness: the same data always gives the same weights.
  */
 import type { SparseRow } from './vectorizer.js';
+import { argmax } from '../numbers.js';
 
 export interface LogisticOptions {
   /** Weight of the penalty (l2 / 2)·‖W‖² added to the mean cross-entropy (default 1e-5); the bias is not penalised. */
@@ -198,6 +199,6 @@ export class LogisticRegression {
 
   predict(row: SparseRow): number {
     const p = this.probabilities(row);
-    return p.indexOf(Math.max(...p));
+    return argmax(p);
   }
 }

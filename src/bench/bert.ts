@@ -7,11 +7,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backend/index.js';
+import { wasmHeapBytes } from '../backend/tfjs-internals/index.js';
 import { bertConfig, type BertConfig } from '../bert/config.js';
 import { BertForSequenceClassification } from '../bert/heads.js';
 import { mulberry32 } from '../data/random.js';
 import { accumulatedValueAndGrads, AdamW } from '../train/optimizer.js';
 import { disposeMicroBatches, microBatches } from '../train/trainer.js';
+import { round } from '../numbers.js';
 
 /** hidden, layers, heads, intermediate: Google's BERT miniatures and bert-base, as the torch reference defines them. */
 export const BERT_SIZES = {
@@ -121,7 +123,7 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
     await run(); // warm-up: kernel compilation, first allocations, optimizer state
     const start = performance.now();
     for (let i = 0; i < steps; i++) await run();
-    return round((batch * steps) / ((performance.now() - start) / 1000));
+    return round((batch * steps) / ((performance.now() - start) / 1000), 3);
   };
 
   try {
@@ -131,10 +133,10 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
     const result: BenchResult = {
       impl: 'finetune-lab', backend: backend.name, device: backend.device, threads: backendThreads(backend.name), size, batch, seq, steps, micro_batch: parts[0].labels.shape[0],
       forward_samples_per_s: forwardRate, train_samples_per_s: trainRate,
-      peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
-      peak_tensor_mb: round(peakBytes / 2 ** 20),
+      peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 3),
+      peak_tensor_mb: round(peakBytes / 2 ** 20, 3),
     };
-    if (backend.name === 'wasm') result.wasm_heap_mb = round((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length / 2 ** 20);
+    if (backend.name === 'wasm') result.wasm_heap_mb = round(wasmHeapBytes() / 2 ** 20, 3);
     if (options.profile) result.profile = kernels;
     return result;
   } finally {
@@ -159,7 +161,7 @@ async function profileStep(run: () => Promise<void>): Promise<{ peakBytes: numbe
       if (typeof ms === 'number') entry.ms += ms;
       byName.set(k.name, entry);
     }
-    const kernels = [...byName.values()].map((k) => ({ ...k, ms: round(k.ms) })).sort((a, b) => b.ms - a.ms);
+    const kernels = [...byName.values()].map((k) => ({ ...k, ms: round(k.ms, 3) })).sort((a, b) => b.ms - a.ms);
     return { peakBytes: info.peakBytes, kernels };
   } finally {
     tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', check);
@@ -172,6 +174,3 @@ function backendThreads(name: string): number {
   return wasm.getThreadsCount();
 }
 
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}

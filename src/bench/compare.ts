@@ -11,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { round } from '../numbers.js';
 import { PROJECT_ROOT } from '../package/root.js';
 
 /** The shapes issue 5 measures: bert-mini batch 8 seq 128, bert-tiny batch 32 seq 128. */
@@ -43,7 +44,6 @@ function main(): void {
     },
   });
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  const round = (x: number) => Math.round(x * 1000) / 1000;
   for (const { size, batch, seq } of SHAPES) {
     const shape = ['--size', size, '--batch', String(batch), '--seq', String(seq)];
     const ratios: Record<string, number[]> = {};
@@ -52,7 +52,7 @@ function main(): void {
       const torch = jsonLine(values.python, [values.reference, ...shape, '--threads', values.threads]);
       console.log(JSON.stringify(ours));
       console.log(JSON.stringify(torch));
-      for (const k of RATES) (ratios[k.replace('_samples_per_s', '_ratio')] ??= []).push(round((ours[k] as number) / (torch[k] as number)));
+      for (const k of RATES) (ratios[k.replace('_samples_per_s', '_ratio')] ??= []).push(round((ours[k] as number) / (torch[k] as number), 3));
     }
     const medians = Object.fromEntries(Object.entries(ratios).map(([k, xs]) => [k, median(xs)]));
     console.log(JSON.stringify({ size, batch, seq, threads: Number(values.threads), pairs: Number(values.pairs), ...medians, per_pair: ratios }));

@@ -5,7 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { numLabels, type BertConfig } from './config.js';
-import { BertModel, embeddingLookup, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
+import { dropout, embeddingLookup, EVAL, type ForwardContext } from '../ops.js';
+import { BertOnlyMLMHead, BertPreTrainingHeads } from './mlm-head.js';
+import { BertModel, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
+import { Linear, Module, type LinearModule } from './modules.js';
 import { Parameters, type ParameterSource } from './weights.js';
 
 /** The model classes fromPretrained builds: `base` is transformers' BertModel. */
@@ -34,22 +37,23 @@ export interface BuildOptions {
   pooler?: boolean;
 }
 
-/** What every task model has: the encoder, all parameters, and its transformers class name. */
-export abstract class BertTaskModel {
+/** What every task model has: the encoder, all parameters, and its transformers class name. It owns its head's modules. */
+export abstract class BertTaskModel extends Module {
   /** The transformers class, written to config.json's `architectures`. */
   abstract readonly architecture: string;
   readonly params: Parameters;
   readonly bert: BertModel;
 
-  /**
-   * @param addHead defines the head's parameters once the encoder exists; if any definition fails
-   *   (a checkpoint of the wrong shape), the variables made so far are freed before rethrowing
-   */
-  constructor(readonly config: BertConfig, options: BuildOptions = {}, pooler = true, addHead: (bert: BertModel) => void = () => {}) {
+  constructor(readonly config: BertConfig, options: BuildOptions = {}, pooler = true) {
+    super('');
     this.params = new Parameters(config.initializer_range, options.source, options.seed);
+    this.bert = this.define(() => new BertModel(config, this.params, { pooler: options.pooler ?? pooler }));
+  }
+
+  /** Builds a part of the model; if that fails (a checkpoint of the wrong shape), frees the variables made so far before rethrowing. */
+  protected define<T>(build: () => T): T {
     try {
-      this.bert = new BertModel(config, this.params, { pooler: options.pooler ?? pooler });
-      addHead(this.bert);
+      return build();
     } catch (err) {
       this.params.dispose();
       throw err;
@@ -71,45 +75,24 @@ export class BertBase extends BertTaskModel {
   }
 }
 
-/** The MLM decoder's weight: the word embeddings when tied (transformers' default). */
-function decoderName(config: BertConfig): string {
-  return config.tie_word_embeddings ? 'bert.embeddings.word_embeddings.weight' : 'cls.predictions.decoder.weight';
-}
-
-/** Defines `cls.predictions`: dense -> activation -> LayerNorm -> decoder + bias. */
-function addMlmHead(bert: BertModel): void {
-  const { hidden_size: h, vocab_size: vocab } = bert.config;
-  bert.addLinear('cls.predictions.transform.dense', h, h);
-  bert.addLayerNorm('cls.predictions.transform.LayerNorm', h);
-  bert.params.create('cls.predictions.bias', { shape: [vocab], init: 'zeros' });
-  if (!bert.config.tie_word_embeddings) bert.params.create(decoderName(bert.config), { shape: [vocab, h], init: 'normal' });
-}
-
-/** Vocabulary logits `[..., vocab]` of hidden states `[..., hidden]` (a sequence output, or rows of one). */
-function mlmLogits<T extends tf.Tensor>(bert: BertModel, hidden: T): T {
-  const width = bert.config.hidden_size;
-  const transformed = bert.layerNorm('cls.predictions.transform.LayerNorm', bert.activation(bert.linear('cls.predictions.transform.dense', hidden)));
-  // An explicit transpose then a plain product: tfjs' transposed products are much slower on wasm.
-  const decoderT = tf.transpose(bert.params.get(decoderName(bert.config))) as tf.Tensor2D;
-  const logits = tf.add(tf.matMul(transformed.reshape([-1, width]) as tf.Tensor2D, decoderT), bert.params.get('cls.predictions.bias'));
-  return logits.reshape([...hidden.shape.slice(0, -1), -1]) as T;
-}
-
 /**
  * transformers' BertForMaskedLM: no pooler, unless built with `pooler: true` for a pretraining
  * objective that trains one (transformers then skips the pooler's weights when loading it).
  */
 export class BertForMaskedLM extends BertTaskModel {
   readonly architecture = ARCHITECTURES.mlm;
+  readonly cls: BertOnlyMLMHead;
+
   constructor(config: BertConfig, options: BuildOptions = {}) {
-    super(config, options, false, addMlmHead);
+    super(config, options, false);
+    this.cls = this.define(() => new BertOnlyMLMHead(this.params, 'cls', this.bert));
   }
 
   /** The encoder's outputs and `logits` `[B, S, vocab]`. */
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor3D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      return { ...out, logits: mlmLogits(this.bert, out.lastHiddenState) };
+      return { ...out, logits: this.cls.predictions.forward(out.lastHiddenState, options) };
     });
   }
 
@@ -118,36 +101,36 @@ export class BertForMaskedLM extends BertTaskModel {
    * (row-major). MLM training and cloze prompts need the few masked tokens, and the vocabulary
    * product for every token would cost more than the encoder itself.
    */
-  logitsAt(lastHiddenState: tf.Tensor3D, positions: tf.Tensor1D | number[]): tf.Tensor2D {
+  logitsAt(lastHiddenState: tf.Tensor3D, positions: tf.Tensor1D | number[], context: ForwardContext = EVAL): tf.Tensor2D {
     return tf.tidy(() => {
       const index = positions instanceof tf.Tensor ? tf.cast(positions, 'int32') : tf.tensor1d(positions, 'int32');
       const rows = embeddingLookup(lastHiddenState.reshape([-1, this.config.hidden_size]), index) as tf.Tensor2D;
-      return this.logitsOf(rows);
+      return this.logitsOf(rows, context);
     });
   }
 
   /** Vocabulary logits `[N, vocab]` of any vectors `[N, hidden]`, e.g. pooled [CLS] vectors. */
-  logitsOf(rows: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => mlmLogits(this.bert, rows));
+  logitsOf(rows: tf.Tensor2D, context: ForwardContext = EVAL): tf.Tensor2D {
+    return tf.tidy(() => this.cls.predictions.forward(rows, context));
   }
 }
 
 /** transformers' BertForPreTraining: the MLM head and the next-sentence head `cls.seq_relationship`. */
 export class BertForPreTraining extends BertTaskModel {
   readonly architecture = ARCHITECTURES.pretraining;
+  readonly cls: BertPreTrainingHeads;
+
   constructor(config: BertConfig, options: BuildOptions = {}) {
-    super(config, options, true, (bert) => {
-      addMlmHead(bert);
-      bert.addLinear('cls.seq_relationship', config.hidden_size, 2);
-    });
+    super(config, options, true);
+    this.cls = this.define(() => new BertPreTrainingHeads(this.params, 'cls', this.bert));
   }
 
   /** The encoder's outputs, MLM `logits` `[B, S, vocab]` and `seqRelationshipLogits` `[B, 2]`. */
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor3D; seqRelationshipLogits: tf.Tensor2D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      const seqRelationshipLogits = this.bert.linear('cls.seq_relationship', out.poolerOutput as tf.Tensor2D) as tf.Tensor2D;
-      return { ...out, logits: mlmLogits(this.bert, out.lastHiddenState), seqRelationshipLogits };
+      const seqRelationshipLogits = this.cls.seq_relationship.forward(out.poolerOutput as tf.Tensor2D, options) as tf.Tensor2D;
+      return { ...out, logits: this.cls.predictions.forward(out.lastHiddenState, options), seqRelationshipLogits };
     });
   }
 }
@@ -155,24 +138,26 @@ export class BertForPreTraining extends BertTaskModel {
 /** transformers' BertForSequenceClassification: pooler output -> dropout -> `classifier`. */
 export class BertForSequenceClassification extends BertTaskModel {
   readonly architecture = ARCHITECTURES.classification;
+  readonly classifier: LinearModule;
 
   constructor(config: BertConfig, options: BuildOptions = {}) {
-    super(config, options, true, (bert) => bert.addLinear('classifier', config.hidden_size, numLabels(config)));
+    super(config, options, true);
+    this.classifier = this.define(() => new Linear(this.params, 'classifier', config.hidden_size, numLabels(config)));
   }
 
   /** The encoder's outputs and `logits` `[B, num_labels]`. */
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor2D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      return { ...out, logits: this.classify(out.poolerOutput as tf.Tensor2D, options.training ?? false) };
+      return { ...out, logits: this.classify(out.poolerOutput as tf.Tensor2D, options) };
     });
   }
 
   /** The head alone: logits from pooled outputs `[B, hidden]` (e.g. cached features). */
-  classify(pooled: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  classify(pooled: tf.Tensor2D, context: ForwardContext = EVAL): tf.Tensor2D {
     return tf.tidy(() => {
       const rate = this.config.classifier_dropout ?? this.config.hidden_dropout_prob;
-      return this.bert.linear('classifier', this.bert.dropout(pooled, rate, training)) as tf.Tensor2D;
+      return this.classifier.forward(dropout(pooled, rate, context), context) as tf.Tensor2D;
     });
   }
 
@@ -194,27 +179,28 @@ export class BertArticleClassifier extends BertTaskModel {
   readonly architecture = ARCHITECTURES.article;
   static readonly HIDDEN = 512;
   static readonly DROPOUT = 0.1;
+  readonly fc1: LinearModule;
+  readonly fc2: LinearModule;
 
   constructor(config: BertConfig, options: BuildOptions = {}) {
-    super(config, options, true, (bert) => {
-      bert.addLinear('fc1', config.hidden_size, BertArticleClassifier.HIDDEN);
-      bert.addLinear('fc2', BertArticleClassifier.HIDDEN, numLabels(config));
-    });
+    super(config, options, true);
+    this.fc1 = this.define(() => new Linear(this.params, 'fc1', config.hidden_size, BertArticleClassifier.HIDDEN));
+    this.fc2 = this.define(() => new Linear(this.params, 'fc2', BertArticleClassifier.HIDDEN, numLabels(config)));
   }
 
   /** The encoder's outputs and `logProbs` `[B, num_labels]` (log-softmax). */
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logProbs: tf.Tensor2D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      return { ...out, logProbs: this.classify(out.poolerOutput as tf.Tensor2D, options.training ?? false) };
+      return { ...out, logProbs: this.classify(out.poolerOutput as tf.Tensor2D, options) };
     });
   }
 
   /** The head alone: log-probabilities from pooled outputs `[B, hidden]` (e.g. cached features). */
-  classify(pooled: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  classify(pooled: tf.Tensor2D, context: ForwardContext = EVAL): tf.Tensor2D {
     return tf.tidy(() => {
-      const hidden = tf.relu(this.bert.linear('fc1', pooled));
-      const logits = this.bert.linear('fc2', this.bert.dropout(hidden, BertArticleClassifier.DROPOUT, training));
+      const hidden = tf.relu(this.fc1.forward(pooled, context));
+      const logits = this.fc2.forward(dropout(hidden, BertArticleClassifier.DROPOUT, context), context);
       return tf.logSoftmax(logits) as tf.Tensor2D;
     });
   }

@@ -6,6 +6,7 @@ import { backendOptions, loadSettings } from '../course/settings.js';
 import { resolveModelPath } from '../package/root.js';
 import { MODEL_SIZES, parseSize, pretrain, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
 import { choice, integer, number, parseCommand, UsageError, validate } from './args.js';
+import { exitCode, stoppable } from './interrupt.js';
 
 export const usage = `Usage: finetune-lab pretrain --steps N [options]
        finetune-lab pretrain --resume DIR [options]
@@ -76,14 +77,6 @@ export async function run(args: string[]): Promise<number> {
   if (steps === undefined) throw new UsageError('missing --steps N (the length of the run)');
   const wholeWord = values['whole-word'] ?? saved?.masking.wholeWord;
 
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    console.error('stopping after this step and saving (press Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   // FINETUNE_LAB_BACKEND and FINETUNE_LAB_THREADS choose the backend unless --backend does.
   await initBackend(backendOptions(loadSettings(), { backend }));
   const options: PretrainOptions = {
@@ -107,15 +100,9 @@ export async function run(args: string[]): Promise<number> {
     logEvery: integer('log-every', values['log-every']),
     maxSeconds: values['max-minutes'] === undefined ? undefined : 60 * number('max-minutes', values['max-minutes'], { above: 0 }),
     fp16: values.fp16,
-    signal: controller.signal,
   };
-  try {
-    const result = await pretrain(options);
-    result.model.dispose();
-    console.log(JSON.stringify(result.summary));
-    return controller.signal.aborted ? 130 : 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const { value: result, interrupted } = await stoppable((signal) => pretrain({ ...options, signal }));
+  result.model.dispose();
+  console.log(JSON.stringify(result.summary));
+  return exitCode(interrupted);
 }

@@ -4,6 +4,7 @@ import { LORA_DEFAULTS } from '../adapters/index.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
 import { finetune, METHODS } from '../finetune/index.js';
 import { choice, existing, integer, number, parseCommand, required, UsageError } from './args.js';
+import { exitCode, stoppable } from './interrupt.js';
 
 export const usage = `Usage: finetune-lab train --method ${METHODS.join('|')} [options]
 
@@ -26,7 +27,9 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
   --seed N
   --backend NAME       ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
   --output DIR         where the best model (DIR/best) and resumable state (DIR/last) go
-  --resume             continue the run saved in --output
+  --max-minutes X      stop after X minutes of training, saved; --resume continues
+  --resume             continue the run saved in --output (also after Ctrl-C, which stops
+                       after the current step and saves)
   --overwrite          start afresh in an --output that holds an earlier run, replacing it
   --no-cache-features  frozen method: run the encoder in every step instead of once
   --lora-r N           LoRA rank (default ${LORA_DEFAULTS.r})
@@ -41,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
       model: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' },
       'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
-      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
+      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
       'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'adapter-size': { type: 'string' },
     },
   });
@@ -51,8 +54,10 @@ export async function run(args: string[]): Promise<number> {
   const r = integer('lora-r', values['lora-r']);
   const alpha = number('lora-alpha', values['lora-alpha'], { above: 0 });
   const size = integer('adapter-size', values['adapter-size']);
+  const maxMinutes = number('max-minutes', values['max-minutes'], { above: 0 });
+  if (maxMinutes !== undefined && !values.output) throw new UsageError('--max-minutes needs --output, where the stopped run is saved');
   const backend = await initBackend(backendOptions(settings, { backend: choice('backend', values.backend, BACKEND_NAMES), quiet: true }));
-  const result = await finetune({
+  const { value: result, interrupted } = await stoppable((signal) => finetune({
     method: choice('method', values.method, METHODS),
     model: values.model ?? settings.model,
     data: values.data === 'imdb' ? values.data : existing('data', values.data),
@@ -72,7 +77,10 @@ export async function run(args: string[]): Promise<number> {
     cacheFeatures: !values['no-cache-features'],
     lora: { r, lora_alpha: alpha },
     adapter: size ? { bottleneck_size: size } : undefined,
-  });
+    maxSeconds: maxMinutes === undefined ? undefined : 60 * maxMinutes,
+    signal,
+  }));
+  if (!result.summary.completed) console.error(`stopped after ${result.summary.steps} steps, saved in ${values.output}/last; continue with --resume`);
   console.log(JSON.stringify(result.summary));
-  return 0;
+  return exitCode(interrupted);
 }

@@ -5,6 +5,7 @@
 import type { DataFrame } from 'danfojs-node';
 import type { TextDataset } from './dataset.js';
 import { danfojs } from './danfo.js';
+import { round } from '../numbers.js';
 
 /** The columns text, label (class id) and class (its name). */
 export function toDataFrame(dataset: TextDataset): DataFrame {
@@ -44,7 +45,7 @@ export function labelCounts(dataset: TextDataset): DataFrame {
 }
 
 /** Rounded to one decimal, for printing. */
-const tenths = (x: number) => Math.round(x * 10) / 10;
+
 
 /** min, mean, median, 90th percentile, max; percentiles interpolate linearly, as numpy's do. */
 function summary(values: number[]): number[] {
@@ -56,7 +57,7 @@ function summary(values: number[]): number[] {
     return sorted[below] + (sorted[above] - sorted[below]) * (position - below);
   };
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return [sorted[0], mean, quantile(0.5), quantile(0.9), sorted[sorted.length - 1]].map(tenths);
+  return [sorted[0], mean, quantile(0.5), quantile(0.9), sorted[sorted.length - 1]].map((x) => round(x, 1));
 }
 
 /** Minimum, mean, median, 90th percentile and maximum text length, in words and in characters. */

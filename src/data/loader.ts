@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TextDataset } from './dataset.js';
 import { deriveSeed, permutation } from './random.js';
 import type { Splits } from './split.js';
+import { wholeNumber } from '../numbers.js';
 
 /**
  * What the loader needs from a tokenizer; `BertTokenizer` has it. `encode` must return one
@@ -55,8 +56,8 @@ export class DataLoader {
   /** Tokenizes every text now (about half a millisecond per review), so epochs only pad and copy. */
   constructor(dataset: TextDataset, options: DataLoaderOptions) {
     const { tokenizer, batchSize, maxLength, padding = 'max_length', shuffle = false, seed = 0 } = options;
-    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`batchSize must be a positive whole number, got ${batchSize}`);
-    if (!Number.isInteger(maxLength) || maxLength <= 0) throw new Error(`maxLength must be a positive whole number, got ${maxLength}`);
+    wholeNumber('batchSize', batchSize);
+    wholeNumber('maxLength', maxLength);
     if (dataset.text.length === 0) throw new Error('the dataset is empty; a DataLoader needs at least one example');
     const encoded = tokenizer.encode([...dataset.text], { maxLength, padding: false, truncation: true });
     this.inputIds = encoded.input_ids.map((row, i) => {

@@ -7,6 +7,7 @@
 import { subset, type TextDataset } from './dataset.js';
 import { loadImdb } from './imdb.js';
 import { mulberry32, shuffle, type Random } from './random.js';
+import { wholeNumber } from '../numbers.js';
 
 /** Share of every dataset held out for the final test and never trained on, pretraining included. */
 export const TEST_FRACTION = 0.2;
@@ -107,7 +108,7 @@ export function pretrainingText(dataset: TextDataset = loadImdb()): readonly str
 export function splitDataset(dataset: TextDataset, options: SplitSizes & { seed: number }): Splits {
   const { trainSize, valSize, testSize, seed } = options;
   for (const [name, size] of Object.entries({ trainSize, valSize, testSize })) {
-    if (!Number.isInteger(size) || size < 0) throw new Error(`${name}=${size} must be a whole number of examples (0 or more)`);
+    wholeNumber(name, size, 0);
   }
   const { rest, test } = heldOutSplit(dataset);
   const [testPart] = stratifiedTake(test, allIndices(test), Math.min(testSize, test.text.length), mulberry32(TEST_SPLIT_SEED));

@@ -7,16 +7,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { BertArticleClassifier, BertForSequenceClassification } from '../bert/heads.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { AdapterModel } from '../adapters/index.js';
-import type { BatchSource, Classifier, LabelledBatch } from '../train/trainer.js';
+import { EVAL, type ForwardContext } from '../ops.js';
+import type { BatchSource, Classifier, LabelledBatch } from '../train/classifier.js';
 
 /** The classification models the methods train: transformers' head or the article's. */
 export type ClassifierModel = BertForSequenceClassification | BertArticleClassifier;
 
-/** Class scores from token ids: logits for transformers' head, log-probabilities for the article's. */
-export function tokenScores(model: ClassifierModel, batch: Omit<Batch, 'labels' | 'indices'>, training: boolean): tf.Tensor2D {
+/** Class scores from token ids (in eval mode by default): logits for transformers' head, log-probabilities for the article's. */
+export function tokenScores(model: ClassifierModel, batch: Omit<Batch, 'labels' | 'indices'>, context: ForwardContext = EVAL): tf.Tensor2D {
   const inputs = { inputIds: batch.input_ids, attentionMask: batch.attention_mask, tokenTypeIds: batch.token_type_ids };
   return tf.tidy(() => {
-    const out = model.forward(inputs, { training });
+    const out = model.forward(inputs, context);
     return 'logits' in out ? out.logits : out.logProbs;
   });
 }
@@ -28,7 +29,7 @@ export function tokenScores(model: ClassifierModel, batch: Omit<Batch, 'labels' 
 export function tokenClassifier(model: ClassifierModel, adapter?: AdapterModel): Classifier<Batch> {
   return {
     trainable: () => (adapter ? adapter.trainableParameters() : model.params.trainable()),
-    scores: (batch, training) => tokenScores(model, batch, training),
+    scores: (batch, context) => tokenScores(model, batch, context),
     loss: (scores, labels) => model.loss(scores, labels),
   };
 }
@@ -97,7 +98,7 @@ export class FeatureCache implements BatchSource<FeatureBatch> {
 export function featureClassifier(model: ClassifierModel): Classifier<FeatureBatch> {
   return {
     trainable: () => model.params.trainable(),
-    scores: (batch, training) => model.classify(batch.features, training),
+    scores: (batch, context) => model.classify(batch.features, context),
     loss: (scores, labels) => model.loss(scores, labels),
   };
 }

@@ -15,11 +15,13 @@ import { splitDataset } from '../data/split.js';
 import type { BackendName } from '../backend/index.js';
 import { EMBEDDED_MODEL, resolveModelPath } from '../package/root.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
-import { evaluate, fit, type EpochRecord, type Evaluation } from '../train/trainer.js';
+import { evaluate, type BatchSource, type Classifier, type Evaluation, type LabelledBatch } from '../train/classifier.js';
+import { fit, type EpochRecord, type FitResult } from '../train/trainer.js';
 import { FeatureCache, featureClassifier, tokenClassifier, type ClassifierModel } from './classifiers.js';
 import { FINETUNE_DEFAULTS } from './defaults.js';
 import { applyMethod, countParameters, METHOD_SPECS, type Method } from './methods.js';
 import { withTokenizer } from './pretrained.js';
+import { round } from '../numbers.js';
 
 /** What to train and how; every option left out takes its value from FINETUNE_DEFAULTS unless said otherwise. */
 export interface FinetuneOptions {
@@ -51,7 +53,10 @@ export interface FinetuneOptions {
   lora?: Partial<LoraConfig>;
   adapter?: Partial<BottleneckConfig>;
   progress?: boolean;
+  /** Stop early, saved in `outputDir` and resumable (see RunControl). */
   maxSteps?: number;
+  maxSeconds?: number;
+  signal?: AbortSignal;
 }
 
 /** What `finetune-lab train` prints as its last line. */
@@ -64,6 +69,10 @@ export interface FinetuneSummary {
   train_size: number;
   train_seconds: number;
   train_samples_per_s: number;
+  /** Optimizer steps taken, and whether the run trained all its epochs (false when it stopped early, resumably). */
+  steps: number;
+  completed: boolean;
+  /** The best model's validation and test figures; NaN (null in JSON) when the run stopped early. */
   val_loss: number;
   val_accuracy: number;
   test_size: number;
@@ -75,7 +84,8 @@ export interface FinetuneSummary {
 export interface FinetuneResult {
   summary: FinetuneSummary;
   history: EpochRecord[];
-  test: Evaluation;
+  /** The test evaluation; absent when the run stopped early. */
+  test?: Evaluation;
   model: ClassifierModel;
   adapter?: AdapterModel;
   tokenizer: BertTokenizer;
@@ -128,59 +138,57 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   const counts = countParameters(model, adapter);
   const fitOptions = {
     epochs, lr, seed, microBatchSize: options.microBatchSize, outputDir: options.outputDir, resume: options.resume, overwrite: options.overwrite, saveBest: modelSaver(model, tokenizer, adapter),
-    progress: options.progress, maxSteps: options.maxSteps,
+    progress: options.progress, maxSteps: options.maxSteps, maxSeconds: options.maxSeconds, signal: options.signal,
     fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length },
   };
 
-  let history: EpochRecord[];
+  // The evaluations are of the best model, so none when the run stopped early.
+  const evaluations = async <B extends LabelledBatch>(classifier: Classifier<B>, result: FitResult, sources: [BatchSource<B>, BatchSource<B>]) =>
+    result.interrupted ? undefined : ([await evaluate(classifier, sources[0]), await evaluate(classifier, sources[1])] as const);
+  let run: FitResult;
   let trainSeconds: number;
   let samplesPerSecond: number;
-  let testEval: Evaluation;
-  let valEval: Evaluation;
+  let evaluated: readonly [Evaluation, Evaluation] | undefined;
   if (method === 'frozen' && (options.cacheFeatures ?? true)) {
     const start = performance.now();
     const [trainF, valF, testF] = [await FeatureCache.build(model, train, batchSize), await FeatureCache.build(model, validation, batchSize), await FeatureCache.build(model, test, batchSize)];
     const featureSeconds = (performance.now() - start) / 1000;
     try {
       const head = featureClassifier(model);
-      const result = await fit(head, trainF, valF, fitOptions);
-      history = result.history;
+      run = await fit(head, trainF, valF, fitOptions);
       // The encoder pass over the training reviews is part of the cost of training.
-      trainSeconds = result.trainSeconds + featureSeconds * (train.size / (train.size + validation.size + test.size));
-      samplesPerSecond = (train.size * result.history.length) / trainSeconds;
-      [valEval, testEval] = [await evaluate(head, valF), await evaluate(head, testF)];
+      trainSeconds = run.trainSeconds + featureSeconds * (train.size / (train.size + validation.size + test.size));
+      samplesPerSecond = (train.size * run.history.length) / trainSeconds;
+      evaluated = await evaluations(head, run, [valF, testF]);
     } finally {
       trainF.dispose(); valF.dispose(); testF.dispose();
     }
   } else {
     const classifier = tokenClassifier(model, adapter);
-    const result = await fit(classifier, train, validation, fitOptions);
-    history = result.history;
-    trainSeconds = result.trainSeconds;
-    samplesPerSecond = result.trainSamplesPerSecond;
-    [valEval, testEval] = [await evaluate(classifier, validation), await evaluate(classifier, test)];
+    run = await fit(classifier, train, validation, fitOptions);
+    trainSeconds = run.trainSeconds;
+    samplesPerSecond = run.trainSamplesPerSecond;
+    evaluated = await evaluations(classifier, run, [validation, test]);
   }
+  const [valEval, testEval] = evaluated ?? [];
 
   const summary: FinetuneSummary = {
     method,
     model: modelId,
     trainable_params: counts.trainable,
     total_params: counts.total,
-    epochs: history.length,
+    epochs: run.history.length,
     train_size: train.size,
     train_seconds: round(trainSeconds, 2),
     train_samples_per_s: round(samplesPerSecond, 2),
-    val_loss: round(valEval.loss, 5),
-    val_accuracy: round(valEval.accuracy, 4),
+    steps: run.steps,
+    completed: !run.interrupted,
+    val_loss: round(valEval?.loss ?? NaN, 5),
+    val_accuracy: round(valEval?.accuracy ?? NaN, 4),
     test_size: test.size,
-    test_accuracy: round(testEval.accuracy, 4),
-    test_f1: round(testEval.f1, 4),
+    test_accuracy: round(testEval?.accuracy ?? NaN, 4),
+    test_f1: round(testEval?.f1 ?? NaN, 4),
     checkpoint: options.outputDir ? join(options.outputDir, 'best') : null,
   };
-  return { summary, history, test: testEval, model, adapter, tokenizer };
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
+  return { summary, history: run.history, test: testEval, model, adapter, tokenizer };
 }

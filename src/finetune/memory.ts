@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { watchEngineBytes } from '../backend/tfjs-internals/index.js';
 
 /**
  * Runs `work` and returns its result with the peak of `tf.memory().numBytes` during it: the most
@@ -7,25 +8,13 @@ import * as tf from '@tensorflow/tfjs';
  * that sampling `tf.memory()` between steps would miss.
  */
 export async function measurePeakMemory<T>(work: () => Promise<T>): Promise<{ result: T; peakBytes: number }> {
-  const state = tf.engine().state;
-  // A measurement in progress around this one (nesting) keeps seeing every change.
-  const outer = Object.getOwnPropertyDescriptor(state, 'numBytes');
-  let bytes = state.numBytes;
-  let peakBytes = bytes;
-  // The engine keeps its byte count in this one field; watching its writes sees every change.
-  Object.defineProperty(state, 'numBytes', {
-    configurable: true,
-    enumerable: true,
-    get: () => bytes,
-    set: (value: number) => {
-      bytes = value;
-      if (value > peakBytes) peakBytes = value;
-      outer?.set?.(value);
-    },
+  let peakBytes = tf.memory().numBytes;
+  const stop = watchEngineBytes((bytes) => {
+    if (bytes > peakBytes) peakBytes = bytes;
   });
   try {
     return { result: await work(), peakBytes };
   } finally {
-    Object.defineProperty(state, 'numBytes', outer?.set ? outer : { value: bytes, writable: true, enumerable: true, configurable: true });
+    stop();
   }
 }

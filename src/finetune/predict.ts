@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BertTokenizer } from '../tokenizer/index.js';
 import { tokenScores, type ClassifierModel } from './classifiers.js';
+import { argmax } from '../numbers.js';
 
 export interface Prediction {
   text: string;
@@ -27,11 +28,11 @@ export async function predict(model: ClassifierModel, tokenizer: BertTokenizer, 
   for (let start = 0; start < texts.length; start += batchSize) {
     const chunk = texts.slice(start, start + batchSize);
     const enc = tokenizer.encodeToTensors(chunk, { maxLength, padding: 'longest', truncation: true });
-    const probs = tf.tidy(() => tf.softmax(tokenScores(model, enc, false)));
+    const probs = tf.tidy(() => tf.softmax(tokenScores(model, enc)));
     const rows = (await probs.array()) as number[][];
     tf.dispose([probs, enc.input_ids, enc.token_type_ids, enc.attention_mask]);
     rows.forEach((p, i) => {
-      const label = p.indexOf(Math.max(...p));
+      const label = argmax(p);
       out.push({ text: chunk[i], label, labelName: names[String(label)] ?? String(label), probabilities: p });
     });
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../package/root.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { wholeNumber } from '../numbers.js';
 
 /** Rows of `seqLength` token ids, stored flat (the bert-base-uncased ids fit in 16 bits). */
 export class Windows {
@@ -78,7 +79,7 @@ export function tokenizeCorpus(texts: readonly string[], tokenizer: BertTokenize
  * into pieces of `seqLength - 2`, each wrapped in [CLS] ... [SEP]; an incomplete last piece is dropped.
  */
 export function packWindows(tokenized: TokenizedTexts, start: number, end: number, seqLength: number, tokenizer: BertTokenizer): Windows {
-  if (!Number.isInteger(seqLength) || seqLength < 8) throw new Error(`the sequence length must be a whole number of at least 8 tokens, got ${seqLength}`);
+  wholeNumber('seqLength', seqLength, 8);
   const from = start === 0 ? 0 : tokenized.ends[start - 1];
   const to = end === 0 ? 0 : tokenized.ends[end - 1];
   const stream = new Uint16Array(to - from + (end - start));

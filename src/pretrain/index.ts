@@ -8,5 +8,9 @@ export { buildCorpus, packWindows, tokenizeCorpus, TOKEN_CACHE_DIR, Windows } fr
 export type { CorpusOptions, PretrainCorpus } from './corpus.js';
 export { MODEL_SIZES, parseSize, shapeName, sizeConfig } from './sizes.js';
 export type { ModelSize } from './sizes.js';
-export { EVAL_SEQUENCES, evaluateMlm, HELD_OUT_TEXTS, heldOutMlm, heldOutSequences, maskedLmLoss, pretrain, savedRunSettings, sparseCrossEntropy } from './train.js';
-export type { HeldOutOptions, MlmEvaluation, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, RunSettings } from './train.js';
+export { EVAL_SEQUENCES, evaluateMlm, HELD_OUT_TEXTS, heldOutMlm, heldOutSequences } from './evaluation.js';
+export type { HeldOutOptions, MlmEvaluation } from './evaluation.js';
+export { maskedLmLoss, sparseCrossEntropy } from './objective.js';
+export { savedRunSettings } from './options.js';
+export type { Cadence, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, RunSettings } from './options.js';
+export { pretrain } from './train.js';

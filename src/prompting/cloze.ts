@@ -10,6 +10,7 @@ import type { BertForMaskedLM } from '../bert/heads.js';
 import type { TextDataset } from '../data/dataset.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
 import { buildPrompt, verbalizerIds, type Prompt, type PromptTemplate, type Verbalizer } from './templates.js';
+import { argmax } from '../numbers.js';
 
 export interface ClozeOptions {
   /** Prompt length limit in tokens (the review is cut to fit). Default 128. */
@@ -81,7 +82,7 @@ export function calibrate(scores: readonly (readonly number[])[], prior: readonl
 
 /** The class with the highest score for each row. */
 export function argmaxRows(scores: readonly (readonly number[])[]): number[] {
-  return scores.map((row) => row.indexOf(Math.max(...row)));
+  return scores.map(argmax);
 }
 
 export interface TemplateEvaluation {

@@ -9,27 +9,11 @@
  * as the node has been differentiated, and tensors saved by nodes that lie on no path from the
  * variables to the loss (a frozen encoder's) are freed before the backward pass starts.
  *
- * It walks the engine's tape, which tfjs-core 4.x keeps in `state.activeTape` and fills between
- * `startTape` and `endTape`: internals, so tests/backprop.test.ts checks the results against
- * tf.variableGrads on every backend.
+ * It walks the engine's tape (backend/tfjs-internals: tfjs' private API), so
+ * tests/backprop.test.ts checks the results against tf.variableGrads on every backend.
  */
 import * as tf from '@tensorflow/tfjs';
-
-interface TapeNode {
-  id: number;
-  kernelName: string;
-  inputs: Record<string, tf.Tensor>;
-  outputs: tf.Tensor[];
-  saved?: tf.Tensor[];
-  gradient?: (dys: (tf.Tensor | null)[]) => Record<string, () => tf.Tensor>;
-}
-
-interface Engine {
-  state: { activeTape: TapeNode[] | null; gradientDepth: number };
-  startTape(): void;
-  endTape(): void;
-  scopedRun<T>(start: () => void, end: () => void, f: () => T): T;
-}
+import { recordingGradients, recordTape, type TapeNode } from '../backend/tfjs-internals/index.js';
 
 /**
  * The loss `f()` and its gradient with respect to each trainable variable in `variables` that it
@@ -38,11 +22,8 @@ interface Engine {
 export function gradientsOf(f: () => tf.Scalar, variables: tf.Variable[]): { value: tf.Scalar; grads: Map<tf.Variable, tf.Tensor> } {
   const xs = variables.filter((v) => v.trainable);
   if (xs.length === 0) throw new Error(`none of the ${variables.length} variables is trainable: there is nothing to differentiate`);
-  const engine = tf.engine() as unknown as Engine;
-  if (engine.state.gradientDepth > 0) throw new Error('gradientsOf cannot run inside another gradient computation');
-  const value = engine.scopedRun(() => engine.startTape(), () => engine.endTape(), () => tf.tidy(f));
-  const tape = engine.state.activeTape ?? [];
-  engine.state.activeTape = null;
+  if (recordingGradients()) throw new Error('gradientsOf cannot run inside another gradient computation');
+  const { value, tape } = recordTape(() => tf.tidy(f));
   try {
     if (!(value instanceof tf.Tensor) || value.rank !== 0) throw new Error(`the loss must be a scalar, but it has shape [${(value as tf.Tensor)?.shape}]`);
     const nodes = nodesFromXsToY(tape, xs, value);

@@ -24,23 +24,10 @@ const OPTIMIZER_FILE = 'optimizer.safetensors';
 /** The trainable variables at the best epoch so far. */
 export const BEST_FILE = 'best.safetensors';
 
-/** Where the loop stands; with the variables and the optimizer it is everything a resume needs. */
-export interface LoopState<H> {
-  /** The epoch in progress (0-based) and how many of its batches are done. */
-  epoch: number;
-  batchInEpoch: number;
+/** What every loop's checkpointed state has; each loop adds where it stands (`LoopState` for `fit`, `PretrainState`). */
+export interface CheckpointState {
   /** Optimizer steps taken so far. */
   globalStep: number;
-  /** Sum of the losses (times batch size) and the examples seen in the epoch in progress. */
-  epochLossSum: number;
-  epochExamples: number;
-  /** Examples trained on in the whole run. */
-  trainExamples: number;
-  /** Seconds spent training before this checkpoint, so throughput figures survive a resume. */
-  trainSeconds: number;
-  bestValLoss: number | null;
-  bestEpoch: number | null;
-  history: H[];
   /** What the run was started with; a resume with different settings is refused. */
   fingerprint: Record<string, unknown>;
 }
@@ -61,7 +48,7 @@ export function loadVariables(path: string): Map<string, tf.Tensor> {
 }
 
 /** Writes the loop state, the trainable variables, the optimizer and (if any) the best variables to `dir`, atomically. */
-export async function saveTrainingCheckpoint<H>(dir: string, state: LoopState<H>, params: [string, tf.Variable][], optimizer: AdamW, best?: Map<string, tf.Tensor>): Promise<void> {
+export async function saveTrainingCheckpoint(dir: string, state: CheckpointState, params: [string, tf.Variable][], optimizer: AdamW, best?: Map<string, tf.Tensor>): Promise<void> {
   await writeDirectoryAtomic(dir, async (tmp) => {
     await writeVariables(join(tmp, PARAMS_FILE), params);
     if (best) await writeVariables(join(tmp, BEST_FILE), best);
@@ -117,7 +104,7 @@ export function claimRunDirectory(outputDir: string, options: ClaimOptions): Dir
 }
 
 /** Restores the variables and the optimizer from `dir` and returns the loop state. */
-export function loadTrainingCheckpoint<H>(dir: string, params: [string, tf.Variable][], optimizer: AdamW): LoopState<H> {
+export function loadTrainingCheckpoint<S extends CheckpointState>(dir: string, params: [string, tf.Variable][], optimizer: AdamW): S {
   recoverCheckpoint(dir);
   const statePath = join(dir, STATE_FILE);
   if (!existsSync(statePath)) {
@@ -126,9 +113,9 @@ export function loadTrainingCheckpoint<H>(dir: string, params: [string, tf.Varia
   for (const file of [PARAMS_FILE, OPTIMIZER_FILE]) {
     if (!existsSync(join(dir, file))) throw new Error(`the checkpoint ${dir} is damaged: it lacks ${file}; delete ${dir} to start over`);
   }
-  let state: LoopState<H>;
+  let state: S;
   try {
-    state = JSON.parse(readFileSync(statePath, 'utf8')) as LoopState<H>;
+    state = JSON.parse(readFileSync(statePath, 'utf8')) as S;
   } catch (err) {
     throw new Error(`${statePath} is not valid JSON (${(err as Error).message}); the checkpoint is damaged: delete ${dir} to start over`);
   }

@@ -6,6 +6,7 @@
  * keeps (epoch results, evaluations), then its latest state, which the next kept line replaces.
  */
 import { clearLine, redrawLine, type TerminalStream } from '../terminal.js';
+import { formatDuration } from '../numbers.js';
 
 /** What the training loop reports after a step. */
 export interface ProgressState {
@@ -51,12 +52,6 @@ const TERMINAL_INTERVAL_MS = 100;
 const NOTEBOOK_INTERVAL_MS = 500;
 const BAR_WIDTH = 20;
 
-function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
-}
-
 function bar(fraction: number): string {
   const full = Math.round(Math.min(Math.max(fraction, 0), 1) * BAR_WIDTH);
   return `[${'█'.repeat(full)}${'░'.repeat(BAR_WIDTH - full)}]`;
@@ -71,7 +66,7 @@ export function describeProgress(s: ProgressState, batchSize: number): string {
     `loss ${s.loss.toFixed(4)}`,
     ...(s.lr !== undefined ? [`lr ${s.lr.toExponential(2)}`] : []),
     `${s.samplesPerSecond.toFixed(1)} samples/s`,
-    `${formatSeconds(secondsLeft)} left`,
+    `${formatDuration(secondsLeft)} left`,
   ].join(' | ');
 }
 

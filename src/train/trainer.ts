@@ -1,5 +1,5 @@
 /**
- * The training loop: the article's `train()` and `evaluate()` grown into what a real run needs.
+ * The training loop: the article's `train()` grown into what a real run needs.
  * AdamW with transformers' weight-decay groups, linear warm-up and decay, gradient clipping,
  * validation after every epoch with the best model kept, a resumable checkpoint, a clear stop
  * when the loss stops being a finite number, and progress that suits a terminal or a notebook.
@@ -9,76 +9,57 @@
  */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { classificationReport, type ClassificationReport } from './metrics.js';
-import { accumulatedValueAndGrads, AdamW, trainerParamGroups } from './optimizer.js';
+import { AdamW, trainerParamGroups } from './optimizer.js';
+import { linearSchedule, shouldStop, trainStep, type OptimizationOptions, type RunControl } from './step.js';
 import { createProgress, type Progress } from './progress.js';
-import { setDropoutSeed } from '../ops.js';
-import { BEST_FILE, claimRunDirectory, loadTrainingCheckpoint, loadVariables, saveTrainingCheckpoint, type LoopState } from './checkpoint.js';
+import { BEST_FILE, claimRunDirectory, loadTrainingCheckpoint, loadVariables, saveTrainingCheckpoint, type CheckpointState } from './checkpoint.js';
 import { writeDirectoryAtomic } from '../files/atomic.js';
+import { wholeNumber } from '../numbers.js';
+import { evaluate, type BatchSource, type Classifier, type LabelledBatch } from './classifier.js';
 
-/** A batch of anything the classifier reads, with its class ids. */
-export interface LabelledBatch {
-  labels: tf.Tensor1D;
-}
-
-/** Batches for one epoch at a time; epoch k's order must depend only on k (and a seed). */
-export interface BatchSource<B extends LabelledBatch> {
-  /** Number of examples. */
-  readonly size: number;
-  readonly numBatches: number;
-  /** The batches of epoch `epoch`; their tensors live until the loop moves on to the next one. */
-  epoch(epoch: number): Iterable<B>;
-}
-
-/** What the loop trains: its trainable variables, its scores for a batch and its loss. */
-export interface Classifier<B extends LabelledBatch> {
-  /** The variables the optimizer updates, by parameter name. */
-  trainable(): [string, tf.Variable][];
-  /** Class scores `[batch, classes]`: logits or log-probabilities (their argmax is the prediction). */
-  scores(batch: B, training: boolean): tf.Tensor2D;
-  /** The training loss of those scores. */
-  loss(scores: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
-}
-
-export interface FitOptions {
+/** `fit`'s settings; the defaults: weightDecay 0.01, warmupRatio 0.1, maxGradNorm 1, seed 0. */
+export interface FitOptions extends OptimizationOptions, RunControl {
   epochs: number;
   /** Peak learning rate. */
   lr: number;
-  /** Decoupled weight decay for everything but biases and LayerNorm. Default 0.01. */
-  weightDecay?: number;
-  /** Share of the steps spent warming the learning rate up from 0. Default 0.1. */
-  warmupRatio?: number;
-  /** Gradients are scaled down to this global norm when larger (as `clip_grad_norm_`). Default 1; 0 turns it off. */
-  maxGradNorm?: number;
-  /** Seed of dropout (the data's order is the source's business). */
-  seed?: number;
   /**
    * Run each batch through the model in parts of this many examples and add up their gradients
    * (gradient accumulation): the same update with a fraction of the activation memory.
    */
   microBatchSize?: number;
   /**
-   * Where checkpoints go: `DIR/last` (resumable state, after every epoch and every
-   * `checkpointEverySteps` steps) and `DIR/best` (via `saveBest`, when validation loss improves).
+   * Checkpoints go to `outputDir/last` (resumable state, after every epoch, every
+   * `checkpointEverySteps` steps and when the run stops early) and `outputDir/best` (via
+   * `saveBest`, when validation loss improves).
    */
-  outputDir?: string;
-  /** Continue from `outputDir/last`; it must exist. */
-  resume?: boolean;
-  /** Start afresh even though `outputDir` holds an earlier run, replacing it. Default false: refused. */
-  overwrite?: boolean;
   checkpointEverySteps?: number;
   /** Writes the best model so far into the (temporary) directory it is given. */
   saveBest?: (dir: string) => Promise<void>;
   /** Put the trainable variables back to their values at the best epoch when training ends. Default true. */
   restoreBest?: boolean;
-  /** Stop after this many optimizer steps in total, as an interruption would (checkpoints are kept). */
-  maxSteps?: number;
   /** Progress display (src/train/progress.ts): each step and each epoch's result; default: on. */
   progress?: boolean;
   /** Called after each epoch with its record, e.g. to plot a live curve. */
   onEpochEnd?: (record: EpochRecord) => void;
   /** Recorded in the checkpoint; resuming with a different fingerprint is refused. */
   fingerprint?: Record<string, unknown>;
+}
+
+/** Where `fit` stands; with the variables and the optimizer it is everything a resume needs. */
+interface LoopState extends CheckpointState {
+  /** The epoch in progress (0-based) and how many of its batches are done. */
+  epoch: number;
+  batchInEpoch: number;
+  /** Sum of the losses (times batch size) and the examples seen in the epoch in progress. */
+  epochLossSum: number;
+  epochExamples: number;
+  /** Examples trained on in the whole run. */
+  trainExamples: number;
+  /** Seconds spent training before this checkpoint, so throughput figures survive a resume. */
+  trainSeconds: number;
+  bestValLoss: number | null;
+  bestEpoch: number | null;
+  history: EpochRecord[];
 }
 
 /** One epoch of the history, for tables and plots. */
@@ -101,66 +82,8 @@ export interface FitResult {
   steps: number;
   trainSeconds: number;
   trainSamplesPerSecond: number;
-  /** True when `maxSteps` stopped the run before its last epoch. */
+  /** True when the run stopped early (maxSteps, maxSeconds, the signal), saved and resumable. */
   interrupted: boolean;
-}
-
-/** The loss stopped being a finite number; the variables were not updated with that step. */
-export class NonFiniteLossError extends Error {}
-
-export interface Evaluation extends ClassificationReport {
-  /** Mean loss per example. */
-  loss: number;
-  labels: number[];
-  predictions: number[];
-  /** Class probabilities per example. */
-  probabilities: number[][];
-}
-
-/**
- * The article's `evaluate()`: mean loss and predictions over a whole source, without gradient
- * bookkeeping and without dropout.
- */
-export async function evaluate<B extends LabelledBatch>(classifier: Classifier<B>, source: BatchSource<B>): Promise<Evaluation> {
-  let lossSum = 0;
-  const labels: number[] = [];
-  const predictions: number[] = [];
-  const probabilities: number[][] = [];
-  for (const batch of source.epoch(0)) {
-    // Read back asynchronously: synchronous reads are not available on every backend (webgpu in Node).
-    const [lossTensor, probsTensor] = tf.tidy(() => {
-      const scores = classifier.scores(batch, false);
-      return [classifier.loss(scores, batch.labels), tf.softmax(scores)];
-    });
-    const [loss, probs, y] = [(await lossTensor.data())[0], (await probsTensor.array()) as number[][], await batch.labels.data()];
-    tf.dispose([lossTensor, probsTensor]);
-    lossSum += loss * y.length;
-    for (let i = 0; i < y.length; i++) {
-      labels.push(y[i]);
-      probabilities.push(probs[i]);
-      predictions.push(probs[i].indexOf(Math.max(...probs[i])));
-    }
-  }
-  const report = classificationReport(labels, predictions, probabilities[0]?.length ?? 2);
-  return { ...report, loss: lossSum / Math.max(labels.length, 1), labels, predictions, probabilities };
-}
-
-/** transformers' `get_linear_schedule_with_warmup`: the factor for the step after `done` steps. */
-export function linearSchedule(done: number, total: number, warmup: number): number {
-  if (done < warmup) return done / Math.max(1, warmup);
-  return Math.max(0, (total - done) / Math.max(1, total - warmup));
-}
-
-/** Scales the gradients so that their global norm is at most `maxNorm` (PyTorch's `clip_grad_norm_`). */
-export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
-  const names = [...grads.keys()];
-  const clipped = tf.tidy(() => {
-    const norm = tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
-    const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
-    return [...grads.values()].map((g) => tf.mul(g, scale));
-  });
-  tf.dispose([...grads.values()]);
-  return new Map(names.map((name, i) => [name, clipped[i]]));
 }
 
 /** `batch` cut into parts of at most `size` examples (itself when it is no larger): every tensor and array along its first axis. */
@@ -195,7 +118,7 @@ export async function fit<B extends LabelledBatch>(
   const params = classifier.trainable();
   if (params.length === 0) throw new Error('the classifier has no trainable parameters; unfreeze some (e.g. the head) before training');
   const { microBatchSize } = options;
-  if (microBatchSize !== undefined && !(Number.isInteger(microBatchSize) && microBatchSize >= 1)) throw new Error(`microBatchSize must be a whole number of at least 1, got ${microBatchSize}`);
+  if (microBatchSize !== undefined) wholeNumber('microBatchSize', microBatchSize);
   if (options.resume && !options.outputDir) throw new Error('resume needs outputDir, the directory of the run to continue');
   const totalSteps = epochs * train.numBatches;
   const warmup = Math.round(warmupRatio * totalSteps);
@@ -207,7 +130,7 @@ export async function fit<B extends LabelledBatch>(
     : undefined;
   const optimizer = new AdamW(trainerParamGroups(params, weightDecay), { lr, weightDecay });
 
-  let state: LoopState<EpochRecord> = {
+  let state: LoopState = {
     epoch: 0, batchInEpoch: 0, globalStep: 0, epochLossSum: 0, epochExamples: 0, trainExamples: 0, trainSeconds: 0,
     bestValLoss: null, bestEpoch: null, history: [], fingerprint,
   };
@@ -215,7 +138,7 @@ export async function fit<B extends LabelledBatch>(
   let best: Map<string, tf.Tensor> | undefined;
   if (options.resume && lastDir) {
     try {
-      state = loadTrainingCheckpoint<EpochRecord>(lastDir, params, optimizer);
+      state = loadTrainingCheckpoint<LoopState>(lastDir, params, optimizer);
       const was = JSON.stringify(state.fingerprint);
       if (was !== JSON.stringify(fingerprint)) {
         throw new Error(`cannot resume from ${lastDir}: it was started with ${was}, this run has ${JSON.stringify(fingerprint)}; use the same settings or another output directory`);
@@ -234,6 +157,7 @@ export async function fit<B extends LabelledBatch>(
     savedStep = state.globalStep;
   };
 
+  const started = performance.now();
   const progress: Progress | undefined = options.progress === false ? undefined : createProgress({ batchSize: Math.ceil(train.size / train.numBatches) });
   let interrupted = false;
   try {
@@ -244,34 +168,26 @@ export async function fit<B extends LabelledBatch>(
       let batchIndex = 0;
       for (const batch of train.epoch(state.epoch)) {
         if (batchIndex++ < state.batchInEpoch) continue; // done before the interruption
-        if (options.maxSteps !== undefined && state.globalStep >= options.maxSteps) {
+        if (await shouldStop(options, started, state.globalStep)) {
           interrupted = true;
           break;
         }
         const stepStart = performance.now();
-        optimizer.lr = lr * linearSchedule(state.globalStep, totalSteps, warmup);
-        setDropoutSeed(seed, state.globalStep);
         const parts = microBatches(batch, microBatchSize);
         const n = batch.labels.shape[0];
-        const { value, grads } = accumulatedValueAndGrads(
-          (i) => classifier.loss(classifier.scores(parts[i], true), parts[i].labels),
-          parts.map((part) => part.labels.shape[0] / n),
-          params,
-        );
-        disposeMicroBatches(parts);
-        const loss = (await value.data())[0];
-        value.dispose();
-        if (!Number.isFinite(loss)) {
-          tf.dispose([...grads.values()]);
-          throw new NonFiniteLossError(
-            `the loss became ${loss} at epoch ${state.epoch + 1}, batch ${batchIndex} (step ${state.globalStep + 1}); the parameters were not updated with it. ` +
-            (savedStep !== null ? `The last good checkpoint is ${lastDir} (after step ${savedStep}). ` : '') +
-            `Lower the learning rate (now ${lr}), check the inputs for NaN, or clip gradients harder (maxGradNorm ${maxGradNorm}).`,
-          );
+        let loss: number;
+        try {
+          ({ loss } = await trainStep((i, context) => ({ loss: classifier.loss(classifier.scores(parts[i], context), parts[i].labels) }), {
+            optimizer, params, lr: lr * linearSchedule(state.globalStep, totalSteps, warmup), dropoutSeed: seed, step: state.globalStep, maxGradNorm,
+            weights: parts.map((part) => part.labels.shape[0] / n),
+            nonFinite: (value) =>
+              `the loss became ${value} at epoch ${state.epoch + 1}, batch ${batchIndex} (step ${state.globalStep + 1}); the parameters were not updated with it. ` +
+              (savedStep !== null ? `The last good checkpoint is ${lastDir} (after step ${savedStep}). ` : '') +
+              `Lower the learning rate (now ${lr}), check the inputs for NaN, or clip gradients harder (maxGradNorm ${maxGradNorm}).`,
+          }));
+        } finally {
+          disposeMicroBatches(parts);
         }
-        const applied = maxGradNorm > 0 ? clipByGlobalNorm(grads, maxGradNorm) : grads;
-        optimizer.applyGradients(applied);
-        tf.dispose([...applied.values()]);
         state.globalStep++;
         state.batchInEpoch = batchIndex;
         state.epochLossSum += loss * n;

@@ -9,6 +9,7 @@
  * Backends without it (tensorflow) run the same formula as tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs';
+import { callKernel, cpuOutput, cpuValues, defineKernel, hasKernel, runWebGPUProgram, WasmBackend, type KernelArgs, type KernelFunc, type WebGPUProgram } from '../tfjs-internals/index.js';
 
 /** The kernel with the moments as tensors (webgpu): p, m, v, g in; p', m', v' out. */
 export const ADAMW_KERNEL = 'FinetuneLabAdamW';
@@ -47,34 +48,23 @@ function update(p: ArrayLike<number>, m: ArrayLike<number>, v: ArrayLike<number>
   }
 }
 
-interface CpuBackend {
-  data: { get(dataId: object): { values: ArrayLike<number> } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
-
 type HostAttrs = AdamWStep & { m: Float32Array; v: Float32Array };
 
-function cpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function cpuKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { p, g } = inputs as { p: tf.TensorInfo; g: tf.TensorInfo };
-  const cpu = backend as CpuBackend;
   const { m, v } = attrs as unknown as HostAttrs;
   const pOut = new Float32Array(m.length);
-  update(cpu.data.get(p.dataId).values, m, v, cpu.data.get(g.dataId).values, [pOut, m, v], attrs as unknown as HostAttrs);
-  return cpu.makeTensorInfo(p.shape, 'float32', pOut);
+  update(cpuValues(backend, p), m, v, cpuValues(backend, g), [pOut, m, v], attrs as unknown as HostAttrs);
+  return cpuOutput(backend, p.shape, pOut);
 }
 
-function wasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function wasmKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { p, g } = inputs as { p: tf.TensorInfo; g: tf.TensorInfo };
-  const wasm = backend as WasmBackend;
+  const wasm = WasmBackend.of(backend);
   const { m, v } = attrs as unknown as HostAttrs;
   // The output first: an allocation may grow the heap, which detaches views made before it.
-  const output = wasm.makeOutput(p.shape, 'float32');
-  const [pv, gv, pOut] = [p, g, output].map((t) => wasm.typedArrayFromHeap(t));
+  const output = wasm.output(p.shape, 'float32');
+  const [pv, gv, pOut] = [p, g, output].map((t) => wasm.view(t) as Float32Array);
   update(pv, m, v, gv, [pOut, m, v], attrs as unknown as HostAttrs);
   return output;
 }
@@ -90,14 +80,9 @@ const WGSL: Record<'m' | 'v' | 'p', { inputs: string[]; value: string }> = {
 // f32, 1 - 0.999 is off by 1.3e-5 relative, and v with it.
 const UNIFORMS = ['beta1', 'beta2', 'c1', 'c2', 'eps', 'decay', 'stepSize', 'invSqrtBias2'] as const;
 
-interface WebGPUBackend {
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms: { type: string; data: number[] }[]): tf.TensorInfo;
-}
-
-function webgpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function webgpuKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   const { webgpu_util: util }: typeof import('@tensorflow/tfjs-backend-webgpu') = require('@tensorflow/tfjs-backend-webgpu');
   const { p, m, v, g } = inputs as { p: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo; g: tf.TensorInfo };
-  const gpu = backend as WebGPUBackend;
   const step = attrs as unknown as AdamWStep;
   const constants = { ...step, c1: 1 - step.beta1, c2: 1 - step.beta2 };
   const uniforms = UNIFORMS.map((name) => ({ type: 'float32', data: [constants[name]] }));
@@ -105,7 +90,7 @@ function webgpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMa
     const outputShape = [tf.util.sizeFromShape(p.shape)];
     const dispatchLayout = util.flatDispatchLayout(outputShape);
     const workgroupSize: [number, number, number] = [128, 1, 1];
-    const program = {
+    const program: WebGPUProgram = {
       outputShape, dispatchLayout, workgroupSize, size: true,
       dispatch: util.computeDispatch(dispatchLayout, outputShape, workgroupSize),
       variableNames: WGSL[output].inputs,
@@ -118,7 +103,7 @@ function webgpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMa
           }
         }`,
     };
-    return gpu.runWebGPUProgram(program, operands, 'float32', uniforms);
+    return runWebGPUProgram(backend, program, operands, uniforms);
   };
   const m2 = run('m', [m, g]);
   const v2 = run('v', [v, g]);
@@ -127,11 +112,9 @@ function webgpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMa
 
 /** Registers the fused kernels for the backends loaded so far (idempotent). */
 export function registerAdamWKernels(): void {
-  const kernels = [[ADAMW_HOST_KERNEL, 'cpu', cpuKernel], [ADAMW_HOST_KERNEL, 'wasm', wasmKernel], [ADAMW_KERNEL, 'webgpu', webgpuKernel]] as const;
-  for (const [kernelName, backendName, kernelFunc] of kernels) {
-    if (tf.findBackendFactory(backendName) && !tf.getKernel(kernelName, backendName)) {
-      tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as tf.KernelFunc });
-    }
+  const kernels: [string, string, KernelFunc][] = [[ADAMW_HOST_KERNEL, 'cpu', cpuKernel], [ADAMW_HOST_KERNEL, 'wasm', wasmKernel], [ADAMW_KERNEL, 'webgpu', webgpuKernel]];
+  for (const [name, backendName, func] of kernels) {
+    if (tf.findBackendFactory(backendName)) defineKernel(name, backendName, func);
   }
 }
 
@@ -147,7 +130,7 @@ export type Moments = { m: tf.Tensor; v: tf.Tensor } | { m: Float32Array; v: Flo
  * optimizer's memory out of the heap, which cannot grow past 4 GB (1.3 GB of 4 at bert-base).
  */
 export function hostMoments(): boolean {
-  return !!tf.getKernel(ADAMW_HOST_KERNEL, tf.getBackend());
+  return hasKernel(ADAMW_HOST_KERNEL);
 }
 
 /** One AdamW step with gradient `g`: the new parameter, and the new moments unless they are host arrays (then updated in place). */
@@ -155,10 +138,10 @@ export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, moments: Moments, step: 
   const { m, v } = moments;
   if (m instanceof Float32Array) {
     if (!hostMoments()) throw new Error(`the ${tf.getBackend()} backend keeps AdamW moments as tensors, not arrays`);
-    return { p: tf.engine().runKernel(ADAMW_HOST_KERNEL, { p, g }, { ...step, m, v } as unknown as tf.NamedAttrMap) as tf.Tensor };
+    return { p: callKernel(ADAMW_HOST_KERNEL, { p, g }, { ...step, m, v }) as tf.Tensor };
   }
-  if (tf.getKernel(ADAMW_KERNEL, tf.getBackend()) && g.dtype === 'float32') {
-    const [p2, m2, v2] = tf.engine().runKernel(ADAMW_KERNEL, { p, m, v: v as tf.Tensor, g }, step as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+  if (hasKernel(ADAMW_KERNEL) && g.dtype === 'float32') {
+    const [p2, m2, v2] = callKernel(ADAMW_KERNEL, { p, m, v: v as tf.Tensor, g }, step) as tf.Tensor[];
     return { p: p2, m: m2, v: v2 };
   }
   return tf.tidy(() => {

@@ -1,5 +1,5 @@
 /**
- * Assembles simd.wat into simd-wasm.ts with binaryen, in two variants: for tfjs-backend-wasm's
+ * Assembles simd.wat into simd-binaries.ts with binaryen, in two variants: for tfjs-backend-wasm's
  * plain memory and for the shared memory of its threaded build (an imported memory must match
  * in sharing).
  * The binaries are committed so that nothing assembles at run time; tests/kernels.test.ts checks
@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../files/atomic.js';
 import { join } from 'node:path';
 
 const WAT = join(__dirname, 'simd.wat');
-const OUT = join(__dirname, 'simd-wasm.ts');
+const OUT = join(__dirname, 'simd-binaries.ts');
 
 /**
  * The two binaries of simd.wat (base64), optimized by binaryen with its helper functions inlined:
@@ -37,7 +37,7 @@ export async function assembleSimd(): Promise<{ plain: string; shared: string }>
   return { plain: assemble(''), shared: assemble('shared') };
 }
 
-/** simd-wasm.ts for the given binaries. */
+/** simd-binaries.ts for the given binaries. */
 export function simdModuleSource({ plain, shared }: { plain: string; shared: string }): string {
   return `// Generated from simd.wat by assemble-wat.ts; do not edit.
 /** simd.wat assembled for an unshared memory (base64). */

@@ -1,35 +1,3 @@
-/**
- * The project's own kernels and gradients, installed once by `initBackend` before the backend
- * starts. Each module says why it exists; tests/kernels.test.ts checks each against tfjs'
- * reference ops on cpu.
- */
-import * as tf from '@tensorflow/tfjs';
-import { registerAdamWKernels } from './adamw.js';
-import { batchMatMulGradConfig } from './matmul-gradient.js';
-import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
-import { registerWasmGather } from './wasm-gather.js';
-import { registerWasmGelu } from './wasm-simd.js';
-import { registerWasmIdentity } from './wasm-identity.js';
-import { registerWasmScatterNd } from './wasm-scatter.js';
-import { registerWasmSum } from './wasm-sum.js';
-import { registerWasmTranspose } from './wasm-transpose.js';
-
-let gradientsInstalled = false;
-
-/** Registers the custom gradients (global) and the custom kernels of the backends loaded so far. */
-export function installKernels(): void {
-  if (!gradientsInstalled) {
-    tf.registerGradient(batchMatMulGradConfig);
-    gradientsInstalled = true;
-  }
-  registerAdamWKernels();
-  if (tf.findBackendFactory('wasm')) {
-    registerWasmBatchMatMul();
-    registerWasmTranspose();
-    registerWasmSum();
-    registerWasmGather();
-    registerWasmGelu();
-    registerWasmScatterNd();
-    registerWasmIdentity();
-  }
-}
+/** The project's own kernels and gradients (each module says why it exists). */
+export { installKernels } from './install.js';
+export { explicitTransposeGradient, useExplicitTransposeGradient } from './matmul-gradient.js';

@@ -7,8 +7,11 @@
  * slower (1024x1024: 18 GFLOP/s plain, 0.4 with transposeA, 1.3 with transposeB, 13.8 for an
  * explicit transpose then the plain product). The copy costs O(n^2) against the product's O(n^3).
  * GPU backends read transposed operands for free, so they keep the flags.
+ *
+ * `initBackend` turns it on once; `useExplicitTransposeGradient(false)` restores tfjs' own.
  */
 import * as tf from '@tensorflow/tfjs';
+import { gradientOf, setGradient } from '../tfjs-internals/index.js';
 
 /** Backends whose transposed products are slow: the transpose is done explicitly there. */
 const EXPLICIT_TRANSPOSE = new Set(['wasm', 'cpu']);
@@ -40,3 +43,13 @@ export const batchMatMulGradConfig: tf.GradConfig = {
     return { a: () => product(b, g, true, true), b: () => product(g, a, true, true) };
   },
 };
+
+/** Makes the gradient above BatchMatMul's (true) or restores tfjs' own (false), for the whole process. */
+export function useExplicitTransposeGradient(on: boolean): void {
+  setGradient(on ? batchMatMulGradConfig : batchMatMulGradConfig.kernelName);
+}
+
+/** Whether BatchMatMul's gradient is the one above now. */
+export function explicitTransposeGradient(): boolean {
+  return gradientOf(batchMatMulGradConfig.kernelName) === batchMatMulGradConfig;
+}

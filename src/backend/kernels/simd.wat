@@ -1,6 +1,6 @@
 ;; Kernels over float32 arrays in tfjs-backend-wasm's memory, four lanes at a time (WebAssembly
-;; SIMD): GELU, its derivative, and sums over rows. Assembled into simd-wasm.ts by
-;; assemble-wat.ts; see wasm-simd.ts and wasm-sum.ts.
+;; SIMD): GELU, its derivative, and sums over rows. Assembled into simd-binaries.ts by
+;; assemble-wat.ts; instantiated by simd-kernels.ts, used by wasm-gelu.ts and wasm-sum.ts.
 ;;
 ;;   gelu(x)  = x Phi(x),            Phi(x) = (1 + erf(x / sqrt 2)) / 2
 ;;   gelu'(x) = Phi(x) + x phi(x),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi)

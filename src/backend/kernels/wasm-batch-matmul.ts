@@ -18,27 +18,13 @@
  * Broadcast batches, non-float32 operands and fused activations go to the stock kernels.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapOffsets, replaceWasmKernel, type KernelArgs, type WasmBackend } from './wasm-kernel.js';
+import { replaceKernel, WasmBackend, type KernelArgs } from '../tfjs-internals/index.js';
 
 /** `t` with its last two axes swapped, by the wasm Transpose kernel registered now. */
 function swapLast(t: tf.TensorInfo, backend: WasmBackend): tf.TensorInfo {
   const perm = t.shape.map((_, i) => i);
   [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
-  return tf.getKernel('Transpose', 'wasm')!.kernelFunc({ inputs: { x: t }, backend: backend as unknown as tf.KernelBackend, attrs: { perm } }) as tf.TensorInfo;
-}
-
-/** The C++ _FusedMatMul of tfjs-backend-wasm (activation 0 is linear; bias id 0 is none). */
-type WasmFusedMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, activation: number, biasId: number, preluId: number, leakyreluAlpha: number, outId: number) => void;
-
-const cwraps = new WeakMap<object, WasmFusedMatMul>();
-
-function wasmFusedMatMul(backend: WasmBackend): WasmFusedMatMul {
-  let f = cwraps.get(backend);
-  if (!f) {
-    f = backend.wasm.cwrap('_FusedMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number']) as WasmFusedMatMul;
-    cwraps.set(backend, f);
-  }
-  return f;
+  return backend.run('Transpose', { x: t }, { perm });
 }
 
 const shapeBytes = (shape: number[]) => new Uint8Array(new Int32Array(shape).buffer);
@@ -49,7 +35,7 @@ const shapeBytes = (shape: number[]) => new Uint8Array(new Int32Array(shape).buf
  */
 function productOnViews(args: KernelArgs): tf.TensorInfo | undefined {
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-  const backend = args.backend as WasmBackend;
+  const backend = WasmBackend.of(args.backend);
   const { a: a0, b: b0, bias } = args.inputs;
   const outer = a0!.shape.slice(0, -2);
   const sameBatch = b0!.shape.length === a0!.shape.length && outer.every((d, i) => d === b0!.shape[i]);
@@ -63,31 +49,26 @@ function productOnViews(args: KernelArgs): tf.TensorInfo | undefined {
   const batch = outer.reduce((x, y) => x * y, 1);
   const [m, k] = a.shape.slice(-2);
   const n = b.shape[b.shape.length - 1];
-  const out = backend.makeOutput([...outer, m, n], 'float32');
-  const offsets = heapOffsets(backend, a, b, out);
+  const out = backend.output([...outer, m, n], 'float32');
+  const offsets = backend.offsets(a, b, out);
   const sizes = [m * k, k * n, m * n];
   const [aShape, bShape] = [shapeBytes([1, m, k]), shapeBytes([1, k, n])];
-  const biasId = bias ? backend.dataIdMap.get(bias.dataId).id : 0;
-  const matMul = wasmFusedMatMul(backend);
-  const { registerTensor, disposeData } = backend.wasm.tfjs;
+  const biasId = bias ? backend.id(bias) : 0;
+  const matMul = backend.fusedMatMul;
   for (let i = 0; i < batch; i++) {
-    const ids = sizes.map((size, j) => {
-      const id = backend.dataIdNextNumber++;
-      registerTensor(id, size, offsets[j] + i * size * 4);
-      return id;
-    });
+    const ids = sizes.map((size, j) => backend.viewAt(offsets[j] + i * size * 4, size));
     matMul(ids[0], aShape, 3, ids[1], bShape, 3, false, false, 0, biasId, 0, 0, ids[2]);
     // Forgets the views and the XNNPACK operator cached on b's view; the memory stays with its tensors.
-    for (const id of ids) disposeData(id);
+    for (const id of ids) backend.forgetView(id);
   }
-  for (const t of copies) backend.disposeData(t.dataId);
+  for (const t of copies) backend.free(t);
   return out;
 }
 
 /** Replaces the wasm backend's BatchMatMul and _FusedMatMul with the versions above (idempotent). */
 export function registerWasmBatchMatMul(): void {
-  replaceWasmKernel('BatchMatMul', (args, stock) => productOnViews(args) ?? stock(args));
-  replaceWasmKernel('_FusedMatMul', (args, stock) => {
+  replaceKernel('BatchMatMul', 'wasm', (args, stock) => productOnViews(args) ?? stock(args));
+  replaceKernel('_FusedMatMul', 'wasm', (args, stock) => {
     const { activation, preluActivationWeights } = { ...args.attrs, ...args.inputs } as { activation?: string; preluActivationWeights?: tf.TensorInfo };
     if ((activation && activation !== 'linear') || preluActivationWeights) return stock(args);
     return productOnViews(args) ?? stock(args);

@@ -7,11 +7,11 @@
  * well under a millisecond. Other axes and batch dimensions go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
+import { replaceKernel, WasmBackend } from '../tfjs-internals/index.js';
 
 /** Replaces the wasm backend's GatherV2 with row copies for gathers along axis 0 (idempotent). */
 export function registerWasmGather(): void {
-  replaceWasmKernel('GatherV2', (args, stock) => {
+  replaceKernel('GatherV2', 'wasm', (args, stock) => {
     const x = args.inputs.x!;
     const indices = args.inputs.indices!;
     const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
@@ -20,14 +20,14 @@ export function registerWasmGather(): void {
     if ((axis !== 0 && axis !== -x.shape.length) || batchDims || x.dtype === 'string' || x.dtype === 'complex64' || indices.dtype !== 'int32' || x.shape.length === 0) {
       return stock(args);
     }
-    const backend = args.backend as WasmBackend;
+    const backend = WasmBackend.of(args.backend);
     // As tf.gather on cpu: an index outside the table is an error, not a silent read.
-    for (const row of backend.typedArrayFromHeap(indices)) {
+    for (const row of backend.view(indices)) {
       if (row < 0 || row >= rows) throw new Error(`GatherV2: the index value ${row} is not in [0, ${rows - 1}]`);
     }
-    const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
+    const out = backend.output([...indices.shape, ...x.shape.slice(1)], x.dtype);
     // Views after the allocation, which may have grown (and so replaced) the heap.
-    const [source, ids, target] = [x, indices, out].map((t) => backend.typedArrayFromHeap(t));
+    const [source, ids, target] = [x, indices, out].map((t) => backend.view(t));
     for (let i = 0; i < ids.length; i++) target.set(source.subarray(ids[i] * width, (ids[i] + 1) * width), i * width);
     return out;
   });

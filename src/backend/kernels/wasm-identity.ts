@@ -8,15 +8,13 @@
  * assign, and every kernel writes only to fresh outputs), so sharing is safe; the data is freed
  * when its last holder is disposed, as with Reshape.
  */
-import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
+import { replaceKernel, WasmBackend } from '../tfjs-internals/index.js';
 
 /** Replaces the wasm backend's Identity with a shared reference (idempotent). */
 export function registerWasmIdentity(): void {
-  replaceWasmKernel('Identity', (args, stock) => {
+  replaceKernel('Identity', 'wasm', (args, stock) => {
     const x = args.inputs.x!;
     if (x.dtype === 'string') return stock(args);
-    (args.backend as WasmBackend).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    return WasmBackend.of(args.backend).share(x);
   });
 }

@@ -7,12 +7,11 @@
  * under load), more than any element-wise kernel; zero-filling the table with `fill` and adding
  * each row is a memset plus batch x seq x hidden additions.
  */
-import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
+import { replaceKernel, WasmBackend } from '../tfjs-internals/index.js';
 
 /** Replaces the wasm backend's ScatterNd with slice additions for float32 and int32 updates (idempotent). */
 export function registerWasmScatterNd(): void {
-  replaceWasmKernel('ScatterNd', (args, stock) => {
+  replaceKernel('ScatterNd', 'wasm', (args, stock) => {
     const indices = args.inputs.indices!;
     const updates = args.inputs.updates!;
     const { shape } = args.attrs as unknown as { shape: number[] };
@@ -20,10 +19,10 @@ export function registerWasmScatterNd(): void {
     if ((updates.dtype !== 'float32' && updates.dtype !== 'int32') || indices.dtype !== 'int32' || depth > shape.length) {
       return stock(args);
     }
-    const backend = args.backend as WasmBackend;
+    const backend = WasmBackend.of(args.backend);
     const sliceSize = shape.slice(depth).reduce((a, b) => a * b, 1);
     const strides = shape.slice(0, depth).map((_, j) => shape.slice(j + 1, depth).reduce((a, b) => a * b, 1) * sliceSize);
-    const ids = backend.typedArrayFromHeap(indices);
+    const ids = backend.view(indices);
     const offsets = new Int32Array(ids.length / depth);
     for (let i = 0; i < offsets.length; i++) {
       for (let j = 0; j < depth; j++) {
@@ -33,9 +32,9 @@ export function registerWasmScatterNd(): void {
         offsets[i] += index * strides[j];
       }
     }
-    const out = backend.makeOutput(shape, updates.dtype);
+    const out = backend.output(shape, updates.dtype);
     // Views after the allocation, which may have grown (and so replaced) the heap.
-    const [values, target] = [updates, out].map((t) => backend.typedArrayFromHeap(t));
+    const [values, target] = [updates, out].map((t) => backend.view(t));
     target.fill(0);
     for (let i = 0; i < offsets.length; i++) {
       const [to, from] = [offsets[i], i * sliceSize];

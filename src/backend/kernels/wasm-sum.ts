@@ -9,9 +9,8 @@
  * is the product's right operand): at bert-mini the 52 sums of a training step took 119 ms of
  * about 1,100.
  */
-import * as tf from '@tensorflow/tfjs';
-import { heapOffsets, replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
-import { simdKernels } from './wasm-simd.js';
+import { replaceKernel, WasmBackend } from '../tfjs-internals/index.js';
+import { simdKernels } from './simd-kernels.js';
 
 /** The number of leading axes that `axes` names, when it names exactly those (and not all). */
 function leadingAxes(rank: number, axes: number[]): number | undefined {
@@ -22,17 +21,17 @@ function leadingAxes(rank: number, axes: number[]): number | undefined {
 
 /** Replaces the wasm backend's Sum with the product form for sums over leading axes (idempotent). */
 export function registerWasmSum(): void {
-  replaceWasmKernel('Sum', (args, stock) => {
+  replaceKernel('Sum', 'wasm', (args, stock) => {
     const x = args.inputs.x!;
     const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
     const leading = leadingAxes(x.shape.length, Array.isArray(axis) ? axis : [axis]);
     const rows = x.shape.slice(0, leading).reduce((a, b) => a * b, 1);
     const cols = x.shape.slice(leading ?? 0).reduce((a, b) => a * b, 1);
     if (leading === undefined || x.dtype !== 'float32' || rows * cols === 0) return stock(args);
-    const backend = args.backend as WasmBackend;
+    const backend = WasmBackend.of(args.backend);
     const rest = x.shape.slice(leading);
-    const out = backend.makeOutput(keepDims ? [...x.shape.slice(0, leading).map(() => 1), ...rest] : rest, 'float32');
-    const [xAt, outAt] = heapOffsets(backend, x, out);
+    const out = backend.output(keepDims ? [...x.shape.slice(0, leading).map(() => 1), ...rest] : rest, 'float32');
+    const [xAt, outAt] = backend.offsets(x, out);
     simdKernels(backend).sumRows(xAt, outAt, rows, cols);
     return out;
   });

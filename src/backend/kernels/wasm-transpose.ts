@@ -10,8 +10,7 @@
  * (every bias and LayerNorm gradient). Other permutations (attention's head split) go to the
  * stock kernel, which is fast for them.
  */
-import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel, type WasmBackend } from './wasm-kernel.js';
+import { replaceKernel, WasmBackend } from '../tfjs-internals/index.js';
 
 /** Tile edge: two 32x32 float tiles fit any L1 cache. */
 const TILE = 32;
@@ -54,17 +53,17 @@ export function transposeMatrices(x: ArrayLike<number>, out: { [i: number]: numb
 
 /** Replaces the wasm backend's Transpose with the tiled version for matrix-like permutations (idempotent). */
 export function registerWasmTranspose(): void {
-  replaceWasmKernel('Transpose', (args, stock) => {
+  replaceKernel('Transpose', 'wasm', (args, stock) => {
     const x = args.inputs.x!;
     const perm = (args.attrs as unknown as { perm: number[] }).perm;
     const dims = asMatrixTranspose(x.shape, perm);
     if (!dims || x.dtype === 'string' || x.dtype === 'complex64' || dims[0] * dims[1] * dims[2] === 0) {
       return stock(args);
     }
-    const backend = args.backend as WasmBackend;
-    const out = backend.makeOutput(perm.map((axis) => x.shape[axis]), x.dtype);
+    const backend = WasmBackend.of(args.backend);
+    const out = backend.output(perm.map((axis) => x.shape[axis]), x.dtype);
     // Views after the allocation, which may have grown (and so replaced) the heap.
-    transposeMatrices(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), ...dims);
+    transposeMatrices(backend.view(x), backend.view(out), ...dims);
     return out;
   });
 }

@@ -8,9 +8,9 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { requireSystem } from '../kernel-setup/system.mjs';
+import { requireSystem } from '../../kernel-setup/system.mjs';
 
-export const ROOT = path.resolve(__dirname, '..');
+export const ROOT = path.resolve(__dirname, '..', '..');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve) => {

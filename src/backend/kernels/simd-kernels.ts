@@ -1,0 +1,31 @@
+/**
+ * simd.wat, the project's own SIMD kernels, instantiated on tfjs-backend-wasm's heap so that they
+ * run over the tensors' memory itself: GELU and its derivative (wasm-gelu.ts), sums over rows
+ * (wasm-sum.ts). Its assembled binaries are simd-binaries.ts.
+ */
+import { SIMD_WASM, SIMD_WASM_SHARED } from './simd-binaries.js';
+import type { WasmBackend } from '../tfjs-internals/index.js';
+
+/** simd.wat's functions; every pointer is a byte offset in the heap, every count in elements. */
+export interface SimdKernels {
+  /** y = gelu(x); n >= 4. */
+  gelu(x: number, y: number, n: number): void;
+  /** dx = dy gelu'(x); n >= 4. */
+  geluGrad(x: number, dy: number, dx: number, n: number): void;
+  /** out[c] = sum over r of x[r, c]. */
+  sumRows(x: number, out: number, rows: number, cols: number): void;
+}
+
+const instances = new WeakMap<WasmBackend, SimdKernels>();
+
+/** simd.wat instantiated on the backend's own memory (shared in the threaded build). */
+export function simdKernels(backend: WasmBackend): SimdKernels {
+  let exports = instances.get(backend);
+  if (!exports) {
+    const memory = backend.memory;
+    const bytes = Buffer.from(memory.buffer instanceof SharedArrayBuffer ? SIMD_WASM_SHARED : SIMD_WASM, 'base64');
+    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as SimdKernels;
+    instances.set(backend, exports);
+  }
+  return exports;
+}
