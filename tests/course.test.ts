@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { BaselineSummary } from '../src/baseline/index.js';
 import type { Splits } from '../src/data/split.js';
 import { accuracyFigure, costFigure, tradeoffFigure, trainableFigure } from '../src/course/charts.js';
@@ -218,15 +218,4 @@ test('the library ignores FINETUNE_LAB_BACKEND; the course passes it on', () => 
   const seen = JSON.parse(out.trim().split('\n').pop()!);
   assert.match(seen.library, /^chosen automatically/);
   assert.deepEqual(seen.course, ['cpu', 'forced by FINETUNE_LAB_BACKEND']);
-});
-
-test('only the course and the command line read the settings', () => {
-  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
-  const library = files(join(ROOT, 'src')).map((f) => relative(join(ROOT, 'src'), f)).filter((f) => !/^(course|cli)\//.test(f) && f !== 'index.ts');
-  const offending = library.filter((f) => {
-    const source = readFileSync(join(ROOT, 'src', f), 'utf8');
-    // loadSettings can only be called where it is imported.
-    return /^import (?!type ).*from '\.\.?\/(\.\.\/)*course\//m.test(source) || /process\.env(\.FINETUNE_LAB_|\[['"`]FINETUNE_LAB_|\[ENV_PREFIX)/.test(source);
-  });
-  assert.deepEqual(offending, []);
 });
