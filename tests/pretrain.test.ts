@@ -461,6 +461,7 @@ test('replaced-token detection resumes exactly, with gradient accumulation: 4 st
   await assert.rejects(pretrain({ ...RTD, rtdWeight: 10, outputDir: join(root, 'resumed'), resume: true }), /cannot resume/);
   await assert.rejects(pretrain({ ...RTD, generator: 'L1-H64-A1', outputDir: join(root, 'other') }), /as wide as the model \(hidden 32\)/);
   await assert.rejects(pretrain({ ...RTD, bagOfWords: true, outputDir: join(root, 'other') }), /leave out bagOfWords or use objective mlm/);
+  await assert.rejects(pretrain({ ...PRETRAIN, generator: 'L1-H32-A1', texts, outputDir: join(root, 'other') }), /generator is a setting of the rtd objective/);
 });
 
 test('replaced-token detection learns on a tiny corpus; the model loads as a BERT, the generator as a masked-LM, and the held-out figures are reproducible', async (t) => {
@@ -595,6 +596,8 @@ test('a time budget becomes steps at the measured speed, once; a larger budget o
   const extended = JSON.parse(readFileSync(stateFile, 'utf8')) as PretrainState;
   assert.equal(extended.globalStep, 16);
   assert.deepEqual(extended.budget, { ...measured.budget, hours, steps: 16, changes: [{ step: 11, hours }] });
+  assert.deepEqual(JSON.parse(readFileSync(join(root, 'run', 'model', 'pretraining.json'), 'utf8')).budget, extended.budget, 'the model says how long it was trained');
+  assert.equal(second.summary.budget_hours, hours);
   const lr = second.history.filter((r) => r.lr !== undefined).map((r) => r.lr!);
   assert.deepEqual(lr.slice(11), [11, 12, 13, 14, 15].map((s) => PRETRAIN.lr * oneCycleSchedule(s, 16, 3)));
   // Resumed again without a budget, it keeps the one it has and is done.

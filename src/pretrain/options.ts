@@ -137,6 +137,8 @@ export interface PretrainSummary {
   steps: number;
   /** Whether all `steps` are done (false after an interruption; resume to finish). */
   completed: boolean;
+  /** The time budget of a run given one (its steps are in pretraining.json's `budget`). */
+  budget_hours?: number;
   seq: number;
   batch: number;
   accumulate: number;

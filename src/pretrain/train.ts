@@ -89,18 +89,21 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const sizeName = initConfig ? shapeName(initConfig) : options.size ?? 'bert-mini';
   const config = initConfig ?? sizeConfig(parseSize(sizeName), tokenizer.vocabSize);
   const generatorName = rtd ? options.generator ?? shapeName(sizeConfig(generatorSize(parseSize(sizeName)), tokenizer.vocabSize)) : undefined;
-  const problem =
-    initConfig && options.size && JSON.stringify(parseSize(options.size)) !== JSON.stringify(parseSize(sizeName))
-      ? `size ${options.size} differs from ${init}'s ${sizeName}; a run started from a model keeps its size, so leave out size`
-      : config.vocab_size !== tokenizer.vocabSize
-        ? `${init} has a vocabulary of ${config.vocab_size}, not bert-base-uncased's ${tokenizer.vocabSize}; pretraining continues only models with that vocabulary`
-        : seqLength > config.max_position_embeddings
-          ? `seqLength ${seqLength} exceeds BERT's ${config.max_position_embeddings} positions`
-          : rtd && (init || bagOfWords)
-            ? `the rtd objective trains a discriminator from random weights, with no vocabulary head for ${init ? 'continuing a masked-LM (init)' : 'the bag-of-words objective'}; leave out ${init ? 'init' : 'bagOfWords'} or use objective mlm`
-            : generatorName && parseSize(generatorName).hidden !== config.hidden_size
-              ? `the generator ${generatorName} shares the model's embeddings, so it must be as wide as the model (hidden ${config.hidden_size}); give it fewer layers, heads or a smaller intermediate size instead`
-              : undefined;
+  // What cannot run, as [the problem is there, what to say], the first that holds reported.
+  const problems: [unknown, string][] = [
+    [initConfig && options.size && JSON.stringify(parseSize(options.size)) !== JSON.stringify(parseSize(sizeName)),
+      `size ${options.size} differs from ${init}'s ${sizeName}; a run started from a model keeps its size, so leave out size`],
+    [config.vocab_size !== tokenizer.vocabSize,
+      `${init} has a vocabulary of ${config.vocab_size}, not bert-base-uncased's ${tokenizer.vocabSize}; pretraining continues only models with that vocabulary`],
+    [seqLength > config.max_position_embeddings, `seqLength ${seqLength} exceeds BERT's ${config.max_position_embeddings} positions`],
+    [!rtd && (options.generator !== undefined || options.rtdWeight !== undefined),
+      `${options.generator !== undefined ? 'generator' : 'rtdWeight'} is a setting of the rtd objective; give objective rtd too, or leave it out`],
+    [rtd && (init || bagOfWords),
+      `the rtd objective trains a discriminator from random weights, with no vocabulary head for ${init ? 'continuing a masked-LM (init)' : 'the bag-of-words objective'}; leave out ${init ? 'init' : 'bagOfWords'} or use objective mlm`],
+    [generatorName && parseSize(generatorName).hidden !== config.hidden_size,
+      `the generator ${generatorName} shares the model's embeddings, so it must be as wide as the model (hidden ${config.hidden_size}); give it fewer layers, heads or a smaller intermediate size instead`],
+  ];
+  const problem = problems.find(([there]) => there)?.[1];
   if (problem) throw new Error(problem);
   const texts = options.texts ?? pretrainingText();
   const corpus = buildCorpus(texts, tokenizer, { seqLength, heldOutTexts: options.heldOutTexts ?? HELD_OUT_TEXTS, cacheDir: options.cacheDir });
@@ -219,6 +222,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     ...(discriminator ? { generator: generatorName, generator_params: lm.params.size() } : {}),
     steps: state.globalStep,
     completed: totalSteps !== undefined && state.globalStep >= totalSteps,
+    ...(budget ? { budget_hours: budget.hours } : {}),
     seq: seqLength,
     batch: batchSize,
     accumulate,
@@ -242,7 +246,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       await saveCheckpoint(lm, join(tmp, 'generator'), { dtype, config: generatorConfig });
       tokenizer.save(join(tmp, 'generator'));
     }
-    writeFileAtomic(join(tmp, 'pretraining.json'), JSON.stringify({ summary: summary(), options: fingerprint, history: state.history }, null, 1) + '\n');
+    writeFileAtomic(join(tmp, 'pretraining.json'), JSON.stringify({ summary: summary(), options: fingerprint, ...(state.budget ? { budget: state.budget } : {}), history: state.history }, null, 1) + '\n');
   });
   const save = async () => {
     if (!lastDir || !modelDir) return;
