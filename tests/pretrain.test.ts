@@ -492,6 +492,12 @@ test('replaced-token detection learns on a tiny corpus; the model loads as a BER
   classifier.model.dispose();
   assert.deepEqual(classifier.info.unexpectedKeys.sort(), ['discriminator_predictions.dense.bias', 'discriminator_predictions.dense.weight', 'discriminator_predictions.dense_prediction.bias', 'discriminator_predictions.dense_prediction.weight']);
   assert.deepEqual(classifier.info.missingKeys, ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias']);
+  for (const [task, missing] of [['base', /^bert\.pooler\./], ['mlm', /^cls\.predictions\./]] as const) {
+    const { model, info } = loadCheckpoint(dir, task, { quiet: true });
+    model.dispose();
+    assert.deepEqual(info.unexpectedKeys.sort(), classifier.info.unexpectedKeys.sort(), task);
+    assert.ok(info.missingKeys.length > 0 && info.missingKeys.every((k) => missing.test(k)), `${task} lacks ${info.missingKeys}`);
+  }
   const discriminator = loadCheckpoint(dir, 'rtd', { quiet: true });
   const generator = await fromPretrained(join(dir, 'generator'), { task: 'mlm', quiet: true });
   t.after(() => { discriminator.model.dispose(); generator.model.dispose(); });

@@ -66,7 +66,11 @@ export interface PretrainOptions extends OptimizationOptions, RunControl {
   seqLength?: number;
   /** Windows per micro-batch. Default 32. */
   batchSize?: number;
-  /** Gradient accumulation: each step sums the gradients of this many micro-batches of `batchSize` windows (an effective batch of accumulate × batchSize). Default 1. */
+  /**
+   * Gradient accumulation: each step sums the gradients of this many micro-batches of `batchSize`
+   * windows (an effective batch of accumulate × batchSize, the same windows and masks as one batch
+   * that size), each micro-batch's mean loss weighing 1/accumulate. Default 1.
+   */
   accumulate?: number;
   masking?: MaskingOptions;
   backend?: BackendName;

@@ -19,7 +19,7 @@ import type { MlmBatch } from './labels.js';
 import { maskedLmLoss } from './objective.js';
 import type { ModelSize } from './sizes.js';
 
-/** λ, the weight of the discriminator's loss, as in the paper (its BCE is about 50 times smaller than the generator's MLM loss). */
+/** λ, the weight of the discriminator's loss, as in the paper: its per-token BCE (at most ln 2) is far smaller than the generator's MLM loss, which would otherwise drown it. */
 export const RTD_WEIGHT = 50;
 
 /** The generator's parameters are saved in the run's state under this prefix (its own names collide with the discriminator's). */
