@@ -14,3 +14,5 @@ export { maskedLmLoss, sparseCrossEntropy } from './objective.js';
 export { savedRunSettings } from './options.js';
 export type { Cadence, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, RunSettings } from './options.js';
 export { pretrain } from './train.js';
+export { randomizedSvd } from './randomized-svd.js';
+export type { CsrMatrix, RandomizedSvdOptions, TruncatedSvd } from './randomized-svd.js';
