@@ -1,9 +1,13 @@
-// The randomized SVD of a sparse matrix against a dense SVD.
+// Static word vectors from co-occurrences (PPMI + randomized SVD): the SVD against a dense one,
+// vectors on a corpus whose answer is known, determinism and the cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { mulberry32 } from '../src/data/random.js';
-import { randomizedSvd, type CsrMatrix } from '../src/pretrain/index.js';
+import { cachedWordVectors, randomizedSvd, wordVectors, type CsrMatrix, type TokenizedTexts, type WordVectors } from '../src/pretrain/index.js';
 
 /** A sparse matrix from dense rows. */
 function csr(dense: number[][]): CsrMatrix {
@@ -36,4 +40,69 @@ test('randomized SVD: the leading singular values and vectors of a sparse matrix
   }
   // A rank-12 matrix has 12 singular values, however many are asked for.
   assert.equal(randomizedSvd(a, 20, { seed: 3 }).s.length, 12);
+});
+
+/**
+ * Texts about two topics, each with its own 10 context words: on topic A a text holds "cat" or
+ * "dog" (ids 10, 11), on topic B "car" or "truck" (12, 13), among random words of its topic.
+ */
+function twoTopics(texts: number, seed: number): TokenizedTexts {
+  const random = mulberry32(seed);
+  const ids: number[] = [];
+  const ends: number[] = [];
+  for (let t = 0; t < texts; t++) {
+    const topic = t % 2;
+    const words = Array.from({ length: 12 }, () => 20 + 10 * topic + Math.floor(10 * random()));
+    words[Math.floor(12 * random())] = 10 + 2 * topic + (random() < 0.5 ? 0 : 1);
+    ids.push(...words);
+    ends.push(ids.length);
+  }
+  return { ids: Uint16Array.from(ids), ends: Uint32Array.from(ends) };
+}
+
+function vectorOf(vectors: WordVectors, token: number): Float32Array {
+  const i = vectors.tokens.indexOf(token);
+  assert.ok(i >= 0, `token ${token} has no vector`);
+  return vectors.vectors.subarray(i * vectors.dim, (i + 1) * vectors.dim);
+}
+
+const cosine = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0) / Math.hypot(...a) / Math.hypot(...b);
+
+test('words that share their contexts get near-identical vectors, words of other contexts unrelated ones', () => {
+  // 30,000 texts, so that sampling noise (which the dimensions beyond the 4 of the two topics' signal keep) is small.
+  const vectors = wordVectors(twoTopics(30000, 5), 100, { dim: 8 });
+  assert.deepEqual([...vectors.tokens], [10, 11, 12, 13, ...Array.from({ length: 20 }, (_, i) => 20 + i)], 'exactly the tokens that occur');
+  assert.equal(vectors.vectors.length, 24 * 8);
+  for (let i = 0; i < 24; i++) assert.ok(Math.abs(Math.hypot(...vectors.vectors.subarray(8 * i, 8 * i + 8)) - 1) < 1e-6, 'unit length');
+  const v = (token: number) => vectorOf(vectors, token);
+  assert.ok(cosine(v(10), v(11)) > 0.98, `cat ~ dog: ${cosine(v(10), v(11))}`);
+  assert.ok(cosine(v(12), v(13)) > 0.98, `car ~ truck: ${cosine(v(12), v(13))}`);
+  // No text mixes the topics: the PPMI matrix is block-diagonal, and so are the vectors.
+  for (const [a, b] of [[10, 12], [10, 13], [11, 12], [11, 13], [10, 30], [20, 30]]) assert.ok(Math.abs(cosine(v(a), v(b))) < 0.05, `${a} vs ${b}: ${cosine(v(a), v(b))}`);
+  // A topic's context words are alike, and the nouns that stand among them have a direction of their own.
+  assert.ok(cosine(v(20), v(25)) > 0.98, `context words of one topic: ${cosine(v(20), v(25))}`);
+  assert.ok(cosine(v(10), v(20)) < 0.8, `a noun and a context word of its topic: ${cosine(v(10), v(20))}`);
+});
+
+test('word vectors are a function of the corpus and the seed; the cache returns them, keyed by tokens and settings', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'finetune-lab-word-vectors-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const corpus = twoTopics(400, 7);
+  const first = wordVectors(corpus, 100, { dim: 6 });
+  assert.deepEqual(wordVectors(corpus, 100, { dim: 6 }), first);
+  const cached = cachedWordVectors(corpus, 100, { dim: 6 }, root);
+  assert.deepEqual(cached, first);
+  assert.equal(readdirSync(root).length, 1);
+  assert.deepEqual(cachedWordVectors(corpus, 100, { dim: 6 }, root), first, 'read back from the cache');
+  assert.equal(readdirSync(root).length, 1);
+  cachedWordVectors(corpus, 100, { dim: 5 }, root);
+  cachedWordVectors(twoTopics(400, 8), 100, { dim: 6 }, root);
+  cachedWordVectors(corpus, 100, { dim: 6, window: 2 }, root);
+  assert.equal(readdirSync(root).length, 4, 'another width, corpus or window is another entry');
+  // Another seed of the SVD's test matrix finds the same 4-dimensional signal (the two topics' nouns and contexts), so the same similarities.
+  const larger = twoTopics(3000, 7);
+  const [seed0, seed9] = [0, 9].map((seed) => wordVectors(larger, 100, { dim: 4, seed }));
+  assert.notDeepEqual(seed9.vectors, seed0.vectors);
+  const sim = (w: WordVectors, a: number, b: number) => cosine(vectorOf(w, a), vectorOf(w, b));
+  for (const [a, b] of [[10, 11], [10, 12], [10, 20], [20, 25]]) assert.ok(Math.abs(sim(seed9, a, b) - sim(seed0, a, b)) < 1e-6, `${a} vs ${b}: ${sim(seed9, a, b)} vs ${sim(seed0, a, b)}`);
 });
