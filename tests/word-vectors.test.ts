@@ -1,13 +1,17 @@
 // Static word vectors from co-occurrences (PPMI + randomized SVD): the SVD against a dense one,
-// vectors on a corpus whose answer is known, determinism and the cache.
+// vectors on a corpus whose answer is known, determinism and the cache, and pretrain's
+// initEmbeddings option putting them into the word embeddings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { mulberry32 } from '../src/data/random.js';
-import { cachedWordVectors, randomizedSvd, wordVectors, type CsrMatrix, type TokenizedTexts, type WordVectors } from '../src/pretrain/index.js';
+import { pretrainingText } from '../src/data/split.js';
+import { cachedWordVectors, pretrain, randomizedSvd, tokenizeCorpus, wordVectors, type CsrMatrix, type TokenizedTexts, type WordVectors } from '../src/pretrain/index.js';
+import { BertTokenizer } from '../src/tokenizer/index.js';
+import { cli } from './helpers/cli.js';
 
 /** A sparse matrix from dense rows. */
 function csr(dense: number[][]): CsrMatrix {
@@ -105,4 +109,67 @@ test('word vectors are a function of the corpus and the seed; the cache returns 
   assert.notDeepEqual(seed9.vectors, seed0.vectors);
   const sim = (w: WordVectors, a: number, b: number) => cosine(vectorOf(w, a), vectorOf(w, b));
   for (const [a, b] of [[10, 11], [10, 12], [10, 20], [20, 25]]) assert.ok(Math.abs(sim(seed9, a, b) - sim(seed0, a, b)) < 1e-6, `${a} vs ${b}: ${sim(seed9, a, b)} vs ${sim(seed0, a, b)}`);
+});
+
+const RUN = {
+  size: 'L1-H32-A2',
+  steps: 8,
+  maxSteps: 0,
+  seqLength: 32,
+  batchSize: 4,
+  heldOutTexts: 20,
+  evalSequences: 16,
+  backend: 'wasm' as const,
+};
+
+test('pretrain initEmbeddings: co-occurrence vectors of the training texts in bert.embeddings.word_embeddings.weight, kept in the run settings', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'finetune-lab-init-embeddings-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const texts = pretrainingText().slice(0, 120);
+  const cacheDir = join(root, 'cache');
+  const lines: string[] = [];
+  const run = await pretrain({ ...RUN, texts, cacheDir, outputDir: join(root, 'run'), initEmbeddings: 'cooccurrence', log: (line) => lines.push(line) });
+  const plain = await pretrain({ ...RUN, texts, cacheDir: null, outputDir: join(root, 'plain'), log: null });
+  const weights = run.model.params.get('bert.embeddings.word_embeddings.weight').dataSync();
+  const random = plain.model.params.get('bert.embeddings.word_embeddings.weight').dataSync();
+  run.model.dispose();
+  plain.model.dispose();
+  assert.ok(lines.some((l) => /^word embeddings: co-occurrence vectors \(PPMI, SVD\) of \d+ of 30522 tokens/.test(l)), lines.join('\n'));
+
+  // The vectors of the 100 training texts (not the 20 held out), each at a random row's norm 0.02 * sqrt(32).
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const tokenized = tokenizeCorpus(texts, tokenizer, null);
+  const expected = wordVectors({ ids: tokenized.ids.subarray(0, tokenized.ends[99]), ends: tokenized.ends.subarray(0, 100) }, 30522, { dim: 32 });
+  assert.ok(expected.tokens.length > 1000, `${expected.tokens.length} tokens with vectors`);
+  const scale = 0.02 * Math.sqrt(32);
+  let gap = 0;
+  expected.tokens.forEach((token, i) => {
+    for (let j = 0; j < 32; j++) gap = Math.max(gap, Math.abs(weights[token * 32 + j] - scale * expected.vectors[i * 32 + j]));
+  });
+  assert.ok(gap < 1e-6, `the embedding rows differ from the vectors by ${gap}`);
+  // Every other token (unseen words, [CLS], [SEP], [MASK], [PAD]'s zero row) keeps the random initialisation.
+  const seen = new Set(expected.tokens);
+  const unchanged = Array.from({ length: 30522 }, (_, token) => token).filter((token) => !seen.has(token));
+  assert.equal(unchanged.length, 30522 - expected.tokens.length);
+  assert.ok(unchanged.every((token) => random.subarray(token * 32, token * 32 + 32).every((x, j) => x === weights[token * 32 + j])), 'the other rows are the random ones');
+  assert.ok(!seen.has(tokenizer.clsTokenId) && !seen.has(tokenizer.padTokenId));
+  // The random rows have that norm too (on average), so the first MLM loss is a fresh model's, near ln 30522 = 10.3.
+  const norms = unchanged.slice(1000, 3000).map((token) => Math.hypot(...random.subarray(token * 32, token * 32 + 32)));
+  assert.ok(Math.abs(norms.reduce((s, x) => s + x, 0) / norms.length - scale) < 0.02 * scale, 'random rows average 0.02 sqrt(H)');
+  assert.ok(Math.abs(run.history[0].evalLoss! - Math.log(30522)) < 0.5, `first held-out loss ${run.history[0].evalLoss}`);
+
+  // Cached beside the tokens; recorded in the run's settings, so a resume must keep it.
+  assert.equal(readdirSync(cacheDir).filter((f) => f.startsWith('word-vectors-')).length, 1);
+  assert.equal(JSON.parse(readFileSync(join(root, 'run', 'last', 'trainer_state.json'), 'utf8')).fingerprint.initEmbeddings, 'cooccurrence');
+  await assert.rejects(pretrain({ ...RUN, texts, cacheDir, outputDir: join(root, 'run'), resume: true, log: null }), /cannot resume/);
+  await assert.rejects(
+    pretrain({ ...RUN, texts, cacheDir, outputDir: join(root, 'other'), init: join(root, 'run', 'model'), initEmbeddings: 'cooccurrence', log: null }),
+    /applies only to a run from random weights/,
+  );
+  // The command line passes --init-embeddings to pretrain, and refuses other values.
+  const refused = await cli(['pretrain', '--init', join(root, 'run', 'model'), '--init-embeddings', 'cooccurrence', '--steps', '1', '--backend', 'wasm', '--output', join(root, 'cli')]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /applies only to a run from random weights/);
+  const unknown = await cli(['pretrain', '--init-embeddings', 'glove', '--steps', '1']);
+  assert.match(unknown.stderr, /--init-embeddings: unknown init-embeddings "glove"; use one of cooccurrence/);
 });
