@@ -54,6 +54,8 @@ export { BagOfWords, BagOfWordsClassifier, LogisticRegression, trainBaseline } f
 export type { BaselineOptions, BaselineResult, BaselineSummary, LogisticOptions, SparseRow, VectorizerOptions } from "./baseline/index.js";
 export { nextWordExamples, bagOfWordsTargets, maskSequence, maskingVocab, maskingTable, mlmBatch, disposeBatch, IGNORE_INDEX, buildCorpus, packWindows, tokenizeCorpus, TOKEN_CACHE_DIR, Windows, MODEL_SIZES, parseSize, shapeName, sizeConfig, pretrain, evaluateMlm, heldOutMlm, heldOutSequences, maskedLmLoss, sparseCrossEntropy, savedRunSettings, HELD_OUT_TEXTS, EVAL_SEQUENCES } from "./pretrain/index.js";
 export type { NextWordExample, MaskingOptions, MaskingVocab, MaskAction, MaskedSequence, MaskingRow, MlmBatch, PretrainCorpus, CorpusOptions, ModelSize, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, MlmEvaluation, HeldOutOptions, RunSettings } from "./pretrain/index.js";
+export { wordVectors, cachedWordVectors, initWordEmbeddings, cooccurrenceEmbeddings, EMBEDDING_INITS } from "./pretrain/index.js";
+export type { EmbeddingInit, WordVectorOptions, WordVectors, TokenizedTexts } from "./pretrain/index.js";
 export { buildPrompt, verbalizerIds, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, MASK, REVIEW_SLOT, clozeScores, contentFreePrior, calibrate, classLogProbs, argmaxRows, evaluateTemplate, fillMask, chooseTemplate, CONTENT_FREE_INPUTS } from "./prompting/index.js";
 export type { Prompt, PromptTemplate, Verbalizer, ClozeOptions, Filling, TemplateEvaluation, TemplateRun, TemplateChoice } from "./prompting/index.js";
 export { saveFigureImage } from "./plots/index.js";

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
 import { resolveModelPath } from '../package/root.js';
-import { MODEL_SIZES, parseSize, pretrain, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
+import { EMBEDDING_INITS, MODEL_SIZES, parseSize, pretrain, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
 import { choice, integer, number, parseCommand, UsageError, validate } from './args.js';
 import { exitCode, stoppable } from './interrupt.js';
 
@@ -24,6 +24,9 @@ mlm_accuracy, checkpoint, size, params, ...
   --init DIR          start from this model's weights (continued pretraining; its size)
   --bag-of-words      also train the pooled [CLS] vector to predict the window's words
                       (MLM alone leaves [CLS] and the pooler, which classifiers read, untrained)
+  --init-embeddings cooccurrence
+                      start the word embeddings from co-occurrence vectors (PPMI + SVD) of the
+                      training texts instead of random ones (a run from random weights only)
   --steps N           optimizer steps of the whole run (its learning-rate schedule spans them)
   --seq N             tokens per window (default 128)
   --batch N           windows per step (default 32)
@@ -58,7 +61,7 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parseCommand({
     args,
     options: {
-      size: { type: 'string' }, init: { type: 'string' }, 'bag-of-words': { type: 'boolean' }, steps: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' },
+      size: { type: 'string' }, init: { type: 'string' }, 'bag-of-words': { type: 'boolean' }, 'init-embeddings': { type: 'string' }, steps: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' },
       lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, 'whole-word': { type: 'boolean' },
       backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'string' }, overwrite: { type: 'boolean' },
       'eval-every': { type: 'string' }, 'save-every': { type: 'string' }, 'snapshot-every': { type: 'string' },
@@ -66,6 +69,7 @@ export async function run(args: string[]): Promise<number> {
     },
   });
   const backend = choice('backend', values.backend, BACKEND_NAMES);
+  const initEmbeddings = choice('init-embeddings', values['init-embeddings'], EMBEDDING_INITS);
   const size = validate('size', values.size, sizeName, `one of ${Object.keys(MODEL_SIZES).join(', ')} or a shape such as L4-H256-A4`);
   const init = validate('init', values.init, (dir) => (existsSync(resolveModelPath(dir)) ? dir : undefined), 'a model directory');
   if (values.resume && values.output && values.output !== values.resume) throw new UsageError('--resume DIR continues the run in DIR; leave out --output or give the same directory');
@@ -83,6 +87,7 @@ export async function run(args: string[]): Promise<number> {
     size: init ? size : size ?? saved?.size,
     init: init ?? saved?.init,
     bagOfWords: values['bag-of-words'] ?? saved?.bagOfWords,
+    initEmbeddings: initEmbeddings ?? saved?.initEmbeddings,
     steps,
     seqLength: integer('seq', values.seq) ?? saved?.seqLength,
     batchSize: integer('batch', values.batch) ?? saved?.batchSize,

@@ -7,6 +7,7 @@ import type { BertTokenizer } from '../tokenizer/index.js';
 import { hasTrainingCheckpoint, type CheckpointState } from '../train/checkpoint.js';
 import type { OptimizationOptions, RunControl } from '../train/step.js';
 import type { MaskingOptions } from './labels.js';
+import type { EmbeddingInit } from './word-vectors.js';
 
 /**
  * `pretrain`'s settings. Optimisation defaults: lr 5e-4, warmupRatio 0.05, weightDecay 0.01 (not
@@ -21,6 +22,8 @@ export interface PretrainOptions extends OptimizationOptions, RunControl {
   init?: string;
   /** Also train the pooled [CLS] vector to predict the window's bag of words (see above). */
   bagOfWords?: boolean;
+  /** Start a model from random weights with word embeddings from the training texts' co-occurrence vectors (word-vectors.ts). */
+  initEmbeddings?: EmbeddingInit;
   /** Optimizer steps of the whole run (the learning-rate schedule spans them). */
   steps: number;
   /** Tokens per window. Default 128. */
@@ -48,7 +51,7 @@ export interface PretrainOptions extends OptimizationOptions, RunControl {
   texts?: readonly string[];
   heldOutTexts?: number;
   evalSequences?: number;
-  /** Token cache directory (null: none); default build/cache/pretrain-tokens. */
+  /** Cache directory of the tokenized corpus and of the word vectors made from it (null: none); default build/cache/pretrain-tokens. */
   cacheDir?: string | null;
   /** Called with every record as it is made, e.g. for a live chart. */
   onRecord?: (record: PretrainRecord) => void;
@@ -113,6 +116,7 @@ export type RunSettings = {
   /** Only in runs that use them (older runs, without these keys, still resume). */
   init?: string;
   bagOfWords?: true;
+  initEmbeddings?: EmbeddingInit;
   seqLength: number;
   batchSize: number;
   lr: number;

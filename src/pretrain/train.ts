@@ -32,6 +32,7 @@ import { AdamW, trainerParamGroups } from '../train/optimizer.js';
 import { createProgress } from '../train/progress.js';
 import { linearSchedule, shouldStop, trainStep, type StepResult } from '../train/step.js';
 import { buildCorpus } from './corpus.js';
+import { cooccurrenceEmbeddings } from './word-vectors.js';
 import { EVAL_SEQUENCES, evaluateMlm, HELD_OUT_TEXTS, heldOutSequences, type MlmEvaluation } from './evaluation.js';
 import { bagOfWordsTargets, disposeBatch, maskingVocab, maskSequence, mlmBatch, type MaskedSequence } from './labels.js';
 import { maskedLmLoss } from './objective.js';
@@ -63,7 +64,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const sizeName = initial ? shapeName(initial.config) : options.size ?? 'bert-mini';
   const config = initial?.config ?? sizeConfig(parseSize(sizeName), tokenizer.vocabSize);
   const problem =
-    initial && options.size && JSON.stringify(parseSize(options.size)) !== JSON.stringify(parseSize(sizeName))
+    initial && options.initEmbeddings
+      ? `initEmbeddings ${options.initEmbeddings} applies only to a run from random weights; ${init} brings its own embeddings, so leave out one of the two`
+      : initial && options.size && JSON.stringify(parseSize(options.size)) !== JSON.stringify(parseSize(sizeName))
       ? `size ${options.size} differs from ${init}'s ${sizeName}; a run started from a model keeps its size, so leave out size`
       : config.vocab_size !== tokenizer.vocabSize
         ? `${init} has a vocabulary of ${config.vocab_size}, not bert-base-uncased's ${tokenizer.vocabSize}; pretraining continues only models with that vocabulary`
@@ -84,7 +87,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
 
   const warmup = Math.round(warmupRatio * steps);
   const fingerprint: RunSettings = {
-    size: sizeName, ...(init ? { init } : {}), ...(bagOfWords ? { bagOfWords: true as const } : {}), seqLength, batchSize, lr, steps, warmupRatio, weightDecay, maxGradNorm, seed, masking,
+    size: sizeName, ...(init ? { init } : {}), ...(bagOfWords ? { bagOfWords: true as const } : {}), ...(options.initEmbeddings ? { initEmbeddings: options.initEmbeddings } : {}), seqLength, batchSize, lr, steps, warmupRatio, weightDecay, maxGradNorm, seed, masking,
     trainWindows: corpus.train.count, heldOutTexts: corpus.heldOutTexts, evalSequences: evalSet.length,
   };
   const model = initial ?? new BertForMaskedLM(config, { seed, pooler: bagOfWords });
@@ -110,6 +113,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         throw new Error(`cannot resume from ${lastDir}: it was started with ${was}, this run has ${JSON.stringify(fingerprint)}; use the same settings or another output directory`);
       }
       log?.(`resumed from ${lastDir} at step ${state.globalStep} of ${steps}`);
+    } else if (options.initEmbeddings) {
+      const made = cooccurrenceEmbeddings(model, texts, tokenizer, { trainTexts: corpus.trainTexts, cacheDir: options.cacheDir });
+      log?.(made);
     }
   } catch (err) {
     lock?.release();
