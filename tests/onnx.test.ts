@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { PYTHON, requireSystem } from '../kernel-setup/system.mjs';
+import { cli } from './helpers/cli.js';
 import { maxAbsDiff } from './helpers/close.js';
 import { injectAdapters, injectLora } from '../src/adapters/index.js';
 import { initBackend, type BackendName } from '../src/backend/index.js';
@@ -275,5 +276,43 @@ describe('the export directory, the graph and the errors', () => {
     assert.ok(existsSync(join(full, 'onnx', 'model.onnx')) && !existsSync(join(full, 'notes.txt')));
     cls.dispose();
     base.dispose();
+  });
+});
+
+describe('finetune-lab export', () => {
+  test('a LoRA run (base model + adapter directory) exports what the model with its adapter computes', async () => {
+    await initBackend({ backend: 'cpu', quiet: true });
+    const model = classifier();
+    const lora = injectLora(model, { r: 4 }, { seed: 6 });
+    perturb(lora.params.named(), (n) => n.endsWith('lora_B.weight'), 60);
+    perturb(model.params.named(), (n) => n.startsWith('classifier.'), 70);
+    const adapterDir = newDir();
+    await lora.save(adapterDir);
+    const out = newDir();
+    const r = await cli(['export', '--model', CLS, '--adapter', adapterDir, '--labels', 'neg,pos', '--output', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.equal(summary.task, 'sequence-classification');
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).id2label, { 0: 'neg', 1: 'pos' });
+    const session = await createSession(summary.model, { threads: 1 });
+    const onnx = await runBert(session, BATCHES[0]);
+    const ours = classifierLogits(model, BATCHES[0]).logits;
+    assert.ok(maxAbsDiff(onnx.logits.data, ours.dataSync()) <= 1e-4);
+    assert.ok(maxAbsDiff(onnx.logits.data, classifierLogits(classifier(), BATCHES[0]).logits.dataSync()) > 1e-3, 'the adapter changed nothing');
+    await session.release();
+    model.dispose();
+  });
+
+  test('bad input: an adapter directory as --model (exit 2), a checkpoint that is no classifier (exit 1)', async () => {
+    const adapterDir = newDir();
+    const model = classifier();
+    await injectLora(model, { r: 2 }).save(adapterDir);
+    model.dispose();
+    const swapped = await cli(['export', '--model', adapterDir, '--output', newDir()]);
+    assert.equal(swapped.code, 2);
+    assert.match(swapped.stderr, /is an adapter directory \(adapter_config\.json\); pass it as --adapter/);
+    const mlm = await cli(['export', '--model', TINY, '--task', 'sequence-classification', '--output', newDir()]);
+    assert.equal(mlm.code, 1);
+    assert.match(mlm.stderr, /is a BertForPreTraining checkpoint, not a classifier.*fine-tune it first \(finetune-lab train\)/);
   });
 });
