@@ -101,10 +101,6 @@ function writeGraph(model: BertTaskModel, task: OnnxTask, g: GraphBuilder): stri
   return ['logits'];
 }
 
-function isNonEmptyDirectory(dir: string): boolean {
-  return existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0);
-}
-
 /**
  * Writes the model as ONNX, with its config and tokenizer, into `dir` (atomically: a crash leaves
  * the old directory or the new one). LoRA is folded into the weights (the model itself is left
@@ -114,7 +110,8 @@ function isNonEmptyDirectory(dir: string): boolean {
 export async function exportOnnx(model: BertTaskModel, dir: string, options: ExportOptions): Promise<ExportResult> {
   const task = options.task ?? defaultTask(model);
   if (!(ONNX_TASKS as readonly string[]).includes(task)) throw new Error(`unknown ONNX task ${JSON.stringify(task)}; use one of ${ONNX_TASKS.join(', ')}`);
-  if (isNonEmptyDirectory(dir) && !options.overwrite) {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir} is a file; choose a directory for the export`);
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !options.overwrite) {
     throw new Error(`${dir} exists and is not empty; choose a new output directory, empty this one, or pass overwrite (--overwrite) to replace it`);
   }
   const g = new GraphBuilder(`${exportedArchitecture(model, task)} (${task})`);

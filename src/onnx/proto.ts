@@ -5,10 +5,9 @@
  */
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
-import { PROJECT_ROOT } from '../package/root.js';
 
-/** Where the schema lives; package.json's `files` ships it, so `src/` and `dist/` builds find the same file. */
-export const ONNX_PROTO = join(PROJECT_ROOT, 'src', 'onnx', 'onnx.proto');
+/** The schema, beside this module: `npm run build` copies it from src/onnx/ to dist/onnx/. */
+export const ONNX_PROTO = join(__dirname, 'onnx.proto');
 
 /** The IR version of that schema (ONNX 1.12), which ONNX Runtime 1.30 and Debian's checker both read. */
 export const IR_VERSION = 8;
