@@ -4,7 +4,8 @@
  * wasm backends, at several batch sizes and lengths, with padding), and Debian's ONNX checker
  * (python3-onnx, `full_check`) must accept every file. The models: the tiny-bert-cls fixture
  * (transformers' head), the article's head, LoRA (folded in at export, and merged beforehand),
- * bottleneck adapters (GELU and ReLU), the encoder alone and the masked-language model. Then the
+ * bottleneck adapters (GELU and ReLU), the encoder alone and the masked-language model; each also
+ * as the int8 variant, checked against the float file. Then the
  * layout transformers.js loads, the fusions ORT applies, the errors, and `finetune-lab export`.
  */
 import { after, before, describe, test } from 'node:test';
@@ -190,6 +191,57 @@ for (const backend of ['cpu', 'wasm'] as BackendName[]) {
   });
 }
 
+/** The smallest cosine similarity between matching rows (vectors along the last axis) of two outputs. */
+function minRowCosine(a: Float32Array, b: Float32Array, width: number): number {
+  let worst = 1;
+  for (let start = 0; start < a.length; start += width) {
+    let [ab, aa, bb] = [0, 0, 0];
+    for (let i = start; i < start + width; i++) [ab, aa, bb] = [ab + a[i] * b[i], aa + a[i] * a[i], bb + b[i] * b[i]];
+    worst = Math.min(worst, ab / Math.sqrt(aa * bb));
+  }
+  return worst;
+}
+
+// int8 weights round each to 1/254 of its row's or column's range: the outputs differ from the
+// float model's in the third decimal, so the measure is direction (cosine), not a small difference.
+describe('the int8 variant (onnx/model_quantized.onnx)', () => {
+  const files: string[] = [];
+  before(async () => {
+    await initBackend({ backend: 'cpu', quiet: true });
+  });
+
+  for (const c of CASES) {
+    test(`${c.name}: every weight table int8, outputs within cosine 0.999 of the float model's`, async (t) => {
+      const model = c.build();
+      try {
+        const result = await exportOnnx(model, newDir(), { tokenizer, quantize: true });
+        const quantized = result.quantized!;
+        files.push(quantized.model);
+        assert.ok(quantized.bytes < 0.3 * result.bytes, `${quantized.bytes} bytes against ${result.bytes}`);
+        const graph = (decodeModel(readFileSync(quantized.model)) as any).graph;
+        const floatTables = graph.initializer.filter((w: any) => w.dims?.length === 2 && w.dataType !== 3).map((w: any) => w.name);
+        assert.deepEqual(floatTables, [], '2-D weights left in float32');
+        const [float, int8] = [await createSession(result.model, { threads: 1 }), await createSession(quantized.model, { threads: 1 })];
+        let worst = 1;
+        for (const batch of BATCHES.slice(0, 2)) {
+          const [f, q] = [await runBert(float, batch), await runBert(int8, batch)];
+          for (const name of Object.keys(f)) worst = Math.min(worst, minRowCosine(f[name].data, q[name].data, f[name].dims.at(-1)!));
+        }
+        await Promise.all([float.release(), int8.release()]);
+        t.diagnostic(`${quantized.bytes} bytes (float ${result.bytes}), min cosine ${worst}`);
+        assert.ok(worst >= 0.999, `cosine ${worst}`);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  test("Debian's ONNX checker (full_check) accepts every int8 file", () => {
+    assert.equal(files.length, CASES.length, 'a case above failed before writing its file');
+    checkOnnx(files);
+  });
+});
+
 describe('the export directory, the graph and the errors', () => {
   before(async () => {
     await initBackend({ backend: 'cpu', quiet: true });
@@ -289,10 +341,12 @@ describe('finetune-lab export', () => {
     const adapterDir = newDir();
     await lora.save(adapterDir);
     const out = newDir();
-    const r = await cli(['export', '--model', CLS, '--adapter', adapterDir, '--labels', 'neg,pos', '--output', out]);
+    const r = await cli(['export', '--model', CLS, '--adapter', adapterDir, '--labels', 'neg,pos', '--quantize', '--output', out]);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     assert.equal(summary.task, 'sequence-classification');
+    assert.equal(summary.quantized.model, join(out, 'onnx', 'model_quantized.onnx'));
+    assert.ok(existsSync(summary.quantized.model));
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).id2label, { 0: 'neg', 1: 'pos' });
     const session = await createSession(summary.model, { threads: 1 });
     const onnx = await runBert(session, BATCHES[0]);

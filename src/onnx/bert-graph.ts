@@ -10,7 +10,8 @@
  *   embeddings  Gather(words) + Gather(types) + Gather(positions), LayerNormalization -> EmbedLayerNormalization
  *
  * The adapters export as what they compute: LoRA folded into its base weight (`W + A B * scaling`),
- * a bottleneck adapter as its layers (down, activation, up, residual Add).
+ * a bottleneck adapter as its layers (down, activation, up, residual Add). The quantized variant
+ * stores every Linear weight and embedding table as int8 (quantize.ts); LayerNorms and biases stay float32.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BottleneckAdapter, LoraLinear } from '../adapters/index.js';
@@ -18,8 +19,9 @@ import type { BertConfig } from '../bert/config.js';
 import type { BertEmbeddings, BertLayer, BertPooler, BertResidualOutput, BertSelfAttention } from '../bert/layers.js';
 import type { BertLMPredictionHead } from '../bert/mlm-head.js';
 import type { BertModel } from '../bert/model.js';
-import { Linear, type LayerNorm, type LinearModule } from '../bert/modules.js';
-import type { GraphBuilder } from './graph.js';
+import { Linear, type Embedding, type LayerNorm, type LinearModule } from '../bert/modules.js';
+import type { GraphBuilder, QuantizedWeight } from './graph.js';
+import { DataType } from './proto.js';
 
 /** transformers fills masked attention scores with float32's lowest value (as BertModel does, src/bert/model.ts). */
 const FLOAT32_MIN = -3.4028234663852886e38;
@@ -38,7 +40,8 @@ export interface BertGraphInputs {
 }
 
 export class BertGraphWriter {
-  constructor(private readonly g: GraphBuilder, private readonly config: BertConfig) {}
+  /** @param quantize write the Linear weights and embedding tables in int8 (the `model_quantized.onnx` variant) */
+  constructor(private readonly g: GraphBuilder, private readonly config: BertConfig, private readonly quantize = false) {}
 
   /** Embeddings, every encoder layer, and the pooler where the model has one. */
   encoder(bert: BertModel, inputs: BertGraphInputs): EncoderValues {
@@ -50,10 +53,10 @@ export class BertGraphWriter {
 
   /** A Linear module, or what stands in its place (an adapter). */
   linear(module: LinearModule, x: string): string {
-    if (module instanceof Linear) return this.affine(module.name, x, this.g.weight(`${module.name}.weight`, module.weight), module.bias);
+    if (module instanceof Linear) return this.affine(module.name, x, module.weight, false, module.bias);
     if (module instanceof LoraLinear) {
       if (module.merged) return this.linear(module.base, x);
-      return this.affine(module.name, x, this.g.computed(`${module.name}.weight`, module.mergedWeight()), module.base.bias);
+      return this.affine(module.name, x, module.mergedWeight(), true, module.base.bias);
     }
     if (module instanceof BottleneckAdapter) {
       const y = this.linear(module.base, x);
@@ -81,36 +84,68 @@ export class BertGraphWriter {
     const { transform } = head;
     const act = this.activation(this.config.hidden_act, this.linear(transform.dense, h), `${transform.name}.act`);
     const transformed = this.layerNorm(transform.LayerNorm, act);
-    const decoder = this.g.weight(`${head.name}.decoder.weight`, head.decoder);
-    // The decoder is stored [vocab, hidden], shared with the embeddings; ORT folds the Transpose once, at load.
-    const decoderT = this.g.node('Transpose', [decoder], { name: `${head.name}.decoder/Transpose`, attributes: { perm: { ints: [1, 0] } } });
-    const product = this.g.node('MatMul', [transformed, decoderT], { name: `${head.name}.decoder/MatMul` });
-    return this.g.node('Add', [product, this.g.weight(`${head.name}.bias`, head.bias)], { name: `${head.name}.decoder/Add` });
+    // The decoder is stored [vocab, hidden], shared with the word embeddings; ORT folds the Transpose once, at load.
+    const scope = `${head.name}.decoder`;
+    const transpose = (decoder: string) => this.g.node('Transpose', [decoder], { name: `${scope}/Transpose`, attributes: { perm: { ints: [1, 0] } } });
+    let product: string;
+    if (this.quantize) {
+      // Row scales of the table are column scales of its transpose: the quantized product as for any Linear.
+      const q = this.g.quantized(`${scope}.weight`, head.decoder, false, 'row');
+      product = this.quantizedMatMul(scope, transformed, { values: transpose(q.values), scales: q.scales });
+    } else {
+      product = this.g.node('MatMul', [transformed, transpose(this.g.weight(`${scope}.weight`, head.decoder))], { name: `${scope}/MatMul` });
+    }
+    return this.g.node('Add', [product, this.g.weight(`${head.name}.bias`, head.bias)], { name: `${scope}/Add` });
   }
 
-  private affine(scope: string, x: string, weight: string, bias: tf.Variable | undefined): string {
-    const product = this.g.node('MatMul', [x, weight], { name: `${scope}/MatMul` });
+  /** `x @ weight + bias`; `owned`: the weight was computed for the export (see GraphBuilder.computed). */
+  private affine(scope: string, x: string, weight: tf.Tensor, owned: boolean, bias: tf.Variable | undefined): string {
+    const name = `${scope}.weight`;
+    const product = this.quantize
+      ? this.quantizedMatMul(scope, x, this.g.quantized(name, weight, owned, 'column'))
+      : this.g.node('MatMul', [x, owned ? this.g.computed(name, weight) : this.g.weight(name, weight)], { name: `${scope}/MatMul` });
     return bias ? this.g.node('Add', [product, this.g.weight(`${scope}.bias`, bias)], { name: `${scope}/Add` }) : product;
+  }
+
+  /**
+   * `x @ W` with W in int8, as ONNX Runtime's `quantize_dynamic` writes it (and its optimiser fuses
+   * into DynamicQuantizeMatMul): x quantized to uint8 at run time, the integer product, then both scales.
+   */
+  private quantizedMatMul(scope: string, x: string, weight: QuantizedWeight): string {
+    const [xq, xScale, xZeroPoint] = this.g.nodeWithOutputs('DynamicQuantizeLinear', [x], 3, { name: `${scope}/DynamicQuantizeLinear` });
+    const product = this.g.node('MatMulInteger', [xq, weight.values, xZeroPoint, this.g.int8(0)], { name: `${scope}/MatMulInteger` });
+    const float = this.g.node('Cast', [product], { name: `${scope}/Cast`, attributes: { to: { int: DataType.FLOAT } } });
+    const scale = this.g.node('Mul', [xScale, weight.scales], { name: `${scope}/Mul_scales` });
+    return this.g.node('Mul', [float, scale], { name: `${scope}/Mul` });
   }
 
   /** `(1 - mask[:, None, None, :]) * float32 min`, as transformers' extended attention mask. */
   private maskBias(mask: string): string {
     const scope = 'bert/extended_attention_mask';
     const unsqueezed = this.g.node('Unsqueeze', [mask, this.g.int64([1, 2])], { name: `${scope}/Unsqueeze` });
-    const cast = this.g.node('Cast', [unsqueezed], { name: `${scope}/Cast`, attributes: { to: { int: 1 } } });
+    const cast = this.g.node('Cast', [unsqueezed], { name: `${scope}/Cast`, attributes: { to: { int: DataType.FLOAT } } });
     const inverted = this.g.node('Sub', [this.g.float(1), cast], { name: `${scope}/Sub` });
     return this.g.node('Mul', [inverted, this.g.float(FLOAT32_MIN)], { name: `${scope}/Mul` });
   }
 
+  /** The rows `indices` of an embedding table; quantized: int8 rows, each times its own scale. */
+  private lookup(table: Embedding, indices: string): string {
+    const scope = table.name;
+    if (!this.quantize) return this.g.node('Gather', [this.g.weight(`${scope}.weight`, table.weight), indices], { name: `${scope}/Gather` });
+    const q = this.g.quantized(`${scope}.weight`, table.weight, false, 'row');
+    const rows = this.g.node('Cast', [this.g.node('Gather', [q.values, indices], { name: `${scope}/Gather` })], { name: `${scope}/Cast`, attributes: { to: { int: DataType.FLOAT } } });
+    const scales = this.g.node('Unsqueeze', [this.g.node('Gather', [q.scales, indices], { name: `${scope}/Gather_scales` }), this.g.int64([-1])], { name: `${scope}/Unsqueeze` });
+    return this.g.node('Mul', [rows, scales], { name: `${scope}/Mul` });
+  }
+
   private embeddings(m: BertEmbeddings, ids: string, tokenTypes: string): string {
-    const gather = (table: string, indices: string, name: string) => this.g.node('Gather', [table, indices], { name: `${name}/Gather` });
-    const words = gather(this.g.weight(`${m.word_embeddings.name}.weight`, m.word_embeddings.weight), ids, m.word_embeddings.name);
-    const types = gather(this.g.weight(`${m.token_type_embeddings.name}.weight`, m.token_type_embeddings.weight), tokenTypes, m.token_type_embeddings.name);
+    const words = this.lookup(m.word_embeddings, ids);
+    const types = this.lookup(m.token_type_embeddings, tokenTypes);
     // position_ids = range(sequence_length); longer inputs fail in Gather, as max_position_embeddings says they must.
     const shape = this.g.node('Shape', [ids], { name: `${m.name}/Shape` });
     const seq = this.g.node('Gather', [shape, this.g.int64(1)], { name: `${m.name}/Gather_seq`, attributes: { axis: { int: 0 } } });
     const positionIds = this.g.node('Range', [this.g.int64(0), seq, this.g.int64(1)], { name: `${m.name}/Range` });
-    const positions = gather(this.g.weight(`${m.position_embeddings.name}.weight`, m.position_embeddings.weight), positionIds, m.position_embeddings.name);
+    const positions = this.lookup(m.position_embeddings, positionIds);
     const sum = this.g.node('Add', [this.g.node('Add', [words, types], { name: `${m.name}/Add` }), positions], { name: `${m.name}/Add_1` });
     return this.layerNorm(m.LayerNorm, sum);
   }

@@ -1,11 +1,13 @@
 /**
  * An ONNX graph under construction: named inputs and outputs with symbolic axes, nodes of the
- * standard domain, and weights as initializers (float32 `raw_data`, little-endian). Weights are
- * read from their tensors only when the model is built, once each, however often they are used.
+ * standard domain, and weights as initializers (float32, or int8 with scales, as little-endian
+ * `raw_data`). Weights are read from their tensors only when the model is built, once each,
+ * however often they are used.
  */
 import { endianness } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { AttributeType, DataType, IR_VERSION, type ModelObject } from './proto.js';
+import { quantizeInt8, type ScaleAxis } from './quantize.js';
 
 // Typed-array bytes are host order; ONNX's raw_data is little-endian.
 if (endianness() !== 'LE') throw new Error('finetune-lab/onnx needs a little-endian CPU');
@@ -29,10 +31,23 @@ export interface ModelInfo {
   docString?: string;
 }
 
+/** A TensorProto as protobufjs' plain objects spell it. */
+type TensorObject = { name: string; dims: number[]; dataType: number; rawData: Uint8Array };
+
 interface Initializer {
   tensor: tf.Tensor;
   /** Computed for the export (a merged LoRA weight): disposed once read. */
   owned: boolean;
+  /** The initializers written from the tensor's values. */
+  encode(data: Float32Array): TensorObject[];
+}
+
+/** The names of an int8 weight's two initializers. */
+export interface QuantizedWeight {
+  /** int8, the weight's shape. */
+  values: string;
+  /** float32: one scale per column or per row. */
+  scales: string;
 }
 
 interface NodeObject {
@@ -59,8 +74,9 @@ const bytesOf = (view: ArrayBufferView) => new Uint8Array(view.buffer, view.byte
 export class GraphBuilder {
   private readonly nodes: NodeObject[] = [];
   private readonly initializers = new Map<string, Initializer>();
-  private readonly constants = new Map<string, { dims: number[]; dataType: number; rawData: Uint8Array }>();
+  private readonly constants = new Map<string, TensorObject>();
   private readonly names = new Map<tf.Tensor, string>();
+  private readonly quantizedNames = new Map<tf.Tensor, QuantizedWeight>();
   private readonly inputs: Record<string, unknown>[] = [];
   private readonly outputs: Record<string, unknown>[] = [];
   private readonly used = new Set<string>();
@@ -86,24 +102,57 @@ export class GraphBuilder {
 
   /** Adds a node with one output and returns that output's name. */
   node(opType: string, inputs: string[], options: NodeOptions): string {
+    return this.nodeWithOutputs(opType, inputs, 1, options)[0];
+  }
+
+  /** Adds a node with `count` outputs and returns their names. */
+  nodeWithOutputs(opType: string, inputs: string[], count: number, options: NodeOptions): string[] {
     const name = this.unique(options.name);
-    const output = `${name}_output_0`;
-    this.used.add(output);
+    const outputs = Array.from({ length: count }, (_, i) => `${name}_output_${i}`);
+    for (const output of outputs) this.used.add(output);
     const attribute = Object.entries(options.attributes ?? {}).map(([key, value]) => attributeObject(key, value));
-    this.nodes.push({ name, opType, input: inputs, output: [output], attribute });
-    return output;
+    this.nodes.push({ name, opType, input: inputs, output: outputs, attribute });
+    return outputs;
   }
 
   /** A float32 weight, stored once however often it is asked for (tied embeddings). */
   weight(name: string, tensor: tf.Tensor): string {
     const known = this.names.get(tensor);
     if (known) return known;
-    return this.addInitializer(name, tensor, false);
+    const unique = this.addInitializer(name, tensor, false, (data) => [{ name: unique, dims: tensor.shape, dataType: DataType.FLOAT, rawData: bytesOf(data) }]);
+    this.names.set(tensor, unique);
+    return unique;
   }
 
   /** A float32 weight computed for the export; the builder disposes it once it has read it. */
   computed(name: string, tensor: tf.Tensor): string {
-    return this.addInitializer(name, tensor, true);
+    const unique = this.addInitializer(name, tensor, true, (data) => [{ name: unique, dims: tensor.shape, dataType: DataType.FLOAT, rawData: bytesOf(data) }]);
+    return unique;
+  }
+
+  /**
+   * A 2-D weight stored as int8 with a scale per column or per row (quantize.ts), once however
+   * often it is asked for (tied embeddings); `owned` as for `computed`.
+   */
+  quantized(name: string, tensor: tf.Tensor, owned: boolean, per: ScaleAxis): QuantizedWeight {
+    const known = this.quantizedNames.get(tensor);
+    if (known) return known;
+    const [rows, columns] = tensor.shape;
+    const values = this.unique(`${name}_quantized`);
+    const scales = this.addInitializer(`${name}_scale`, tensor, owned, (data) => {
+      const q = quantizeInt8(data, rows, columns, per);
+      return [
+        { name: values, dims: [rows, columns], dataType: DataType.INT8, rawData: bytesOf(q.values) },
+        { name: scales, dims: [q.scales.length], dataType: DataType.FLOAT, rawData: bytesOf(q.scales) },
+      ];
+    });
+    if (!owned) this.quantizedNames.set(tensor, { values, scales });
+    return { values, scales };
+  }
+
+  /** An int8 scalar constant (a zero point). */
+  int8(value: number): string {
+    return this.constant('int8', value, (list) => Int8Array.from(list), DataType.INT8);
   }
 
   /** A float32 constant (a scalar, or a vector with `dims`), shared by name. */
@@ -119,12 +168,12 @@ export class GraphBuilder {
   /** The ModelProto, with every weight read (asynchronously: webgpu has no synchronous reads). */
   async model(info: ModelInfo): Promise<ModelObject> {
     const initializer = [];
-    for (const [name, { tensor, owned }] of this.initializers) {
+    for (const { tensor, owned, encode } of this.initializers.values()) {
       const data = (await tensor.data()) as Float32Array;
       if (owned) tensor.dispose();
-      initializer.push({ name, dims: tensor.shape, dataType: DataType.FLOAT, rawData: bytesOf(data) });
+      initializer.push(...encode(data));
     }
-    for (const [name, c] of this.constants) initializer.push({ name, ...c });
+    initializer.push(...this.constants.values());
     return {
       irVersion: IR_VERSION,
       opsetImport: [{ domain: '', version: info.opset }],
@@ -140,11 +189,10 @@ export class GraphBuilder {
     for (const { tensor, owned } of this.initializers.values()) if (owned) tensor.dispose();
   }
 
-  private addInitializer(name: string, tensor: tf.Tensor, owned: boolean): string {
-    if (tensor.dtype !== 'float32') throw new Error(`weight ${name} is ${tensor.dtype}; ONNX export writes float32 weights`);
+  private addInitializer(name: string, tensor: tf.Tensor, owned: boolean, encode: Initializer['encode']): string {
+    if (tensor.dtype !== 'float32') throw new Error(`weight ${name} is ${tensor.dtype}; ONNX export reads float32 weights`);
     const unique = this.unique(name);
-    this.initializers.set(unique, { tensor, owned });
-    if (!owned) this.names.set(tensor, unique);
+    this.initializers.set(unique, { tensor, owned, encode });
     return unique;
   }
 
@@ -154,7 +202,7 @@ export class GraphBuilder {
     const name = `${kind}_${scalar ? values : `[${list.join(',')}]`}`;
     if (!this.constants.has(name)) {
       this.used.add(name);
-      this.constants.set(name, { dims: scalar ? [] : [list.length], dataType, rawData: bytesOf(typed(list)) });
+      this.constants.set(name, { name, dims: scalar ? [] : [list.length], dataType, rawData: bytesOf(typed(list)) });
     }
     return name;
   }
