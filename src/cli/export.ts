@@ -42,7 +42,7 @@ function taskModelFor(architecture: string, adapterHeads: string[] | undefined, 
   const wanted = task ?? (saved === 'classification' || saved === 'article' ? 'sequence-classification' : saved === 'base' ? 'feature-extraction' : 'fill-mask');
   if (wanted === 'sequence-classification' && saved !== 'classification' && saved !== 'article') {
     throw new Error(`${model} is a ${architecture || 'BertModel'} checkpoint, not a classifier (config.json's architectures); ` +
-      'fine-tune it first (finetune-lab train) and export DIR/best, pass the adapter a LoRA or adapter run wrote with --adapter DIR, or choose --task fill-mask or feature-extraction');
+      'fine-tune it first (finetune-lab train) and export DIR/best, or for a LoRA or adapter run pass its directory with --adapter DIR, or choose --task fill-mask or feature-extraction');
   }
   return wanted === 'sequence-classification' ? saved : wanted === 'fill-mask' ? (saved === 'pretraining' ? 'pretraining' : 'mlm') : 'base';
 }

@@ -5,7 +5,7 @@
  *   DIR/config.json                 the model's config (model_type "bert", id2label, label2id, architectures)
  *   DIR/tokenizer.json, tokenizer_config.json, vocab.txt
  *   DIR/onnx/model.onnx             opset 17, IR 8, float32 weights as initializers
- *   DIR/onnx/model_quantized.onnx   (with `quantize`) the Linear weights in int8
+ *   DIR/onnx/model_quantized.onnx   (with `quantize`) the weight tables in int8
  *
  * The graph's inputs are int64 `input_ids`, `attention_mask`, `token_type_ids` `[batch_size,
  * sequence_length]`; its outputs are named after the task, as Optimum names them.
@@ -43,7 +43,7 @@ export interface ExportOptions {
   task?: OnnxTask;
   /** Replace a directory that is not empty. Default false. */
   overwrite?: boolean;
-  /** Also write `onnx/model_quantized.onnx`: every Linear weight in int8, one scale per output column (about 4x smaller, less exact). Default false. */
+  /** Also write `onnx/model_quantized.onnx`: the Linear weights and embedding tables in int8 (quantize.ts; about 4x smaller, less exact). Default false. */
   quantize?: boolean;
 }
 
