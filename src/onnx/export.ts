@@ -19,22 +19,8 @@ import { PROJECT_ROOT } from '../package/root.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
 import { BertGraphWriter } from './bert-graph.js';
 import { GraphBuilder, type Dim } from './graph.js';
+import { ONNX_INPUTS, ONNX_MODEL_FILE, ONNX_QUANTIZED_FILE, ONNX_TASKS, OPSET, type OnnxTask } from './layout.js';
 import { DataType, encodeModel } from './proto.js';
-
-/** The tasks, by transformers.js' and Optimum's names. */
-export const ONNX_TASKS = ['sequence-classification', 'feature-extraction', 'fill-mask'] as const;
-export type OnnxTask = (typeof ONNX_TASKS)[number];
-
-/** The opset of the exported graphs: the first with LayerNormalization, and the newest Debian's ONNX 1.12 checks. */
-export const OPSET = 17;
-
-/** Where the model file goes inside the export directory (transformers.js looks for `onnx/model.onnx`). */
-export const ONNX_MODEL_FILE = join('onnx', 'model.onnx');
-/** The int8 variant, where transformers.js looks for it (`dtype: 'q8'`). */
-export const ONNX_QUANTIZED_FILE = join('onnx', 'model_quantized.onnx');
-
-/** The graph's input names, in order. */
-export const ONNX_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 
 export interface ExportOptions {
   /** The tokenizer written beside the model (transformers.js reads tokenizer.json and tokenizer_config.json). */

@@ -6,7 +6,7 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import { optionalPeer } from '../package/peers.js';
-import { ONNX_INPUTS } from './export.js';
+import { ONNX_INPUTS } from './layout.js';
 
 export interface OrtSessionOptions {
   /** Intra-op threads; default 0, ONNX Runtime's choice (one per physical core). */
