@@ -40,6 +40,8 @@ export { AdamW, trainerParamGroups, valueAndGrads } from "./train/optimizer.js";
 export type { AdamWOptions, AdamWState, ParamGroup, NamedArray } from "./train/optimizer.js";
 export { injectLora, injectAdapters, loadAdapter, loraConfig, bottleneckConfig, AdapterModel, LoraModel, LoraLinear, BottleneckModel, BottleneckAdapter, LORA_DEFAULTS, BOTTLENECK_DEFAULTS, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX } from "./adapters/index.js";
 export type { LoraConfig, BottleneckConfig, InjectOptions, ParameterCounts } from "./adapters/index.js";
+export { exportOnnx, defaultTask, createSession, onnxRuntime, runBert, decodeModel, encodeModel, ONNX_INPUTS, ONNX_MODEL_FILE, ONNX_PROTO, ONNX_QUANTIZED_FILE, ONNX_TASKS, OPSET } from "./onnx/index.js";
+export type { ExportOptions, ExportResult, OnnxTask, OnnxBatch, OnnxOutputs, OrtSessionOptions } from "./onnx/index.js";
 export { finetune, FINETUNE_DEFAULTS, withTokenizer, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2 } from "./finetune/index.js";
 export type { FinetuneOptions, FinetuneSummary, FinetuneResult, Method, MethodSpec, ClassifierModel, FeatureBatch, Prediction, Projection } from "./finetune/index.js";
 export { fit } from "./train/trainer.js";
