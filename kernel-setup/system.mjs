@@ -1,6 +1,6 @@
 // What the machine itself must provide, beyond the npm packages, for each purpose: the tutorial
 // (and `npm start`) needs a Jupyter to open the notebooks in; the tests need Jupyter in Debian's
-// Python, its kernel test suite, Chromium and a WebGPU adapter for Dawn. Each piece knows how to check itself and which Debian/Ubuntu
+// Python, its kernel test suite, the ONNX checker, Chromium and a WebGPU adapter for Dawn. Each piece knows how to check itself and which Debian/Ubuntu
 // packages install it. `ensureSystem` installs what is missing when it may (Debian/Ubuntu, root),
 // and otherwise returns one message listing every missing piece with its install command;
 // `requireSystem` makes a test that needs a missing piece fail with that piece's line.
@@ -67,6 +67,13 @@ export const PIECES = {
     apt: ['python3-jupyter-kernel-test'],
     elsewhere: `${PYTHON} -m pip install jupyter_kernel_test (in the Python that has Jupyter)`,
   },
+  // The ONNX project's own checker, which judges every file `exportOnnx` writes (tests/onnx.test.ts).
+  'onnx-checker': {
+    what: `the ONNX checker for ${PYTHON} (the onnx Python package)`,
+    present: () => missingModules(['onnx']).length === 0,
+    apt: ['python3-onnx'],
+    elsewhere: `${PYTHON} -m pip install onnx`,
+  },
   chromium: {
     what: `Chromium at ${CHROMIUM}`,
     present: () => existsSync(CHROMIUM),
@@ -86,7 +93,7 @@ export const PIECES = {
 /** What each purpose needs (`node kernel-setup/setup.mjs --for PURPOSE`), and how it is named in messages. */
 export const PURPOSES = {
   tutorial: { pieces: ['jupyter'], needs: 'The tutorial and `npm start` need' },
-  tests: { pieces: ['python-jupyter', 'kernel-test', 'chromium', 'webgpu'], needs: 'The tests need' },
+  tests: { pieces: ['python-jupyter', 'kernel-test', 'onnx-checker', 'chromium', 'webgpu'], needs: 'The tests need' },
 };
 
 function hasBackportsSource() {

@@ -40,6 +40,8 @@ export { AdamW, trainerParamGroups, valueAndGrads } from "./train/optimizer.js";
 export type { AdamWOptions, AdamWState, ParamGroup, NamedArray } from "./train/optimizer.js";
 export { injectLora, injectAdapters, loadAdapter, loraConfig, bottleneckConfig, AdapterModel, LoraModel, LoraLinear, BottleneckModel, BottleneckAdapter, LORA_DEFAULTS, BOTTLENECK_DEFAULTS, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX } from "./adapters/index.js";
 export type { LoraConfig, BottleneckConfig, InjectOptions, ParameterCounts } from "./adapters/index.js";
+export { exportOnnx, defaultTask, createSession, onnxRuntime, runBert, decodeModel, encodeModel, ONNX_INPUTS, ONNX_MODEL_FILE, ONNX_PROTO, ONNX_QUANTIZED_FILE, ONNX_TASKS, OPSET } from "./onnx/index.js";
+export type { ExportOptions, ExportResult, OnnxTask, OnnxBatch, OnnxOutputs, OrtSessionOptions } from "./onnx/index.js";
 export { finetune, FINETUNE_DEFAULTS, withTokenizer, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2 } from "./finetune/index.js";
 export type { FinetuneOptions, FinetuneSummary, FinetuneResult, Method, MethodSpec, ClassifierModel, FeatureBatch, Prediction, Projection } from "./finetune/index.js";
 export { fit } from "./train/trainer.js";
@@ -54,6 +56,8 @@ export { BagOfWords, BagOfWordsClassifier, LogisticRegression, trainBaseline } f
 export type { BaselineOptions, BaselineResult, BaselineSummary, LogisticOptions, SparseRow, VectorizerOptions } from "./baseline/index.js";
 export { nextWordExamples, bagOfWordsTargets, maskSequence, maskingVocab, maskingTable, mlmBatch, disposeBatch, IGNORE_INDEX, buildCorpus, packWindows, tokenizeCorpus, TOKEN_CACHE_DIR, Windows, MODEL_SIZES, parseSize, shapeName, sizeConfig, pretrain, evaluateMlm, heldOutMlm, heldOutSequences, maskedLmLoss, sparseCrossEntropy, savedRunSettings, HELD_OUT_TEXTS, EVAL_SEQUENCES, generatorSize, replacedTokenLoss, PRETRAIN_OBJECTIVES, RTD_WEIGHT } from "./pretrain/index.js";
 export type { NextWordExample, MaskingOptions, MaskingVocab, MaskAction, MaskedSequence, MaskingRow, MlmBatch, PretrainCorpus, CorpusOptions, ModelSize, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, MlmEvaluation, RtdEvaluation, HeldOutOptions, RunSettings, PretrainObjective } from "./pretrain/index.js";
+export { wordVectors, cachedWordVectors, initWordEmbeddings, cooccurrenceEmbeddings, EMBEDDING_INITS } from "./pretrain/index.js";
+export type { EmbeddingInit, WordVectorOptions, WordVectors, TokenizedTexts } from "./pretrain/index.js";
 export { buildPrompt, verbalizerIds, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, MASK, REVIEW_SLOT, clozeScores, contentFreePrior, calibrate, classLogProbs, argmaxRows, evaluateTemplate, fillMask, chooseTemplate, CONTENT_FREE_INPUTS } from "./prompting/index.js";
 export type { Prompt, PromptTemplate, Verbalizer, ClozeOptions, Filling, TemplateEvaluation, TemplateRun, TemplateChoice } from "./prompting/index.js";
 export { saveFigureImage } from "./plots/index.js";

@@ -18,6 +18,7 @@ const LAYERS: string[][] = [
   ['ops'],
   ['bert'],
   ['adapters'],
+  ['onnx'],
   ['train'],
   ['finetune', 'pretrain', 'prompting', 'baseline', 'plots'],
   ['course'],

@@ -104,6 +104,12 @@ const CALLS: Record<string, { good: Call; failing: Call; malformed: Call }> = {
     failing: { args: ['prompt', '--model', TINY_MLM, '--fill', 'no blank here'], env: { FINETUNE_LAB_BACKEND: 'cpu' }, shows: /has no \[MASK\]/ },
     malformed: { args: ['prompt', '--top-k', 'many'], shows: /--top-k takes a positive whole number, not "many"/ },
   },
+  export: {
+    good: { args: ['export', '--model', TINY_CLS, '--output', tmp('onnx')], shows: /"task":"sequence-classification"/,
+      check: () => assert.equal(JSON.parse(readFileSync(tmp('onnx/config.json'), 'utf8')).model_type, 'bert') },
+    failing: { args: ['export', '--model', TINY_MLM, '--task', 'sequence-classification', '--output', tmp('onnx-mlm')], shows: /BertForPreTraining checkpoint, not a classifier/ },
+    malformed: { args: ['export', '--model', TINY_CLS, '--task', 'translation', '--output', tmp('onnx-bad')], shows: /--task: unknown task "translation"; use one of sequence-classification, feature-extraction, fill-mask/ },
+  },
   // `lab` hands its arguments to Jupyter, whose exit codes follow the same rule; a good call would
   // start a server that runs until stopped, so `lab --help` stands in for it.
   lab: {

@@ -27,11 +27,14 @@ const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf
  * None fetches anything; npm 11 runs none of them unless approved.
  */
 const KNOWN_INSTALL_SCRIPTS = ['node_modules/core-js', 'node_modules/koffi', 'node_modules/webgpu'];
-/** The packages only the course needs, which a dependent must not get (danfojs-node's tree would bring TensorFlow.js 3's native build). */
-const COURSE_ONLY = ['danfojs-node', 'tslab', 'zeromq', '@tensorflow/tfjs-node', 'xlsx'];
+/** The optional peers, which a dependent must not get (danfojs-node's tree would bring TensorFlow.js 3's native build, onnxruntime-node 288 MB). */
+const COURSE_ONLY = ['danfojs-node', 'tslab', 'zeromq', '@tensorflow/tfjs-node', 'xlsx', 'onnxruntime-node'];
 
 /** The dependent's program: the library's first steps, printed as JSON. */
-const MAIN_TS = `import { BertTokenizer, EMBEDDED_MODEL, fromPretrained, initBackend, toDataFrame } from 'finetune-lab';
+const MAIN_TS = `import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BertTokenizer, EMBEDDED_MODEL, exportOnnx, fromPretrained, initBackend, toDataFrame } from 'finetune-lab';
 
 const backend = await initBackend({ backend: 'wasm', quiet: true });
 const { model, tokenizer } = await fromPretrained(EMBEDDED_MODEL, { task: 'mlm', quiet: true });
@@ -40,6 +43,9 @@ const batch = tokenizer.encode('this movie was [MASK] and i loved it.');
 const { lastHiddenState, logits } = model.forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask });
 const mask = batch.input_ids[0].indexOf(tokenizer.convertTokensToIds(['[MASK]'])[0]);
 const best = ((await logits.argMax(-1).array()) as number[][])[0][mask];
+const onnxDir = mkdtempSync(join(tmpdir(), 'dependent-onnx-'));
+const onnx = await exportOnnx(model, join(onnxDir, 'model'), { tokenizer, task: 'feature-extraction' });
+rmSync(onnxDir, { recursive: true });
 let dataFrames = 'available';
 try {
   toDataFrame({ text: ['a'], label: [0], labelNames: ['x'] });
@@ -54,6 +60,7 @@ console.log(JSON.stringify({
   hidden: Array.from(await lastHiddenState.data()).slice(0, 16),
   fill: tokenizer.convertIdsToTokens([best])[0],
   bertBase: (await BertTokenizer.fromPretrained('bert-base-uncased')).encode('i like strawberries').input_ids[0],
+  onnxBytes: onnx.bytes,
   dataFrames,
 }));
 `;
@@ -184,5 +191,6 @@ test('a TypeScript file in that project imports finetune-lab, compiles with tsc,
   assert.equal(dependent.backend, 'wasm');
   assert.equal(dependent.inputIds[0], 101);
   assert.deepEqual(dependent.shape, [1, dependent.inputIds.length, 128]);
-  for (const key of ['backend', 'inputIds', 'shape', 'hidden', 'fill', 'bertBase'] as const) assert.deepEqual(dependent[key], project[key], key);
+  assert.ok(dependent.onnxBytes > 1e7, 'the embedded model exported to ONNX');
+  for (const key of ['backend', 'inputIds', 'shape', 'hidden', 'fill', 'bertBase', 'onnxBytes'] as const) assert.deepEqual(dependent[key], project[key], key);
 });

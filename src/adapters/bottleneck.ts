@@ -74,7 +74,7 @@ export class BottleneckAdapter extends WrappedLinear {
   readonly down: Linear;
   readonly up: Linear;
 
-  constructor(base: LinearModule, params: Parameters, size: number, private readonly act: (x: tf.Tensor) => tf.Tensor) {
+  constructor(base: LinearModule, params: Parameters, size: number, readonly nonLinearity: BottleneckConfig['non_linearity']) {
     super(base);
     const name = base.name.replace(/\.dense$/, '.adapter');
     this.down = new Linear(params, `${name}.down`, base.outFeatures, size, { init: 'zeros' });
@@ -83,7 +83,7 @@ export class BottleneckAdapter extends WrappedLinear {
 
   forward(x: tf.Tensor, context: ForwardContext): tf.Tensor {
     const y = this.base.forward(x, context);
-    return add(y, this.up.forward(this.act(this.down.forward(y))));
+    return add(y, this.up.forward(activation(this.nonLinearity)(this.down.forward(y))));
   }
 }
 
@@ -109,7 +109,7 @@ export class BottleneckModel extends AdapterModel {
     super(model, params, saved);
     this.config = { ...base, bottleneck_size: size, task_type: taskType, modules_to_save: modulesToSave };
     this.targets = targets;
-    this.wrap(targets, (module) => new BottleneckAdapter(module, params, size, activation(base.non_linearity)));
+    this.wrap(targets, (module) => new BottleneckAdapter(module, params, size, base.non_linearity));
   }
 
   configJson(): Record<string, unknown> {

@@ -115,9 +115,15 @@ export class LoraLinear extends WrappedLinear<Linear> {
     return tf.mul(tf.matMul(this.lora_A.weight as tf.Tensor2D, this.lora_B.weight as tf.Tensor2D), this.scaling);
   }
 
+  /** The weight with the update folded in, `W + A B * scaling` (a new tensor; `[in, out]` as W). */
+  mergedWeight(): tf.Tensor2D {
+    if (this.merged) throw new Error(`LoRA on ${this.name} is merged already: its base weight is the merged weight`);
+    return tf.tidy(() => tf.add(this.base.weight, this.delta()));
+  }
+
   /** Folds the update into the base weight (`W += A B * scaling`). */
   merge(): void {
-    tf.tidy(() => this.base.weight.assign(tf.add(this.base.weight, this.delta())));
+    tf.tidy(() => this.base.weight.assign(this.mergedWeight()));
     this.merged = true;
   }
 

@@ -23,5 +23,6 @@ export const COMMANDS: Record<string, Command> = {
   pretrain: { summary: 'Pretrain a BERT from scratch by masked-language modelling on the IMDB reviews (resumable) and print a JSON summary', load: () => import('./pretrain.js') },
   tutorial: { summary: 'Execute every notebook in order under one settings profile and export the HTML report (works offline)', load: () => import('./tutorial.js') },
   prompt: { summary: 'Zero-shot sentiment by cloze prompting a masked-language model (templates, calibration), or fill in [MASK] blanks (JSON)', load: () => import('./prompt.js') },
+  export: { summary: 'Export a fine-tuned BERT (LoRA merged, adapters as layers) to ONNX in the layout transformers.js loads', load: () => import('./export.js') },
   lab: { summary: 'Open the notebooks in JupyterLab (or Jupyter Notebook) on 127.0.0.1 with the finetune-lab kernel', load: () => import('./lab.js') },
 };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
 import { resolveModelPath } from '../package/root.js';
-import { MODEL_SIZES, parseSize, pretrain, PRETRAIN_OBJECTIVES, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
+import { EMBEDDING_INITS, MODEL_SIZES, parseSize, pretrain, PRETRAIN_OBJECTIVES, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
 import { SCHEDULES } from '../train/step.js';
 import { choice, integer, number, parseCommand, UsageError, validate } from './args.js';
 import { exitCode, stoppable } from './interrupt.js';
@@ -27,6 +27,9 @@ rtd_replaced_accuracy), checkpoint, size, params, ...
   --init DIR          start from this model's weights (continued pretraining; its size)
   --bag-of-words      also train the pooled [CLS] vector to predict the window's words
                       (MLM alone leaves [CLS] and the pooler, which classifiers read, untrained)
+  --init-embeddings cooccurrence
+                      start the word embeddings from co-occurrence vectors (PPMI + SVD) of the
+                      training texts instead of random ones (a run from random weights only)
   --objective NAME    ${PRETRAIN_OBJECTIVES.join('|')} (default mlm); rtd: ELECTRA's replaced-token detection
   --generator SHAPE   rtd: the generator's size, as wide as the model (default a quarter of its
                       layers, heads and intermediate size, e.g. L1-H256-A1-I256 for bert-mini)
@@ -73,7 +76,7 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parseCommand({
     args,
     options: {
-      size: { type: 'string' }, init: { type: 'string' }, 'bag-of-words': { type: 'boolean' }, steps: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' },
+      size: { type: 'string' }, init: { type: 'string' }, 'bag-of-words': { type: 'boolean' }, 'init-embeddings': { type: 'string' }, steps: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' },
       objective: { type: 'string' }, generator: { type: 'string' }, 'rtd-weight': { type: 'string' }, 'budget-hours': { type: 'string' }, accumulate: { type: 'string' },
       schedule: { type: 'string' }, 'warmup-steps': { type: 'string' }, dropout: { type: 'string' }, clip: { type: 'string' }, 'snapshot-minutes': { type: 'string' },
       lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, 'whole-word': { type: 'boolean' },
@@ -83,6 +86,7 @@ export async function run(args: string[]): Promise<number> {
     },
   });
   const backend = choice('backend', values.backend, BACKEND_NAMES);
+  const initEmbeddings = choice('init-embeddings', values['init-embeddings'], EMBEDDING_INITS);
   const size = validate('size', values.size, sizeName, `one of ${Object.keys(MODEL_SIZES).join(', ')} or a shape such as L4-H256-A4`);
   const init = validate('init', values.init, (dir) => (existsSync(resolveModelPath(dir)) ? dir : undefined), 'a model directory');
   if (values.resume && values.output && values.output !== values.resume) throw new UsageError('--resume DIR continues the run in DIR; leave out --output or give the same directory');
@@ -103,6 +107,7 @@ export async function run(args: string[]): Promise<number> {
     size: init ? size : size ?? saved?.size,
     init: init ?? saved?.init,
     bagOfWords: values['bag-of-words'] ?? saved?.bagOfWords,
+    initEmbeddings: initEmbeddings ?? saved?.initEmbeddings,
     objective: choice('objective', values.objective, PRETRAIN_OBJECTIVES) ?? saved?.objective,
     generator: validate('generator', values.generator, sizeName, 'a shape such as L1-H256-A1-I256') ?? saved?.generator,
     rtdWeight: number('rtd-weight', values['rtd-weight'], { above: 0 }) ?? saved?.rtdWeight,

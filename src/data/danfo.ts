@@ -1,5 +1,5 @@
 import type * as DanfoModule from 'danfojs-node';
-import { courseTool } from '../package/peers.js';
+import { optionalPeer } from '../package/peers.js';
 
 export type Danfo = typeof DanfoModule;
 
@@ -10,6 +10,6 @@ let loaded: Danfo | undefined;
  * TensorFlow.js bundle and xlsx), which users of the rest of the library should not pay.
  */
 export function danfojs(): Danfo {
-  loaded ??= courseTool<Danfo>('danfojs-node', 'Data frames (toDataFrame, headFrame, loadCsv)');
+  loaded ??= optionalPeer<Danfo>('danfojs-node', 'Data frames (toDataFrame, headFrame, loadCsv)');
   return loaded;
 }

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type * as zmq from 'zeromq';
-import { courseTool } from '../package/peers.js';
+import { optionalPeer } from '../package/peers.js';
 import { KERNEL_NAME, type KernelSpec } from './kernelspec.js';
 import { decode, encode, request, type Message } from './protocol.js';
 import { writeFileAtomic } from '../files/atomic.js';
@@ -108,7 +108,7 @@ export class Kernel {
     // Its own process group: a Ctrl-C in the terminal reaches the runner, which then stops the kernel.
     const child = spawn(argv[0], argv.slice(1), { cwd, env: { ...env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const url = (port: number) => `tcp://127.0.0.1:${port}`;
-    const { Dealer, Subscriber } = courseTool<typeof zmq>('zeromq', 'Running notebooks');
+    const { Dealer, Subscriber } = optionalPeer<typeof zmq>('zeromq', 'Running notebooks');
     const shell = new Dealer({ linger: 0 });
     const control = new Dealer({ linger: 0 });
     const iopub = new Subscriber({ linger: 0 });

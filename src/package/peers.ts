@@ -1,6 +1,7 @@
 /**
- * The packages only the course needs: danfojs-node (the notebooks' data frames), tslab (their
- * kernel, and `plot()`/`table()` in it) and zeromq (the notebook runner). They are optional peer
+ * The packages only some uses need: danfojs-node (the notebooks' data frames), tslab (their
+ * kernel, and `plot()`/`table()` in it), zeromq (the notebook runner) and onnxruntime-node
+ * (running exported ONNX files; 288 MB, every platform's binaries). They are optional peer
  * dependencies: the course's own `npm ci` installs them, a project that depends on finetune-lab
  * does not get them. danfojs-node in particular installs offline only with this package's
  * `overrides` (its own dependencies are TensorFlow.js 3's native build, which downloads
@@ -11,10 +12,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './root.js';
 
-export type CourseTool = 'danfojs-node' | 'tslab' | 'zeromq';
+export type OptionalPeer = 'danfojs-node' | 'tslab' | 'zeromq' | 'onnxruntime-node';
 
-/** Loads a course tool for `user` (what needs it), or says how to install it. */
-export function courseTool<T>(name: CourseTool, user: string): T {
+/** Loads an optional peer for `user` (what needs it), or says how to install it. */
+export function optionalPeer<T>(name: OptionalPeer, user: string): T {
   try {
     require.resolve(name);
   } catch {
@@ -23,7 +24,7 @@ export function courseTool<T>(name: CourseTool, user: string): T {
   return require(name) as T;
 }
 
-function missing(name: CourseTool, user: string): string {
+function missing(name: OptionalPeer, user: string): string {
   const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
     peerDependencies: Record<string, string>;
     overrides: Record<string, string>;

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../files/atomic.js';
-import { courseTool } from '../package/peers.js';
+import { optionalPeer } from '../package/peers.js';
 
 /** A plotly figure: traces, layout and config as plotly.js takes them. */
 export interface Figure {
@@ -154,7 +154,7 @@ const notebookSession = new PlotSession();
 
 /** Shows an interactive chart in a notebook running the finetune-lab (tslab) kernel. */
 export function plot(figure: Figure): void {
-  const { display } = courseTool<typeof import('tslab')>('tslab', 'plot()');
+  const { display } = optionalPeer<typeof import('tslab')>('tslab', 'plot()');
   notebookSession.show(figure, (html) => {
     try {
       display.html(html);

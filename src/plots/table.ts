@@ -4,7 +4,7 @@
  * `table()` shows the same rows as an HTML table in a notebook and keeps `console.table` for a
  * terminal.
  */
-import { courseTool } from '../package/peers.js';
+import { optionalPeer } from '../package/peers.js';
 
 /**
  * What `table()` takes: what `console.table` takes (a list of rows, or an object of rows or of
@@ -82,7 +82,7 @@ export function tableHtml(data: TableData, columns?: readonly string[]): string 
  * one. `columns` picks and orders the columns, as `console.table`'s second argument does.
  */
 export function table(data: TableData, columns?: readonly string[]): void {
-  const { display } = courseTool<typeof import('tslab')>('tslab', 'table()');
+  const { display } = optionalPeer<typeof import('tslab')>('tslab', 'table()');
   try {
     display.html(tableHtml(data, columns));
   } catch {

@@ -26,7 +26,7 @@ export class Windows {
 }
 
 /** Every text's token ids (no special tokens), concatenated, with each text's end offset. */
-interface TokenizedTexts {
+export interface TokenizedTexts {
   ids: Uint16Array;
   ends: Uint32Array;
 }

@@ -5,7 +5,7 @@
 export { bagOfWordsTargets, disposeBatch, IGNORE_INDEX, maskingTable, maskingVocab, maskSequence, mlmBatch, nextWordExamples } from './labels.js';
 export type { MaskAction, MaskedSequence, MaskingOptions, MaskingRow, MaskingVocab, MlmBatch, NextWordExample } from './labels.js';
 export { buildCorpus, packWindows, tokenizeCorpus, TOKEN_CACHE_DIR, Windows } from './corpus.js';
-export type { CorpusOptions, PretrainCorpus } from './corpus.js';
+export type { CorpusOptions, PretrainCorpus, TokenizedTexts } from './corpus.js';
 export { MODEL_SIZES, parseSize, shapeName, sizeConfig } from './sizes.js';
 export type { ModelSize } from './sizes.js';
 export { EVAL_SEQUENCES, evaluateMlm, HELD_OUT_TEXTS, heldOutMlm, heldOutSequences } from './evaluation.js';
@@ -15,3 +15,7 @@ export { binaryCrossEntropy, GENERATOR_PREFIX, generatorSize, replacedTokenLoss,
 export { BUDGET_WARMUP_STEPS, MEASURED_STEPS, PRETRAIN_OBJECTIVES, savedRunSettings } from './options.js';
 export type { Budget, Cadence, PretrainObjective, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, RunSettings } from './options.js';
 export { pretrain } from './train.js';
+export { cachedWordVectors, cooccurrenceEmbeddings, EMBEDDING_INITS, initWordEmbeddings, wordVectors } from './word-vectors.js';
+export type { EmbeddingInit, WordVectorOptions, WordVectors } from './word-vectors.js';
+export { randomizedSvd } from './randomized-svd.js';
+export type { CsrMatrix, RandomizedSvdOptions, TruncatedSvd } from './randomized-svd.js';

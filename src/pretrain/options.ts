@@ -7,6 +7,7 @@ import type { BertTokenizer } from '../tokenizer/index.js';
 import { hasTrainingCheckpoint, type CheckpointState } from '../train/checkpoint.js';
 import type { OptimizationOptions, RunControl, ScheduleName } from '../train/step.js';
 import type { MaskingOptions } from './labels.js';
+import type { EmbeddingInit } from './word-vectors.js';
 
 /** The pretraining objectives: masked-language modelling (BERT's), replaced-token detection (ELECTRA's, rtd.ts). */
 export type PretrainObjective = 'mlm' | 'rtd';
@@ -39,6 +40,8 @@ export interface PretrainOptions extends OptimizationOptions, RunControl {
   init?: string;
   /** Also train the pooled [CLS] vector to predict the window's bag of words (MLM only; see train.ts). */
   bagOfWords?: boolean;
+  /** Start a model from random weights with word embeddings from the training texts' co-occurrence vectors (word-vectors.ts). */
+  initEmbeddings?: EmbeddingInit;
   /** Default 'mlm'. 'rtd' trains the model as ELECTRA's discriminator beside a small generator. */
   objective?: PretrainObjective;
   /** The RTD generator's size, a shape of the model's width: default `generatorSize` (rtd.ts), a quarter of the layers, heads and feed-forward width. */
@@ -95,7 +98,7 @@ export interface PretrainOptions extends OptimizationOptions, RunControl {
   texts?: readonly string[];
   heldOutTexts?: number;
   evalSequences?: number;
-  /** Token cache directory (null: none); default build/cache/pretrain-tokens. */
+  /** Cache directory of the tokenized corpus and of the word vectors made from it (null: none); default build/cache/pretrain-tokens. */
   cacheDir?: string | null;
   /** Called with every record as it is made, e.g. for a live chart. */
   onRecord?: (record: PretrainRecord) => void;
@@ -182,6 +185,7 @@ export type RunSettings = {
   /** Only in runs that use them or differ from the defaults (older runs, without these keys, still resume). */
   init?: string;
   bagOfWords?: true;
+  initEmbeddings?: EmbeddingInit;
   objective?: 'rtd';
   generator?: string;
   rtdWeight?: number;

@@ -39,6 +39,7 @@ import { scheduleFactor, shouldStop, trainStep, type Objective, type StepResult 
 import { buildCorpus } from './corpus.js';
 import { EVAL_SEQUENCES, evaluateMlm, HELD_OUT_TEXTS, heldOutSequences, type MlmEvaluation, type RtdEvaluation } from './evaluation.js';
 import { bagOfWordsTargets, disposeBatch, maskingVocab, maskSequence, mlmBatch, type MaskedSequence, type MlmBatch } from './labels.js';
+import { cooccurrenceEmbeddings } from './word-vectors.js';
 import { maskedLmLoss } from './objective.js';
 import {
   BUDGET_WARMUP_STEPS, DEFAULT_CADENCE, MEASURED_STEPS, type Cadence, type PretrainOptions, type PretrainRecord, type PretrainResult, type PretrainState, type PretrainSummary, type RunSettings,
@@ -91,6 +92,8 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const generatorName = rtd ? options.generator ?? shapeName(sizeConfig(generatorSize(parseSize(sizeName)), tokenizer.vocabSize)) : undefined;
   // What cannot run, as [the problem is there, what to say], the first that holds reported.
   const problems: [unknown, string][] = [
+    [initConfig && options.initEmbeddings,
+      `initEmbeddings ${options.initEmbeddings} applies only to a run from random weights; ${init} brings its own embeddings, so leave out one of the two`],
     [initConfig && options.size && JSON.stringify(parseSize(options.size)) !== JSON.stringify(parseSize(sizeName)),
       `size ${options.size} differs from ${init}'s ${sizeName}; a run started from a model keeps its size, so leave out size`],
     [config.vocab_size !== tokenizer.vocabSize,
@@ -115,6 +118,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
 
   const fingerprint: RunSettings = {
     size: sizeName, ...(init ? { init } : {}), ...(bagOfWords ? { bagOfWords: true as const } : {}),
+    ...(options.initEmbeddings ? { initEmbeddings: options.initEmbeddings } : {}),
     ...(rtd ? { objective: 'rtd' as const, generator: generatorName, rtdWeight } : {}), ...(dropout !== 0.1 ? { dropout } : {}),
     seqLength, batchSize, ...(accumulate > 1 ? { accumulate } : {}), lr, ...(schedule !== 'linear' ? { schedule } : {}),
     ...(steps === undefined ? {} : { steps }), ...(warmupSteps === undefined ? { warmupRatio } : { warmupSteps }), weightDecay, maxGradNorm, seed, masking,
@@ -158,6 +162,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         throw new Error(`cannot resume from ${lastDir}: it was started with ${was}, this run has ${JSON.stringify(fingerprint)}; use the same settings or another output directory`);
       }
       log?.(`resumed from ${lastDir} at step ${state.globalStep} of ${steps ?? state.budget?.steps ?? '(not measured yet)'}`);
+    } else if (options.initEmbeddings) {
+      const made = cooccurrenceEmbeddings(model, texts, tokenizer, { trainTexts: corpus.trainTexts, cacheDir: options.cacheDir });
+      log?.(made);
     }
   } catch (err) {
     lock?.release();
