@@ -196,6 +196,14 @@ test('the method notebooks\' table rows', () => {
   assert.deepEqual(fileRows(dir), [{ file: 'config.json', kB: 1.5 }]);
 });
 
+test('the settings: truncation and head tokens', () => {
+  const ci = loadSettings({ FINETUNE_LAB_PROFILE: 'ci' });
+  assert.deepEqual([ci.truncation, ci.headTokens], ['head', undefined]);
+  const forced = loadSettings({ FINETUNE_LAB_TRUNCATION: 'head+tail', FINETUNE_LAB_HEAD_TOKENS: '16', FINETUNE_LAB_LR: '3e-4', FINETUNE_LAB_EPOCHS: '3' });
+  assert.deepEqual([forced.truncation, forced.headTokens, forced.learningRate, forced.epochs], ['head+tail', 16, 3e-4, 3]);
+  assert.throws(() => loadSettings({ FINETUNE_LAB_TRUNCATION: 'tail' }), /FINETUNE_LAB_TRUNCATION="tail" is not a truncation; use one of head, head\+tail or unset it/);
+});
+
 test('the course hands its backend settings to initBackend; an explicit choice wins', () => {
   const settings: Settings = { ...loadSettings({}), backend: 'cpu', threads: 1 };
   assert.deepEqual(backendOptions(settings), { backend: 'cpu', forcedBy: 'FINETUNE_LAB_BACKEND', threads: 1 });

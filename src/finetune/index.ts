@@ -6,7 +6,7 @@ export { finetune, modelSaver, type FinetuneOptions, type FinetuneResult, type F
 export { FeatureCache, featureClassifier, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch } from './classifiers.js';
 export { FINETUNE_DEFAULTS } from './defaults.js';
 export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec } from './methods.js';
-export { predict, type Prediction } from './predict.js';
+export { predict, type Prediction, type PredictOptions } from './predict.js';
 export { withTokenizer } from './pretrained.js';
 export { measurePeakMemory } from './memory.js';
 export { pca2, type Projection } from './projection.js';
