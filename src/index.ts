@@ -41,7 +41,7 @@ export type { AdamWOptions, AdamWState, ParamGroup, NamedArray } from "./train/o
 export { injectLora, injectAdapters, loadAdapter, loraConfig, bottleneckConfig, AdapterModel, LoraModel, LoraLinear, BottleneckModel, BottleneckAdapter, LORA_DEFAULTS, BOTTLENECK_DEFAULTS, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX } from "./adapters/index.js";
 export type { LoraConfig, BottleneckConfig, InjectOptions, ParameterCounts } from "./adapters/index.js";
 export { finetune, FINETUNE_DEFAULTS, withTokenizer, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, pool, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2 } from "./finetune/index.js";
-export type { FinetuneOptions, FinetuneSummary, FinetuneResult, Method, MethodSpec, ClassifierModel, FeatureBatch, Pooling, Prediction, PredictOptions, Projection } from "./finetune/index.js";
+export type { FinetuneOptions, FinetuneSummary, FinetuneResult, Method, MethodSpec, ClassifierModel, FeatureBatch, Pooling, Prediction, PredictOptions, Projection, Recipe } from "./finetune/index.js";
 export { fit } from "./train/trainer.js";
 export { evaluate } from "./train/classifier.js";
 export { clipByGlobalNorm, linearSchedule, NonFiniteLossError, shouldStop, trainStep } from "./train/step.js";

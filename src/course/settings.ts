@@ -7,6 +7,7 @@
 import { BACKEND_NAMES, type BackendName, type InitBackendOptions } from '../backend/index.js';
 import { ROW_TRUNCATIONS, type RowTruncation } from '../data/loader.js';
 import { FINETUNE_DEFAULTS } from '../finetune/defaults.js';
+import { METHOD_SPECS, METHODS, type Method, type Recipe } from '../finetune/methods.js';
 
 /** Named sets of defaults: `ci` keeps the test run short, `article` reproduces the article's setup. */
 export type ProfileName = 'ci' | 'default' | 'article';
@@ -29,15 +30,23 @@ export interface Settings {
   headTokens: number | undefined;
   /** Peak learning rate for every method; undefined: each method's own default. */
   learningRate: number | undefined;
+  /**
+   * Each method's learning rate and epochs: FINETUNE_LAB_LR and FINETUNE_LAB_EPOCHS where set,
+   * else the profile's recipe for the method, else its learningRate and epochs, else the method's lr.
+   */
+  recipes: Record<Method, Recipe>;
   seed: number;
   /** Threads of the wasm backend (FINETUNE_LAB_THREADS); undefined: one per core (see src/backend/wasm-threads.ts). */
   threads: number | undefined;
 }
 
-type Profile = Omit<Settings, 'profile' | 'backend' | 'truncation' | 'headTokens' | 'learningRate' | 'threads'> & {
+type Profile = Omit<Settings, 'profile' | 'backend' | 'truncation' | 'headTokens' | 'learningRate' | 'threads' | 'recipes'> & {
   truncation?: RowTruncation;
   headTokens?: number;
+  /** For every method; a profile sets this or `recipes`, not both. */
   learningRate?: number;
+  /** Per method, e.g. the `best` of `finetune-lab grid`'s JSON. */
+  recipes?: Partial<Record<Method, Recipe>>;
 };
 
 const PROFILES: Record<ProfileName, Profile> = {
@@ -83,9 +92,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new Error(`${ENV_PREFIX}PROFILE=${JSON.stringify(profile)} is unknown; use one of ${Object.keys(PROFILES).join(', ')}`);
   }
   const base = PROFILES[profile];
-  // Variables that, where set, override the profile.
+  // Variables that, where set, override the profile (and its recipes).
   const given = (name: string) => (env[ENV_PREFIX + name] ? numberFrom(env, name, 1) : undefined);
   const [forcedLr, forcedEpochs] = [given('LR'), given('EPOCHS')];
+  const recipeOf = (method: Method): Recipe => ({
+    lr: forcedLr ?? base.recipes?.[method]?.lr ?? base.learningRate ?? METHOD_SPECS[method].lr,
+    epochs: forcedEpochs ?? base.recipes?.[method]?.epochs ?? base.epochs,
+  });
   return {
     profile,
     model: env[ENV_PREFIX + 'MODEL'] || base.model,
@@ -99,6 +112,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     truncation: truncationFrom(env, base.truncation ?? 'head'),
     headTokens: given('HEAD_TOKENS') ?? base.headTokens,
     learningRate: forcedLr ?? base.learningRate,
+    recipes: Object.fromEntries(METHODS.map((method) => [method, recipeOf(method)])) as Record<Method, Recipe>,
     seed: numberFrom(env, 'SEED', base.seed),
     threads: given('THREADS'),
   };

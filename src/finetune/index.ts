@@ -5,7 +5,7 @@
 export { finetune, modelSaver, type FinetuneOptions, type FinetuneResult, type FinetuneSummary } from './finetune.js';
 export { FeatureCache, featureClassifier, pool, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch, type Pooling } from './classifiers.js';
 export { FINETUNE_DEFAULTS } from './defaults.js';
-export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec } from './methods.js';
+export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec, type Recipe } from './methods.js';
 export { predict, type Prediction, type PredictOptions } from './predict.js';
 export { withTokenizer } from './pretrained.js';
 export { measurePeakMemory } from './memory.js';
