@@ -1,4 +1,4 @@
-export { loadSettings, backendOptions, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, runDir, loadMaskedLm, loadClassifier, courseLoaders, recordRun, SAMPLE_REVIEWS, fileRows, historyRows, predictionRows } from "./course/index.js";
+export { loadSettings, backendOptions, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, runDir, loadMaskedLm, loadClassifier, courseLoaders, recordRun, SAMPLE_REVIEWS, fileRows, historyRows, predictionRows } from "./course/index.js";
 export type { Settings, ProfileName, MethodResult, MaskedLm, CourseClassifier, ClassifierTask, TrainingRun } from "./course/index.js";
 export { BASELINE, COURSE_METHODS, chanceLevel, compareMethods, comparisonTable, isPrompting, ledgerFor, ledgerReport, methodName, noiseMargin, settingsWarnings } from "./course/index.js";
 export type { Comparison, ComparisonRow, Ledger, LedgerEntry } from "./course/index.js";
@@ -40,8 +40,8 @@ export { AdamW, trainerParamGroups, valueAndGrads } from "./train/optimizer.js";
 export type { AdamWOptions, AdamWState, ParamGroup, NamedArray } from "./train/optimizer.js";
 export { injectLora, injectAdapters, loadAdapter, loraConfig, bottleneckConfig, AdapterModel, LoraModel, LoraLinear, BottleneckModel, BottleneckAdapter, LORA_DEFAULTS, BOTTLENECK_DEFAULTS, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_PREFIX } from "./adapters/index.js";
 export type { LoraConfig, BottleneckConfig, InjectOptions, ParameterCounts } from "./adapters/index.js";
-export { finetune, FINETUNE_DEFAULTS, withTokenizer, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, pool, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2 } from "./finetune/index.js";
-export type { FinetuneOptions, FinetuneSummary, FinetuneResult, Method, MethodSpec, ClassifierModel, FeatureBatch, Pooling, Prediction, PredictOptions, Projection, Recipe } from "./finetune/index.js";
+export { finetune, FINETUNE_DEFAULTS, withTokenizer, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, pool, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2, DEFAULT_GRID, gridSearch } from "./finetune/index.js";
+export type { FinetuneOptions, FinetuneSummary, FinetuneResult, Method, MethodSpec, ClassifierModel, FeatureBatch, Pooling, Prediction, PredictOptions, Projection, Recipe, GridAxes, GridBase, GridOptions, GridPoint, GridReport } from "./finetune/index.js";
 export { fit } from "./train/trainer.js";
 export { evaluate } from "./train/classifier.js";
 export { clipByGlobalNorm, linearSchedule, NonFiniteLossError, shouldStop, trainStep } from "./train/step.js";

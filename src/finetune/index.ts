@@ -10,4 +10,4 @@ export { predict, type Prediction, type PredictOptions } from './predict.js';
 export { withTokenizer } from './pretrained.js';
 export { measurePeakMemory } from './memory.js';
 export { pca2, type Projection } from './projection.js';
-
+export { DEFAULT_GRID, gridSearch, type GridAxes, type GridBase, type GridOptions, type GridPoint, type GridReport } from './grid.js';
