@@ -13,6 +13,7 @@ export interface Prediction {
   probabilities: number[];
 }
 
+/** The course's settings have these fields, so they can be passed as they are. */
 export interface PredictOptions extends TruncationOptions {
   /** Default 256. */
   maxLength?: number;
