@@ -142,6 +142,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
 
   const adapter = applyMethod(model, method, { lora: options.lora, adapter: options.adapter, seed });
   const counts = countParameters(model, adapter);
+  // The default cut leaves the fingerprint as it was before head+tail existed, so runs saved then still resume.
   const fitOptions = {
     epochs, lr, seed, microBatchSize: options.microBatchSize, outputDir: options.outputDir, resume: options.resume, overwrite: options.overwrite, saveBest: modelSaver(model, tokenizer, adapter),
     progress: options.progress, maxSteps: options.maxSteps, maxSeconds: options.maxSeconds, signal: options.signal,
