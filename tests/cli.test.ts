@@ -82,7 +82,7 @@ const CALLS: Record<string, { good: Call; failing: Call; malformed: Call }> = {
   grid: {
     good: {
       args: ['grid', '--model', TINY_CLS, '--methods', 'frozen', '--lrs', '1e-4,1e-3', '--epochs', '1', '--train-size', '16', '--val-size', '8', '--max-length', '16', '--backend', 'wasm', '--output', tmp('grid')],
-      shows: /"complete":true,"points":2,"best":\{"frozen":\{"lr":0\.00?1,"epochs":1\}\}/,
+      shows: /"complete":true,"points":2,"best":\{"frozen":\{"lr":0\.000?1,"epochs":1\}\}/,
       check: (r) => {
         assert.match(r.stderr, /frozen lr 0\.0001 1 epochs: val accuracy [\d.]+, val loss [\d.]+ \([\d.]+ s\)/);
         const report = JSON.parse(readFileSync(tmp('grid/grid.json'), 'utf8'));
