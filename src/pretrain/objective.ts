@@ -5,30 +5,33 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BertForMaskedLM } from '../bert/heads.js';
+import { CROSS_ENTROPY_GRAD_KERNEL, LOG_SUM_EXP_KERNEL } from '../backend/kernels/wasm-cross-entropy.js';
+import { callKernel, hasKernel } from '../backend/tfjs-internals/index.js';
 import { customOp, type ForwardContext } from '../ops.js';
 import type { MlmBatch } from './labels.js';
 
 /**
  * Mean cross-entropy of `logits` `[N, vocab]` against class ids `targets` `[N]`, with the gradient
- * written directly, `(softmax(logits) - onehot(targets)) / N`. Over the 30,522-word vocabulary
- * this takes half the passes over `[N, vocab]` that autodiff of log-softmax and a pick takes
- * (one exponential instead of two, no scattered pick), which matters when those passes cost as
- * much as the encoder.
+ * written directly, `(softmax(logits) - onehot(targets)) dy / N`, the softmax rebuilt from the
+ * rows' log-sum-exp. It keeps the logits and one number per row, and over the 30,522-word
+ * vocabulary makes two passes over `[N, vocab]` forward and one backward: on wasm each is one
+ * SIMD kernel (backend/kernels/wasm-cross-entropy.ts), elsewhere a few tfjs ops.
  */
 export function sparseCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const [rows, vocab] = logits.shape;
+  const kernel = logits.dtype === 'float32' && vocab >= 4 && hasKernel(LOG_SUM_EXP_KERNEL) && hasKernel(CROSS_ENTROPY_GRAD_KERNEL);
   return customOp('SparseCrossEntropy', { logits }, (save) => {
-    const shifted = tf.sub(logits, tf.max(logits, 1, true));
-    const exp = tf.exp(shifted);
-    const sumExp = tf.sum(exp, 1, true);
-    const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), targets);
-    const picked = tf.gather(shifted.reshape([-1]), flat);
-    save([exp, sumExp, flat]);
-    return tf.mean(tf.sub(tf.log(sumExp.reshape([-1])), picked)) as tf.Scalar;
-  }, (dy, [savedExp, savedSum, savedFlat]) => ({
+    const ids = tf.cast(targets, 'int32');
+    const lse = (kernel ? callKernel(LOG_SUM_EXP_KERNEL, { x: logits }) : tf.logSumExp(logits, 1)) as tf.Tensor1D;
+    const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), ids);
+    const picked = tf.gather(logits.reshape([-1]), flat);
+    save([logits, lse, ids, flat]);
+    return tf.mean(tf.sub(lse, picked)) as tf.Scalar;
+  }, (dy, [savedLogits, savedLse, savedIds, savedFlat]) => ({
     logits: () => {
+      if (kernel) return callKernel(CROSS_ENTROPY_GRAD_KERNEL, { logits: savedLogits, lse: savedLse, targets: savedIds, dy }) as tf.Tensor;
       const scale = tf.div(dy, rows);
-      const probs = tf.mul(savedExp, tf.div(scale, savedSum));
+      const probs = tf.mul(tf.exp(tf.sub(savedLogits, savedLse.reshape([rows, 1]))), scale);
       const hits = tf.scatterND(savedFlat.reshape([-1, 1]), tf.fill([rows], 1).mul(scale), [rows * vocab]).reshape([rows, vocab]);
       return tf.sub(probs, hits);
     },

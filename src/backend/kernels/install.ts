@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerAdamWKernels } from './adamw.js';
 import { useExplicitTransposeGradient } from './matmul-gradient.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
+import { registerWasmCrossEntropy } from './wasm-cross-entropy.js';
 import { registerWasmGather } from './wasm-gather.js';
 import { registerWasmGelu } from './wasm-gelu.js';
 import { registerWasmIdentity } from './wasm-identity.js';
@@ -32,6 +33,7 @@ export function installKernels(): void {
     registerWasmSum();
     registerWasmGather();
     registerWasmGelu();
+    registerWasmCrossEntropy();
     registerWasmScatterNd();
     registerWasmIdentity();
   }

@@ -1,7 +1,8 @@
 /**
  * simd.wat, the project's own SIMD kernels, instantiated on tfjs-backend-wasm's heap so that they
  * run over the tensors' memory itself: GELU and its derivative (wasm-gelu.ts), sums over rows
- * (wasm-sum.ts). Its assembled binaries are simd-binaries.ts.
+ * (wasm-sum.ts), the softmax cross-entropy (wasm-cross-entropy.ts). Its assembled binaries are
+ * simd-binaries.ts.
  */
 import { SIMD_WASM, SIMD_WASM_SHARED } from './simd-binaries.js';
 import type { WasmBackend } from '../tfjs-internals/index.js';
@@ -14,6 +15,10 @@ export interface SimdKernels {
   geluGrad(x: number, dy: number, dx: number, n: number): void;
   /** out[c] = sum over r of x[r, c]. */
   sumRows(x: number, out: number, rows: number, cols: number): void;
+  /** out[2r] = max of row r of x, out[2r + 1] = sum of exp(x[r, c] - max); cols >= 4. */
+  rowMaxSumExp(x: number, out: number, rows: number, cols: number): void;
+  /** out[r, c] = exp(x[r, c] - shift[r]) scale; cols >= 4. */
+  expShifted(x: number, shift: number, out: number, rows: number, cols: number, scale: number): void;
 }
 
 const instances = new WeakMap<WasmBackend, SimdKernels>();
