@@ -156,9 +156,10 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       for (const [i, what] of ['p', 'm', 'v'].entries()) assertClose(got[i] as Float32Array, expected[i], 1e-6, what);
     });
 
-    test('Transpose: matrix-like permutations (tiled on wasm) and others match the cpu kernel', async () => {
+    test('Transpose: matrix-like permutations (SIMD blocks on wasm) and others match the cpu kernel', async () => {
       const cases: [number[], number[]][] = [
-        [[70, 45], [1, 0]], // 2-D, not a multiple of the tile
+        [[70, 45], [1, 0]], // 2-D, neither side a multiple of the tile or of 4
+        [[64, 36], [1, 0]], // multiples of 4 only
         [[3, 40, 33], [0, 2, 1]], // batched matrices
         [[8, 6, 35], [2, 0, 1]], // leading axes to the end, as Sum does before reducing them
         [[4, 5, 6, 7], [2, 3, 0, 1]],

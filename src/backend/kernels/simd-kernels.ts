@@ -19,6 +19,8 @@ export interface SimdKernels {
   rowMaxSumExp(x: number, out: number, rows: number, cols: number): void;
   /** out[r, c] = exp(x[r, c] - shift[r]) scale; cols >= 4. */
   expShifted(x: number, shift: number, out: number, rows: number, cols: number, scale: number): void;
+  /** out[c, r] = x[r, c] for r < rows & ~3, c < cols & ~3 (4-byte elements). */
+  transpose(x: number, out: number, rows: number, cols: number): void;
 }
 
 const instances = new WeakMap<WasmBackend, SimdKernels>();

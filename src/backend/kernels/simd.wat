@@ -187,4 +187,63 @@
           (br_if $next (i32.lt_u (local.get $i) (local.get $end))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rowLoop))))
+
+  ;; out[c, r] = x[r, c] for the rows and columns below multiples of 4 (byte offsets x, out; x is
+  ;; rows x cols, out cols x rows): 4x4 blocks transposed in registers by shuffles, visited in
+  ;; 32x32 tiles so that the rows read and the rows written stay in cache. The caller copies the
+  ;; last rows % 4 rows and cols % 4 columns.
+  (func (export "transpose") (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $i0 i32) (local $j0 i32) (local $i i32) (local $j i32) (local $iEnd i32) (local $jEnd i32)
+    (local $rows4 i32) (local $cols4 i32) (local $rowBytes i32) (local $colBytes i32) (local $src i32) (local $dst i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $colBytes (i32.shl (local.get $rows) (i32.const 2)))
+    (block $done
+      (loop $tileRows
+        (br_if $done (i32.ge_u (local.get $i0) (local.get $rows4)))
+        (local.set $iEnd (select (i32.add (local.get $i0) (i32.const 32)) (local.get $rows4)
+          (i32.lt_u (i32.add (local.get $i0) (i32.const 32)) (local.get $rows4))))
+        (local.set $j0 (i32.const 0))
+        (block $tileColsDone
+          (loop $tileCols
+            (br_if $tileColsDone (i32.ge_u (local.get $j0) (local.get $cols4)))
+            (local.set $jEnd (select (i32.add (local.get $j0) (i32.const 32)) (local.get $cols4)
+              (i32.lt_u (i32.add (local.get $j0) (i32.const 32)) (local.get $cols4))))
+            (local.set $i (local.get $i0))
+            (block $blockRowsDone
+              (loop $blockRows
+                (br_if $blockRowsDone (i32.ge_u (local.get $i) (local.get $iEnd)))
+                (local.set $j (local.get $j0))
+                (block $blocksDone
+                  (loop $blocks
+                    (br_if $blocksDone (i32.ge_u (local.get $j) (local.get $jEnd)))
+                    (local.set $src (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2))))
+                    (local.set $r0 (v128.load align=4 (local.get $src)))
+                    (local.set $r1 (v128.load align=4 (i32.add (local.get $src) (local.get $rowBytes))))
+                    (local.set $r2 (v128.load align=4 (i32.add (local.get $src) (i32.shl (local.get $rowBytes) (i32.const 1)))))
+                    (local.set $r3 (v128.load align=4 (i32.add (local.get $src) (i32.mul (local.get $rowBytes) (i32.const 3)))))
+                    ;; t0 = a0 b0 a1 b1, t1 = a2 b2 a3 b3, t2 = c0 d0 c1 d1, t3 = c2 d2 c3 d3
+                    (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+                    (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+                    (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+                    (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+                    (local.set $dst (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2))))
+                    (v128.store align=4 (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+                    (v128.store align=4 (i32.add (local.get $dst) (local.get $colBytes))
+                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+                    (v128.store align=4 (i32.add (local.get $dst) (i32.shl (local.get $colBytes) (i32.const 1)))
+                      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+                    (v128.store align=4 (i32.add (local.get $dst) (i32.mul (local.get $colBytes) (i32.const 3)))
+                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $blocks)))
+                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br $blockRows)))
+            (local.set $j0 (i32.add (local.get $j0) (i32.const 32)))
+            (br $tileCols)))
+        (local.set $i0 (i32.add (local.get $i0) (i32.const 32)))
+        (br $tileRows))))
 )
