@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { product } from './backend/kernels/matmul-gradient.js';
 import { GELU_GRAD_KERNEL, GELU_KERNEL } from './backend/kernels/wasm-gelu.js';
+import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, layerNormKernelFits } from './backend/kernels/wasm-layer-norm.js';
 import { callKernel, hasKernel, runCustomOp } from './backend/tfjs-internals/index.js';
 import { deriveSeed, mulberry32, type Random } from './data/random.js';
 
@@ -71,11 +72,18 @@ export function gelu<T extends tf.Tensor>(x: T): T {
  *
  * Backpropagation keeps the normalised input and one scale per row, and derives
  *   dx = r (g - mean(g) - x̂ mean(g x̂)),  g = dy gamma,  r = 1 / sqrt(var + eps)
- * instead of the half-dozen tensors autodiff through the steps would keep.
+ * instead of the half-dozen tensors autodiff through the steps would keep. On wasm the forward
+ * and x's gradient are one SIMD kernel each (backend/kernels/wasm-layer-norm.ts).
  */
 export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-12): T {
   const rows = (t: tf.Tensor) => tf.reshape(t, [-1, t.shape[t.rank - 1]]);
+  const kernel = layerNormKernelFits(x) && hasKernel(LAYER_NORM_KERNEL);
   return customOp('LayerNorm', { x, gamma, beta }, (save) => {
+    if (kernel) {
+      const [y, normalised, r] = callKernel(LAYER_NORM_KERNEL, { x, gamma, beta }, { eps }) as tf.Tensor[];
+      save([normalised, r, gamma]);
+      return y as T;
+    }
     // Not tf.moments: it copies x through a Cast and subtracts the mean twice.
     const centered = tf.sub(x, tf.mean(x, -1, true));
     const r = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
@@ -84,6 +92,7 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: t
     return tf.add(tf.mul(normalised, gamma), beta) as T;
   }, (dy, [normalised, r, g]) => ({
     x: () => {
+      if (kernel) return callKernel(LAYER_NORM_GRAD_KERNEL, { dy, normalised, rstd: r, gamma: g }) as tf.Tensor;
       const dNormalised = tf.mul(dy, g);
       const meanDn = tf.mean(dNormalised, -1, true);
       const meanDnX = tf.mean(tf.mul(dNormalised, normalised), -1, true);

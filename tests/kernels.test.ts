@@ -14,7 +14,7 @@ import { ADAMW_HOST_KERNEL, ADAMW_KERNEL, adamwUpdate, hostMoments, type AdamWSt
 import { assembleSimd, simdModuleSource } from '../src/backend/kernels/assemble-wat.js';
 import { explicitTransposeGradient, useExplicitTransposeGradient } from '../src/backend/kernels/matmul-gradient.js';
 import { mulberry32 } from '../src/data/random.js';
-import { gelu, linear } from '../src/ops.js';
+import { gelu, layerNorm, linear } from '../src/ops.js';
 import { sparseCrossEntropy } from '../src/pretrain/objective.js';
 
 const random = mulberry32(7);
@@ -285,6 +285,27 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
         }).map(async (t) => { const d = await t.data(); t.dispose(); return d; });
         assertClose(loss, await lossRef, 1e-5, `loss, ${cols} columns`);
         assertClose(grad, await gradRef, 1e-7, `gradient, ${cols} columns`);
+      }
+    });
+
+    test('layerNorm (the SIMD kernels on wasm where the last axis is a multiple of 4): the values and three gradients of the formula in tfjs ops on cpu', async () => {
+      for (const shape of [[3, 5, 8], [7, 4], [2, 6], [4, 128]]) {
+        const cols = shape[shape.length - 1];
+        const [x, gamma, beta, dy] = [Float32Array.from(values(size(shape)), (v) => 3 * v + 1), values(cols), values(cols), values(size(shape))];
+        const run = (ours: boolean) => tf.tidy(() => {
+          const inputs = [tf.tensor(x, shape), tf.tensor1d(gamma), tf.tensor1d(beta)];
+          const f = (tx: tf.Tensor, tg: tf.Tensor, tb: tf.Tensor) => {
+            if (ours) return layerNorm(tx, tg as tf.Tensor1D, tb as tf.Tensor1D, 1e-5);
+            const centered = tf.sub(tx, tf.mean(tx, -1, true));
+            return tf.add(tf.mul(tf.div(centered, tf.sqrt(tf.add(tf.mean(tf.square(centered), -1, true), 1e-5))), tg), tb);
+          };
+          return [f(inputs[0], inputs[1], inputs[2]), ...tf.grads(f)(inputs, tf.tensor(dy, shape))];
+        });
+        await initBackend({ backend, quiet: true });
+        const got = await Promise.all(run(true).map(async (t) => { const d = await t.data(); t.dispose(); return d; }));
+        await initBackend({ backend: 'cpu', quiet: true });
+        const expected = await Promise.all(run(false).map(async (t) => { const d = await t.data(); t.dispose(); return d; }));
+        ['y', 'gradient of x', 'gradient of gamma', 'gradient of beta'].forEach((what, i) => assertClose(got[i], expected[i], 2e-5, `${what}, [${shape}]`, { relative: true }));
       }
     });
 

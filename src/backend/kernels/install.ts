@@ -11,6 +11,7 @@ import { registerWasmCrossEntropy } from './wasm-cross-entropy.js';
 import { registerWasmGather } from './wasm-gather.js';
 import { registerWasmGelu } from './wasm-gelu.js';
 import { registerWasmIdentity } from './wasm-identity.js';
+import { registerWasmLayerNorm } from './wasm-layer-norm.js';
 import { registerWasmScatterNd } from './wasm-scatter.js';
 import { registerWasmSum } from './wasm-sum.js';
 import { registerWasmTranspose } from './wasm-transpose.js';
@@ -34,6 +35,7 @@ export function installKernels(): void {
     registerWasmGather();
     registerWasmGelu();
     registerWasmCrossEntropy();
+    registerWasmLayerNorm();
     registerWasmScatterNd();
     registerWasmIdentity();
   }

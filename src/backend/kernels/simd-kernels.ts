@@ -21,6 +21,10 @@ export interface SimdKernels {
   expShifted(x: number, shift: number, out: number, rows: number, cols: number, scale: number): void;
   /** out[c, r] = x[r, c] for r < rows & ~3, c < cols & ~3 (4-byte elements). */
   transpose(x: number, out: number, rows: number, cols: number): void;
+  /** Layer normalisation of rows (cols a multiple of 4): y, the normalised rows and 1 / sqrt(var + eps) per row. */
+  layerNorm(x: number, gamma: number, beta: number, y: number, normalised: number, rstd: number, rows: number, cols: number, eps: number): void;
+  /** layerNorm's gradient of x for dy. */
+  layerNormGrad(dy: number, normalised: number, rstd: number, gamma: number, dx: number, rows: number, cols: number): void;
 }
 
 const instances = new WeakMap<WasmBackend, SimdKernels>();

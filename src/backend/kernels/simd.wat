@@ -1,6 +1,6 @@
 ;; Kernels over float32 arrays in tfjs-backend-wasm's memory, four lanes at a time (WebAssembly
 ;; SIMD): GELU, its derivative, sums over rows, the softmax cross-entropy's row statistics and
-;; gradient, and matrix transposes. Assembled into simd-binaries.ts by
+;; gradient, matrix transposes, and layer normalisation with its input's gradient. Assembled into simd-binaries.ts by
 ;; assemble-wat.ts; instantiated by simd-kernels.ts, used by wasm-gelu.ts and wasm-sum.ts.
 ;;
 ;;   gelu(x)  = x Phi(x),            Phi(x) = (1 + erf(x / sqrt 2)) / 2
@@ -246,4 +246,87 @@
             (br $tileCols)))
         (local.set $i0 (i32.add (local.get $i0) (i32.const 32)))
         (br $tileRows))))
+
+  (func $hsum (param $v v128) (result f32)
+    (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+      (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; Layer normalisation of the rows of x (rows x cols, cols a multiple of 4; byte offsets):
+  ;; normalised = (x - mean) rstd with rstd[r] = 1 / sqrt(var + eps) (the biased variance), and
+  ;; y = normalised gamma + beta.
+  (func (export "layerNorm") (param $x i32) (param $gamma i32) (param $beta i32) (param $y i32) (param $normalised i32) (param $rstd i32) (param $rows i32) (param $cols i32) (param $eps f32)
+    (local $r i32) (local $i i32) (local $end i32) (local $row i32) (local $acc v128) (local $mean v128) (local $d v128) (local $s f32) (local $n f32)
+    (local.set $end (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $n (f32.convert_i32_u (local.get $cols)))
+    (block $done
+      (loop $rowLoop
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $row (i32.mul (local.get $r) (local.get $end)))
+        (local.set $acc (v128.const f32x4 0 0 0 0))
+        (local.set $i (i32.const 0))
+        (loop $sum
+          (local.set $acc (f32x4.add (local.get $acc) (v128.load align=4 (i32.add (i32.add (local.get $x) (local.get $row)) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br_if $sum (i32.lt_u (local.get $i) (local.get $end))))
+        (local.set $mean (f32x4.splat (f32.div (call $hsum (local.get $acc)) (local.get $n))))
+        (local.set $acc (v128.const f32x4 0 0 0 0))
+        (local.set $i (i32.const 0))
+        (loop $center
+          (local.set $d (f32x4.sub (v128.load align=4 (i32.add (i32.add (local.get $x) (local.get $row)) (local.get $i))) (local.get $mean)))
+          (v128.store align=4 (i32.add (i32.add (local.get $normalised) (local.get $row)) (local.get $i)) (local.get $d))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br_if $center (i32.lt_u (local.get $i) (local.get $end))))
+        (local.set $s (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (call $hsum (local.get $acc)) (local.get $n)) (local.get $eps)))))
+        (f32.store (i32.add (local.get $rstd) (i32.shl (local.get $r) (i32.const 2))) (local.get $s))
+        (local.set $mean (f32x4.splat (local.get $s)))
+        (local.set $i (i32.const 0))
+        (loop $scale
+          (local.set $d (f32x4.mul (v128.load align=4 (i32.add (i32.add (local.get $normalised) (local.get $row)) (local.get $i))) (local.get $mean)))
+          (v128.store align=4 (i32.add (i32.add (local.get $normalised) (local.get $row)) (local.get $i)) (local.get $d))
+          (v128.store align=4 (i32.add (i32.add (local.get $y) (local.get $row)) (local.get $i))
+            (f32x4.add (f32x4.mul (local.get $d) (v128.load align=4 (i32.add (local.get $gamma) (local.get $i))))
+              (v128.load align=4 (i32.add (local.get $beta) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br_if $scale (i32.lt_u (local.get $i) (local.get $end))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop))))
+
+  ;; The gradient of layerNorm's x for dy (rows x cols, cols a multiple of 4; byte offsets), from
+  ;; its normalised rows and rstd: with g = dy gamma, dx = rstd (g - mean(g) - normalised
+  ;; mean(g normalised)).
+  (func (export "layerNormGrad") (param $dy i32) (param $normalised i32) (param $rstd i32) (param $gamma i32) (param $dx i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $i i32) (local $end i32) (local $row i32) (local $a v128) (local $b v128) (local $g v128) (local $v v128) (local $dn v128) (local $s v128) (local $n f32)
+    (local.set $end (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $n (f32.convert_i32_u (local.get $cols)))
+    (block $done
+      (loop $rowLoop
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $row (i32.mul (local.get $r) (local.get $end)))
+        (local.set $a (v128.const f32x4 0 0 0 0))
+        (local.set $b (v128.const f32x4 0 0 0 0))
+        (local.set $i (i32.const 0))
+        (loop $sums
+          (local.set $g (v128.load align=4 (i32.add (i32.add (local.get $dy) (local.get $row)) (local.get $i))))
+          (local.set $v (v128.load align=4 (i32.add (i32.add (local.get $normalised) (local.get $row)) (local.get $i))))
+          (local.set $dn (f32x4.mul (local.get $g) (v128.load align=4 (i32.add (local.get $gamma) (local.get $i)))))
+          (local.set $a (f32x4.add (local.get $a) (local.get $dn)))
+          (local.set $b (f32x4.add (local.get $b) (f32x4.mul (local.get $dn) (local.get $v))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br_if $sums (i32.lt_u (local.get $i) (local.get $end))))
+        (local.set $a (f32x4.splat (f32.div (call $hsum (local.get $a)) (local.get $n))))
+        (local.set $b (f32x4.splat (f32.div (call $hsum (local.get $b)) (local.get $n))))
+        (local.set $s (v128.load32_splat align=4 (i32.add (local.get $rstd) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $i (i32.const 0))
+        (loop $grad
+          (local.set $dn (f32x4.mul (v128.load align=4 (i32.add (i32.add (local.get $dy) (local.get $row)) (local.get $i)))
+            (v128.load align=4 (i32.add (local.get $gamma) (local.get $i)))))
+          (local.set $v (v128.load align=4 (i32.add (i32.add (local.get $normalised) (local.get $row)) (local.get $i))))
+          (v128.store align=4 (i32.add (i32.add (local.get $dx) (local.get $row)) (local.get $i))
+            (f32x4.mul (f32x4.sub (f32x4.sub (local.get $dn) (local.get $a)) (f32x4.mul (local.get $v) (local.get $b))) (local.get $s)))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br_if $grad (i32.lt_u (local.get $i) (local.get $end))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop))))
 )
