@@ -5,31 +5,42 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BertForMaskedLM } from '../bert/heads.js';
-import { CROSS_ENTROPY_GRAD_KERNEL, LOG_SUM_EXP_KERNEL } from '../backend/kernels/wasm-cross-entropy.js';
+import { CROSS_ENTROPY_GRAD_KERNEL, SOFTMAX_PARTS_KERNEL } from '../backend/kernels/wasm-cross-entropy.js';
 import { callKernel, hasKernel } from '../backend/tfjs-internals/index.js';
 import { customOp, type ForwardContext } from '../ops.js';
 import type { MlmBatch } from './labels.js';
 
 /**
  * Mean cross-entropy of `logits` `[N, vocab]` against class ids `targets` `[N]`, with the gradient
- * written directly, `(softmax(logits) - onehot(targets)) dy / N`, the softmax rebuilt from the
- * rows' log-sum-exp. It keeps the logits and one number per row, and over the 30,522-word
- * vocabulary makes two passes over `[N, vocab]` forward and one backward: on wasm each is one
- * SIMD kernel (backend/kernels/wasm-cross-entropy.ts), elsewhere a few tfjs ops.
+ * written directly, `(softmax(logits) - onehot(targets)) dy / N`. Over the 30,522-word vocabulary
+ * the passes over `[N, vocab]` cost as much as the encoder: on wasm they are SIMD kernels
+ * (backend/kernels/wasm-cross-entropy.ts) that keep the exponentials for the backward pass, three
+ * passes in all; elsewhere tfjs ops keep the logits and each row's log-sum-exp.
  */
 export function sparseCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const [rows, vocab] = logits.shape;
-  const kernel = logits.dtype === 'float32' && vocab >= 4 && hasKernel(LOG_SUM_EXP_KERNEL) && hasKernel(CROSS_ENTROPY_GRAD_KERNEL);
+  const kernel = logits.dtype === 'float32' && vocab >= 4 && hasKernel(SOFTMAX_PARTS_KERNEL) && hasKernel(CROSS_ENTROPY_GRAD_KERNEL);
   return customOp('SparseCrossEntropy', { logits }, (save) => {
     const ids = tf.cast(targets, 'int32');
-    const lse = (kernel ? callKernel(LOG_SUM_EXP_KERNEL, { x: logits }) : tf.logSumExp(logits, 1)) as tf.Tensor1D;
     const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), ids);
     const picked = tf.gather(logits.reshape([-1]), flat);
-    save([logits, lse, ids, flat]);
+    let lse: tf.Tensor1D;
+    if (kernel) {
+      const [rowLse, e, stats] = callKernel(SOFTMAX_PARTS_KERNEL, { logits }) as tf.Tensor[];
+      lse = rowLse as tf.Tensor1D;
+      save([e, stats, ids]);
+    } else {
+      lse = tf.logSumExp(logits, 1);
+      save([logits, lse, flat]);
+    }
     return tf.mean(tf.sub(lse, picked)) as tf.Scalar;
-  }, (dy, [savedLogits, savedLse, savedIds, savedFlat]) => ({
+  }, (dy, saved) => ({
     logits: () => {
-      if (kernel) return callKernel(CROSS_ENTROPY_GRAD_KERNEL, { logits: savedLogits, lse: savedLse, targets: savedIds, dy }) as tf.Tensor;
+      if (kernel) {
+        const [e, stats, ids] = saved;
+        return callKernel(CROSS_ENTROPY_GRAD_KERNEL, { e, stats, targets: ids, dy }) as tf.Tensor;
+      }
+      const [savedLogits, savedLse, savedFlat] = saved;
       const scale = tf.div(dy, rows);
       const probs = tf.mul(tf.exp(tf.sub(savedLogits, savedLse.reshape([rows, 1]))), scale);
       const hits = tf.scatterND(savedFlat.reshape([-1, 1]), tf.fill([rows], 1).mul(scale), [rows * vocab]).reshape([rows, vocab]);

@@ -15,10 +15,10 @@ export interface SimdKernels {
   geluGrad(x: number, dy: number, dx: number, n: number): void;
   /** out[c] = sum over r of x[r, c]. */
   sumRows(x: number, out: number, rows: number, cols: number): void;
-  /** out[2r] = max of row r of x, out[2r + 1] = sum of exp(x[r, c] - max); cols >= 4. */
-  rowMaxSumExp(x: number, out: number, rows: number, cols: number): void;
-  /** out[r, c] = exp(x[r, c] - shift[r]) scale; cols >= 4. */
-  expShifted(x: number, shift: number, out: number, rows: number, cols: number, scale: number): void;
+  /** stats[2r] = max of row r of x, e[r, c] = exp(x[r, c] - max), stats[2r + 1] = sum of row r of e; cols >= 4. */
+  softmaxParts(x: number, e: number, stats: number, rows: number, cols: number): void;
+  /** out[r, c] = e[r, c] scale / stats[2r + 1]; cols >= 4. */
+  softmaxScaled(e: number, stats: number, out: number, rows: number, cols: number, scale: number): void;
   /** out[c, r] = x[r, c] for r < rows & ~3, c < cols & ~3 (4-byte elements). */
   transpose(x: number, out: number, rows: number, cols: number): void;
   /** Layer normalisation of rows (cols a multiple of 4): y, the normalised rows and 1 / sqrt(var + eps) per row. */

@@ -115,19 +115,20 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows))))
 
-  ;; The softmax's row statistics: out[2r] = max over c of x[r, c], out[2r + 1] = sum over c of
-  ;; exp(x[r, c] - max), for r < rows (byte offsets x, out). The maximum takes the last four
-  ;; columns again (harmless for a maximum); the sum takes the last cols % 4 one lane at a time.
-  ;; Needs cols >= 4.
-  (func (export "rowMaxSumExp") (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $i i32) (local $row i32) (local $end i32) (local $wide i32)
-    (local $m v128) (local $s v128) (local $max f32)
+  ;; The softmax's parts: for each row r of x (rows x cols, byte offsets x, e, stats),
+  ;; stats[2r] = max over c of x[r, c], e[r, c] = exp(x[r, c] - max), stats[2r + 1] = the sum of
+  ;; row r of e. The maximum takes the last four columns again (harmless for a maximum); the
+  ;; exponentials take the last cols % 4 one lane at a time. Needs cols >= 4.
+  (func (export "softmaxParts") (param $x i32) (param $e i32) (param $stats i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $i i32) (local $row i32) (local $eRow i32) (local $end i32) (local $wide i32)
+    (local $m v128) (local $s v128) (local $v v128) (local $max f32)
     (local.set $end (i32.shl (local.get $cols) (i32.const 2)))
     (local.set $wide (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2)))
     (block $done
       (loop $rowLoop
         (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
         (local.set $row (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $end))))
+        (local.set $eRow (i32.add (local.get $e) (i32.mul (local.get $r) (local.get $end))))
         (local.set $m (v128.load align=4 (i32.add (local.get $row) (i32.sub (local.get $end) (i32.const 16)))))
         (local.set $i (i32.const 0))
         (block $maxDone
@@ -142,47 +143,45 @@
         (local.set $m (f32x4.splat (local.get $max)))
         (local.set $s (v128.const f32x4 0 0 0 0))
         (local.set $i (i32.const 0))
-        (block $sumDone
-          (loop $sumLoop
-            (br_if $sumDone (i32.ge_u (local.get $i) (local.get $wide)))
-            (local.set $s (f32x4.add (local.get $s)
-              (call $exp (f32x4.sub (v128.load align=4 (i32.add (local.get $row) (local.get $i))) (local.get $m)))))
+        (block $expDone
+          (loop $expLoop
+            (br_if $expDone (i32.ge_u (local.get $i) (local.get $wide)))
+            (local.set $v (call $exp (f32x4.sub (v128.load align=4 (i32.add (local.get $row) (local.get $i))) (local.get $m))))
+            (v128.store align=4 (i32.add (local.get $eRow) (local.get $i)) (local.get $v))
+            (local.set $s (f32x4.add (local.get $s) (local.get $v)))
             (local.set $i (i32.add (local.get $i) (i32.const 16)))
-            (br $sumLoop)))
+            (br $expLoop)))
         (block $tailDone
           (loop $tail
             (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
-            (local.set $s (f32x4.add (local.get $s)
-              (f32x4.replace_lane 0 (v128.const f32x4 0 0 0 0)
-                (f32x4.extract_lane 0 (call $exp (f32x4.sub (v128.load32_splat align=4 (i32.add (local.get $row) (local.get $i))) (local.get $m)))))))
+            (local.set $v (f32x4.replace_lane 0 (v128.const f32x4 0 0 0 0)
+              (f32x4.extract_lane 0 (call $exp (f32x4.sub (v128.load32_splat align=4 (i32.add (local.get $row) (local.get $i))) (local.get $m))))))
+            (f32.store (i32.add (local.get $eRow) (local.get $i)) (f32x4.extract_lane 0 (local.get $v)))
+            (local.set $s (f32x4.add (local.get $s) (local.get $v)))
             (local.set $i (i32.add (local.get $i) (i32.const 4)))
             (br $tail)))
-        (f32.store (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 3))) (local.get $max))
-        (f32.store offset=4 (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 3)))
-          (f32.add
-            (f32.add (f32x4.extract_lane 0 (local.get $s)) (f32x4.extract_lane 1 (local.get $s)))
-            (f32.add (f32x4.extract_lane 2 (local.get $s)) (f32x4.extract_lane 3 (local.get $s)))))
+        (f32.store (i32.add (local.get $stats) (i32.shl (local.get $r) (i32.const 3))) (local.get $max))
+        (f32.store offset=4 (i32.add (local.get $stats) (i32.shl (local.get $r) (i32.const 3))) (call $hsum (local.get $s)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rowLoop))))
 
-  ;; out[r, c] = exp(x[r, c] - shift[r]) scale, for r < rows, c < cols (byte offsets x, shift,
-  ;; out): with shift the rows' log-sum-exp, the softmax times scale. Needs cols >= 4.
-  (func (export "expShifted") (param $x i32) (param $shift i32) (param $out i32) (param $rows i32) (param $cols i32) (param $scale f32)
-    (local $r i32) (local $i i32) (local $at i32) (local $end i32) (local $row i32) (local $outRow i32)
-    (local $m v128) (local $k v128)
+  ;; out[r, c] = e[r, c] scale / stats[2r + 1], for r < rows, c < cols (byte offsets e, stats,
+  ;; out): softmaxParts' exponentials and sums make the softmax times scale. Needs cols >= 4.
+  (func (export "softmaxScaled") (param $e i32) (param $stats i32) (param $out i32) (param $rows i32) (param $cols i32) (param $scale f32)
+    (local $r i32) (local $i i32) (local $at i32) (local $end i32) (local $row i32) (local $outRow i32) (local $k v128)
     (local.set $end (i32.shl (local.get $cols) (i32.const 2)))
-    (local.set $k (f32x4.splat (local.get $scale)))
     (block $done
       (loop $rowLoop
         (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
-        (local.set $row (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $end))))
+        (local.set $row (i32.add (local.get $e) (i32.mul (local.get $r) (local.get $end))))
         (local.set $outRow (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $end))))
-        (local.set $m (v128.load32_splat align=4 (i32.add (local.get $shift) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $k (f32x4.splat (f32.div (local.get $scale)
+          (f32.load offset=4 (i32.add (local.get $stats) (i32.shl (local.get $r) (i32.const 3)))))))
         (local.set $i (i32.const 0))
         (loop $next
           (local.set $at (call $last (local.get $i) (local.get $cols)))
           (v128.store align=4 (i32.add (local.get $outRow) (local.get $at))
-            (f32x4.mul (call $exp (f32x4.sub (v128.load align=4 (i32.add (local.get $row) (local.get $at))) (local.get $m))) (local.get $k)))
+            (f32x4.mul (v128.load align=4 (i32.add (local.get $row) (local.get $at))) (local.get $k)))
           (local.set $i (i32.add (local.get $i) (i32.const 16)))
           (br_if $next (i32.lt_u (local.get $i) (local.get $end))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
