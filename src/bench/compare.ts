@@ -7,9 +7,10 @@
  * torch_mlm_reference.py: the MLM objective at the masked positions, dropout 0.1, clipping at 1,
  * AdamW, on bert-tiny windows of 32 x 128).
  *
- *   node dist/bench/compare.js [--pairs 3] [--threads 2] [--wasm-threads N] [--backend wasm] [--python /usr/bin/python3]
+ *   node dist/bench/compare.js [--pairs 3] [--threads 2] [--wasm-threads N] [--backend wasm] [--python /usr/bin/python3] [--only finetune|pretrain]
  *
  * PyTorch gets `--threads` (2, the issue's yardstick), and so does ours unless `--wasm-threads`.
+ * `--only` runs one of the two comparisons.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,13 +49,17 @@ function main(): void {
       pairs: { type: 'string', default: '3' },
       backend: { type: 'string', default: 'wasm' },
       python: { type: 'string', default: '/usr/bin/python3' },
+      only: { type: 'string' },
     },
   });
+  if (values.only !== undefined && values.only !== 'finetune' && values.only !== 'pretrain') {
+    throw new Error(`--only takes finetune or pretrain, not ${values.only}`);
+  }
   const reference = (name: string) => join(PROJECT_ROOT, 'src', 'bench', name);
   const ourThreads = values['wasm-threads'] ?? values.threads;
   const pairs = Number(values.pairs);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  for (const { size, batch, seq } of SHAPES) {
+  for (const { size, batch, seq } of values.only === 'pretrain' ? [] : SHAPES) {
     const shape = ['--size', size, '--batch', String(batch), '--seq', String(seq)];
     const ratios: Record<string, number[]> = {};
     for (let pair = 0; pair < pairs; pair++) {
@@ -69,6 +74,7 @@ function main(): void {
   }
 
   // Pretraining: windows per second of the training steps alone (our evaluations and saves are not counted).
+  if (values.only === 'finetune') return;
   const { size, batch, seq, steps } = PRETRAIN;
   const work = mkdtempSync(join(tmpdir(), 'finetune-lab-bench-'));
   const pretrainRatios: number[] = [];

@@ -4,7 +4,7 @@
  * `discriminator_predictions` (the replaced-token-detection head).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ForwardContext } from '../ops.js';
+import { linear, type ForwardContext } from '../ops.js';
 import type { BertConfig } from './config.js';
 import type { BertModel } from './model.js';
 import { activation, LayerNorm, Linear, Module, type LinearModule } from './modules.js';
@@ -45,9 +45,7 @@ export class BertLMPredictionHead extends Module {
   forward<T extends tf.Tensor>(hidden: T, context: ForwardContext): T {
     const width = hidden.shape[hidden.rank - 1];
     const transformed = this.transform.forward(hidden, context);
-    // An explicit transpose then a plain product: tfjs' transposed products are much slower on wasm.
-    const decoderT = tf.transpose(this.decoder) as tf.Tensor2D;
-    const logits = tf.add(tf.matMul(transformed.reshape([-1, width]) as tf.Tensor2D, decoderT), this.bias);
+    const logits = linear(transformed.reshape([-1, width]) as tf.Tensor2D, this.decoder as tf.Tensor2D, this.bias as tf.Tensor1D, true);
     return logits.reshape([...hidden.shape.slice(0, -1), -1]) as T;
   }
 }
