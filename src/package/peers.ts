@@ -18,12 +18,16 @@ export type OptionalPeer = 'danfojs-node' | 'tslab' | 'zeromq' | 'onnxruntime-no
 
 /** Loads an optional peer for `user` (what needs it), or says how to install it. */
 export function optionalPeer<T>(name: OptionalPeer, user: string): T {
+  return require(peerPath(name, user)) as T;
+}
+
+/** The path of an optional peer's file (`name`, or a file its exports name, e.g. `onnxruntime-web/ort-wasm-simd-threaded.wasm`), or says how to install it. */
+export function peerPath(name: OptionalPeer, user: string, file = name as string): string {
   try {
-    require.resolve(name);
+    return require.resolve(file);
   } catch {
     throw new Error(missing(name, user));
   }
-  return require(name) as T;
 }
 
 function missing(name: OptionalPeer, user: string): string {
