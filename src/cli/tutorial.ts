@@ -3,13 +3,16 @@
  * command. Executes every notebook in order under one settings profile, then exports the
  * report (an index and one page per notebook) that a browser shows offline.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeEnvironment } from '../backend/environment.js';
 import { writeReport, type ReportNotebook } from '../jupyter/report.js';
 import { DEFAULT_CELL_TIMEOUT_S } from '../jupyter/runner.js';
 import { backendOptions, ENV_PREFIX, loadSettings, PROFILE_NAMES } from '../course/settings.js';
+import { bestRun } from '../course/deploy.js';
+import { DEPLOY_DIR } from '../course/paths.js';
+import { ONNX_MODEL_FILE } from '../onnx/layout.js';
 import { choice, number, parseCommand } from './args.js';
 import { exitOnSignals } from './run.js';
 import { runAndShow } from './status.js';
@@ -82,7 +85,10 @@ export async function run(args: string[]): Promise<number> {
   }
   const totalSeconds = (Date.now() - started) / 1000;
   const environment = await describeEnvironment(backendOptions(settings));
-  const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date });
+  // Notebook 08's export, when it ran: the report's browser page runs it.
+  const best = existsSync(path.join(DEPLOY_DIR, ONNX_MODEL_FILE)) ? bestRun(settings.profile) : undefined;
+  const deployModel = best && { dir: DEPLOY_DIR, name: `${best.method} (test accuracy ${(100 * best.testAccuracy).toFixed(1)}%)` };
+  const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date, deployModel });
   const notRun = entries.filter((e) => !e.result).map((e) => e.notebook);
   if (notRun.length > 0) console.log(`Not run: ${notRun.join(', ')}`);
   const minutes = `${Math.floor(totalSeconds / 60)} min ${Math.round(totalSeconds % 60)} s`;
