@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { ADAPTER_CONFIG_FILE, loadAdapter } from '../adapters/index.js';
 import { readAdapterConfig } from '../adapters/peft.js';
 import { loadConfig } from '../bert/config.js';
-import { taskOfArchitecture, type BertTask } from '../bert/heads.js';
+import { taskOfArchitecture, type BertTask, type BertTaskModel } from '../bert/heads.js';
+import type { BackendName } from '../backend/index.js';
+import type { BertTokenizer } from '../tokenizer/index.js';
 import { fromPretrained } from '../bert/pretrained.js';
 import { withTokenizer } from '../finetune/pretrained.js';
 import { resolveModelFiles } from '../hub/index.js';
@@ -25,7 +27,7 @@ export interface ExportPretrainedOptions {
   /** A LoRA or bottleneck adapter run's directory (adapter_config.json). */
   adapter?: string;
   task?: OnnxTask;
-  labels?: string[];
+  labels?: readonly string[];
   output: string;
   overwrite?: boolean;
   quantize?: boolean;
@@ -43,15 +45,20 @@ function taskModelFor(architecture: string, adapterHeads: string[] | undefined, 
   return wanted === 'sequence-classification' ? saved : wanted === 'fill-mask' ? (saved === 'pretraining' ? 'pretraining' : 'mlm') : 'base';
 }
 
-/** Loads a checkpoint (with its adapter, if any) on the cpu backend and exports it with `exportOnnx`. */
-export async function exportPretrained(options: ExportPretrainedOptions): Promise<ExportResult> {
+/** What to load: a checkpoint, or a base model with an adapter run, as the task model `task` exports from. */
+export type RunToLoad = Pick<ExportPretrainedOptions, 'model' | 'adapter' | 'task' | 'labels'>;
+
+/**
+ * Loads a checkpoint (with its adapter, if any) as the model that exports to `task` (default: its
+ * own task), with its tokenizer, on `backend` (default: the one in use, else the best available).
+ */
+export async function loadRun(options: RunToLoad, backend?: BackendName): Promise<{ model: BertTaskModel; tokenizer: BertTokenizer }> {
   const { model: modelId, adapter: adapterDir, task, labels } = options;
   // An adapter run saves the adapter alone; its head (modules_to_save) is what makes the model a classifier.
   const adapterHeads = adapterDir ? ((readAdapterConfig(adapterDir).modules_to_save as string[] | null) ?? []) : undefined;
   const architecture = loadConfig(await resolveModelFiles(modelId, { files: ['config.json'] })).architectures?.[0] ?? '';
   const taskModel = taskModelFor(architecture, adapterHeads, task, modelId);
-  // Exporting only reads the weights: the cpu backend does it without starting wasm or a GPU.
-  const { model, tokenizer, info } = await withTokenizer(await fromPretrained(modelId, { task: taskModel, backend: 'cpu', labels, quiet: true }));
+  const { model, tokenizer, info } = await withTokenizer(await fromPretrained(modelId, { task: taskModel, backend, labels: labels && [...labels], quiet: true }));
   try {
     const adapter = adapterDir ? loadAdapter(model, adapterDir) : undefined;
     const unfilled = info.missingKeys.filter((name) => !adapter?.savedParameters.includes(name));
@@ -59,7 +66,19 @@ export async function exportPretrained(options: ExportPretrainedOptions): Promis
       throw new Error(`${modelId} lacks ${unfilled.slice(0, 4).join(', ')}${unfilled.length > 4 ? ', ...' : ''}, so the exported model would compute with random weights; ` +
         (adapterDir ? `the adapter in ${adapterDir} was trained on another base model: pass that one with --model` : `export a complete checkpoint, or a LoRA or adapter run with --adapter DIR (a directory with ${ADAPTER_CONFIG_FILE})`));
     }
-    return await exportOnnx(model, options.output, { tokenizer, task, overwrite: options.overwrite, quantize: options.quantize });
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return { model, tokenizer };
+}
+
+/** Loads a checkpoint (with its adapter, if any) on the cpu backend and exports it with `exportOnnx`. */
+export async function exportPretrained(options: ExportPretrainedOptions): Promise<ExportResult> {
+  // Exporting only reads the weights: the cpu backend does it without starting wasm or a GPU.
+  const { model, tokenizer } = await loadRun(options, 'cpu');
+  try {
+    return await exportOnnx(model, options.output, { tokenizer, task: options.task, overwrite: options.overwrite, quantize: options.quantize });
   } finally {
     model.dispose();
   }

@@ -18,5 +18,5 @@ export { faqAllWeights, faqBaseline, faqCost, faqPreamble, faqPrompting } from '
 export { accuracyFigure, costFigure, tradeoffFigure, trainableFigure } from './charts.js';
 export { loadClassifier, loadMaskedLm } from './models.js';
 export type { ClassifierTask, CourseClassifier, MaskedLm } from './models.js';
-export { bestRun, exportPretrained, TRUNCATION_NOTE } from './deploy.js';
-export type { BestRun, ExportPretrainedOptions } from './deploy.js';
+export { bestRun, exportPretrained, loadRun, TRUNCATION_NOTE } from './deploy.js';
+export type { BestRun, ExportPretrainedOptions, RunToLoad } from './deploy.js';

@@ -48,7 +48,7 @@ const COURSE = `<p><strong>finetune-lab</strong> is a course on fine-tuning BERT
 TensorFlow.js. It walks through the whole story of building language-model applications: how the model is pretrained
 with self-supervised labels, how text becomes model inputs, and the ways to adapt a pretrained model to a task
 (classifying the sentiment of IMDB movie reviews): a classifier on frozen features, full fine-tuning, adapters, LoRA
-and prompting, compared side by side at the end. Each page below is one notebook of the course, executed from start
+and prompting, compared side by side, and finally the best of them deployed to ONNX and the browser. Each page below is one notebook of the course, executed from start
 to end with its prose, its code and what the code printed and drew.</p>`;
 
 const STYLE = `
