@@ -97,9 +97,11 @@ test('the index links to the page, which classifies typed reviews as our forward
 });
 
 test('opened from file://, the page says how to serve it', async () => {
-  const { page } = await openPage('file://');
+  const { page, errors, refused } = await openPage('file://');
   await page.goto(pathToFileURL(join(REPORT, DEPLOY_PAGE)).href);
   await page.waitForFunction(() => document.getElementById('status')?.textContent?.includes('http.server'));
   assert.match(await page.textContent('#status') ?? '', /Serve the report, e\.g\. python3 -m http\.server -b 127\.0\.0\.1 -d report 8000/);
+  assert.deepEqual(errors, [], 'the report test opens every page from file:// and wants no JavaScript error');
+  assert.deepEqual(refused, []);
   await page.close();
 });

@@ -51,6 +51,19 @@ function courseNotebooks(): string[] {
   return notebooks;
 }
 
+/** Notebook 08's export, when it ran, for the report's browser page; named after the run it shipped, when that is still on record. */
+function deployedModel(profile: string): { dir: string; name: string } | undefined {
+  if (!existsSync(path.join(DEPLOY_DIR, ONNX_MODEL_FILE))) return undefined;
+  let name = 'the model notebook 08 exported';
+  try {
+    const best = bestRun(profile);
+    name = `${best.method} (test accuracy ${(100 * best.testAccuracy).toFixed(1)}%)`;
+  } catch {
+    // Runs of another profile: the export stands, its name is unknown.
+  }
+  return { dir: DEPLOY_DIR, name };
+}
+
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand({
     args,
@@ -85,10 +98,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const totalSeconds = (Date.now() - started) / 1000;
   const environment = await describeEnvironment(backendOptions(settings));
-  // Notebook 08's export, when it ran: the report's browser page runs it.
-  const best = existsSync(path.join(DEPLOY_DIR, ONNX_MODEL_FILE)) ? bestRun(settings.profile) : undefined;
-  const deployModel = best && { dir: DEPLOY_DIR, name: `${best.method} (test accuracy ${(100 * best.testAccuracy).toFixed(1)}%)` };
-  const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date, deployModel });
+  const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date, deployModel: deployedModel(settings.profile) });
   const notRun = entries.filter((e) => !e.result).map((e) => e.notebook);
   if (notRun.length > 0) console.log(`Not run: ${notRun.join(', ')}`);
   const minutes = `${Math.floor(totalSeconds / 60)} min ${Math.round(totalSeconds % 60)} s`;

@@ -58,46 +58,46 @@ const status = document.getElementById('status');
 if (location.protocol === 'file:') {
   status.textContent = 'Browsers load neither modules nor WebAssembly from file://. Serve the report, e.g. ' +
     'python3 -m http.server -b 127.0.0.1 -d report 8000, and open http://127.0.0.1:8000/${DEPLOY_PAGE}';
-  throw new Error(status.textContent);
-}
-const { env, pipeline } = await import('./assets/${BUNDLE}');
-// The report's files only: the browser build fetches models from the Hub and the runtime from a CDN unless told otherwise.
-env.allowLocalModels = true;
-env.allowRemoteModels = false;
-// A path, not a URL: transformers.js 4.3.1 looks for the tokenizer's files locally only when localModelPath is no http(s) URL.
-env.localModelPath = 'models/';
-env.backends.onnx.wasm.wasmPaths = { mjs: new URL('${mjs}', location.href).href, wasm: new URL('${wasm}', location.href).href };
-const started = performance.now();
-const classify = await pipeline('text-classification', '${DEPLOY_MODEL.split('/')[1]}', { dtype: 'fp32', device: 'wasm' }).catch((error) => {
-  status.textContent = 'The model did not load: ' + error.message;
-  document.body.dataset.error = error.message;
-  throw error;
-});
-status.textContent = 'Model loaded in ' + ((performance.now() - started) / 1000).toFixed(1) + ' s. Type a review and press Classify.';
-const button = document.getElementById('classify');
-button.disabled = false;
-document.getElementById('form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  button.disabled = true;
-  const [scores] = await classify([document.getElementById('review').value], { top_k: null }).catch((error) => {
-    status.textContent = 'Classifying failed: ' + error.message;
+} else {
+  const { env, pipeline } = await import('./assets/${BUNDLE}');
+  // The report's files only: the browser build fetches models from the Hub and the runtime from a CDN unless told otherwise.
+  env.allowLocalModels = true;
+  env.allowRemoteModels = false;
+  // A path, not a URL: transformers.js 4.3.1 looks for the tokenizer's files locally only when localModelPath is no http(s) URL.
+  env.localModelPath = 'models/';
+  env.backends.onnx.wasm.wasmPaths = { mjs: new URL('${mjs}', location.href).href, wasm: new URL('${wasm}', location.href).href };
+  const started = performance.now();
+  const classify = await pipeline('text-classification', '${DEPLOY_MODEL.split('/')[1]}', { dtype: 'fp32', device: 'wasm' }).catch((error) => {
+    status.textContent = 'The model did not load: ' + error.message;
     document.body.dataset.error = error.message;
     throw error;
   });
-  const table = document.getElementById('result');
-  table.querySelectorAll('tr.score').forEach((row) => row.remove());
-  for (const { label, score } of scores) {
-    const row = table.insertRow();
-    row.className = 'score';
-    row.dataset.label = label;
-    row.dataset.score = String(score);
-    row.insertCell().textContent = label;
-    row.insertCell().textContent = (100 * score).toFixed(1) + '%';
-  }
-  table.hidden = false;
+  status.textContent = 'Model loaded in ' + ((performance.now() - started) / 1000).toFixed(1) + ' s. Type a review and press Classify.';
+  const button = document.getElementById('classify');
   button.disabled = false;
-  document.body.dataset.classified = String(Number(document.body.dataset.classified ?? 0) + 1);
-});
-document.body.dataset.ready = 'true';
+  document.getElementById('form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    const [scores] = await classify([document.getElementById('review').value], { top_k: null }).catch((error) => {
+      status.textContent = 'Classifying failed: ' + error.message;
+      document.body.dataset.error = error.message;
+      throw error;
+    });
+    const table = document.getElementById('result');
+    table.querySelectorAll('tr.score').forEach((row) => row.remove());
+    for (const { label, score } of scores) {
+      const row = table.insertRow();
+      row.className = 'score';
+      row.dataset.label = label;
+      row.dataset.score = String(score);
+      row.insertCell().textContent = label;
+      row.insertCell().textContent = (100 * score).toFixed(1) + '%';
+    }
+    table.hidden = false;
+    button.disabled = false;
+    document.body.dataset.classified = String(Number(document.body.dataset.classified ?? 0) + 1);
+  });
+  document.body.dataset.ready = 'true';
+}
 </script>`;
 }
