@@ -1,6 +1,7 @@
 /**
  * The pretraining heads as transformers names them: `cls.predictions` (BertLMPredictionHead, the
- * masked-language-model head) and `cls.seq_relationship` (the next-sentence head).
+ * masked-language-model head), `cls.seq_relationship` (the next-sentence head) and ELECTRA's
+ * `discriminator_predictions` (the replaced-token-detection head).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ForwardContext } from '../ops.js';
@@ -70,5 +71,27 @@ export class BertPreTrainingHeads extends Module {
     super(name);
     this.predictions = new BertLMPredictionHead(params, `${name}.predictions`, bert);
     this.seq_relationship = new Linear(params, `${name}.seq_relationship`, bert.config.hidden_size, 2);
+  }
+}
+
+/**
+ * transformers' ElectraDiscriminatorPredictions: dense (hidden -> hidden), the config's activation,
+ * `dense_prediction` (hidden -> 1): one logit per token, positive for "replaced".
+ */
+export class ElectraDiscriminatorPredictions extends Module {
+  readonly dense: LinearModule;
+  readonly dense_prediction: LinearModule;
+
+  constructor(params: Parameters, name: string, private readonly config: BertConfig) {
+    super(name);
+    this.dense = new Linear(params, `${name}.dense`, config.hidden_size, config.hidden_size);
+    this.dense_prediction = new Linear(params, `${name}.dense_prediction`, config.hidden_size, 1);
+  }
+
+  /** Logits `[B, S]` of hidden states `[B, S, hidden]`. */
+  forward(hidden: tf.Tensor3D, context: ForwardContext): tf.Tensor2D {
+    const [batch, seq] = hidden.shape;
+    const h = activation(this.config.hidden_act)(this.dense.forward(hidden, context));
+    return this.dense_prediction.forward(h, context).reshape([batch, seq]);
   }
 }
