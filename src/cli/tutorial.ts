@@ -3,16 +3,15 @@
  * command. Executes every notebook in order under one settings profile, then exports the
  * report (an index and one page per notebook) that a browser shows offline.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeEnvironment } from '../backend/environment.js';
 import { writeReport, type ReportNotebook } from '../jupyter/report.js';
 import { DEFAULT_CELL_TIMEOUT_S } from '../jupyter/runner.js';
 import { backendOptions, ENV_PREFIX, loadSettings, PROFILE_NAMES } from '../course/settings.js';
-import { bestRun } from '../course/deploy.js';
+import { bestRun, DEPLOY_NOTEBOOK } from '../course/deploy.js';
 import { DEPLOY_DIR } from '../course/paths.js';
-import { ONNX_MODEL_FILE } from '../onnx/layout.js';
 import { choice, number, parseCommand } from './args.js';
 import { exitOnSignals } from './run.js';
 import { runAndShow } from './status.js';
@@ -51,17 +50,11 @@ function courseNotebooks(): string[] {
   return notebooks;
 }
 
-/** Notebook 08's export, when it ran, for the report's browser page; named after the run it shipped, when that is still on record. */
-function deployedModel(profile: string): { dir: string; name: string } | undefined {
-  if (!existsSync(path.join(DEPLOY_DIR, ONNX_MODEL_FILE))) return undefined;
-  let name = 'the model notebook 08 exported';
-  try {
-    const best = bestRun(profile);
-    name = `${best.method} (test accuracy ${(100 * best.testAccuracy).toFixed(1)}%)`;
-  } catch {
-    // Runs of another profile: the export stands, its name is unknown.
-  }
-  return { dir: DEPLOY_DIR, name };
+/** The export notebook 08 made in this run, for the report's browser page, named after the run it shipped. */
+function deployedModel(entries: ReportNotebook[], profile: string): { dir: string; name: string } | undefined {
+  if (!entries.some((e) => path.basename(e.notebook) === DEPLOY_NOTEBOOK && e.result?.ok)) return undefined;
+  const best = bestRun(profile);
+  return { dir: DEPLOY_DIR, name: `${best.method} (test accuracy ${(100 * best.testAccuracy).toFixed(1)}%)` };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -98,7 +91,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const totalSeconds = (Date.now() - started) / 1000;
   const environment = await describeEnvironment(backendOptions(settings));
-  const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date, deployModel: deployedModel(settings.profile) });
+  const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date, deployModel: deployedModel(entries, settings.profile) });
   const notRun = entries.filter((e) => !e.result).map((e) => e.notebook);
   if (notRun.length > 0) console.log(`Not run: ${notRun.join(', ')}`);
   const minutes = `${Math.floor(totalSeconds / 60)} min ${Math.round(totalSeconds % 60)} s`;

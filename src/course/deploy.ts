@@ -17,6 +17,9 @@ import { exportOnnx, type ExportResult, type OnnxTask } from '../onnx/index.js';
 import { RESULTS_FILE, runDir } from './paths.js';
 import { readResults } from './results.js';
 
+/** The notebook that exports the course's best run to DEPLOY_DIR. */
+export const DEPLOY_NOTEBOOK = '08-deploy.ipynb';
+
 /** What users of an export should know about transformers.js (tests/transformers-js.test.ts shows it). */
 export const TRUNCATION_NOTE = 'Note: transformers.js drops the final [SEP] when it truncates a text longer than the model\'s limit ' +
   '(Python\'s tokenizer and finetune-lab\'s keep it), so on such texts its scores differ slightly from these; shorter texts give the same.';
