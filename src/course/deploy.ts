@@ -6,14 +6,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADAPTER_CONFIG_FILE, loadAdapter } from '../adapters/index.js';
 import { readAdapterConfig } from '../adapters/peft.js';
+import type { BackendName } from '../backend/index.js';
 import { loadConfig } from '../bert/config.js';
 import { taskOfArchitecture, type BertTask, type BertTaskModel } from '../bert/heads.js';
-import type { BackendName } from '../backend/index.js';
-import type { BertTokenizer } from '../tokenizer/index.js';
 import { fromPretrained } from '../bert/pretrained.js';
 import { withTokenizer } from '../finetune/pretrained.js';
 import { resolveModelFiles } from '../hub/index.js';
 import { exportOnnx, type ExportResult, type OnnxTask } from '../onnx/index.js';
+import type { BertTokenizer } from '../tokenizer/index.js';
 import { RESULTS_FILE, runDir } from './paths.js';
 import { readResults } from './results.js';
 
