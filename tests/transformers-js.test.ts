@@ -36,11 +36,11 @@ before(async () => {
 });
 after(() => ours?.model.dispose());
 
-const MODEL_ID = () => basename(DIR);
+const MODEL_ID = basename(DIR);
 
 describe('transformers.js on the exported directory', () => {
   test('AutoModelForSequenceClassification: the logits of our forward pass on our tokenizer\'s ids, within 1e-4', async () => {
-    const model = await AutoModelForSequenceClassification.from_pretrained(MODEL_ID());
+    const model = await AutoModelForSequenceClassification.from_pretrained(MODEL_ID);
     const batch = ours.tokenizer.encode(REVIEWS, { padding: 'longest' });
     const toTensor = (rows: number[][]) => new transformers.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0].length]);
     const { logits } = await model({ input_ids: toTensor(batch.input_ids), attention_mask: toTensor(batch.attention_mask), token_type_ids: toTensor(batch.token_type_ids) });
@@ -52,7 +52,7 @@ describe('transformers.js on the exported directory', () => {
   });
 
   test('the text-classification pipeline: our labels and probabilities, within 1e-4', async () => {
-    const classify = await pipeline('text-classification', MODEL_ID());
+    const classify = await pipeline('text-classification', MODEL_ID);
     const results = (await classify(REVIEWS, { top_k: null })) as { label: string; score: number }[][];
     const labelsSeen = new Set<string>();
     REVIEWS.forEach((review, i) => {
@@ -68,7 +68,7 @@ describe('transformers.js on the exported directory', () => {
   });
 
   test('on a long review, truncation drops the final [SEP]: the ids and scores differ by exactly that', async () => {
-    const tokenizer = await AutoTokenizer.from_pretrained(MODEL_ID());
+    const tokenizer = await AutoTokenizer.from_pretrained(MODEL_ID);
     const theirs = (tokenizer(LONG, { truncation: true }).input_ids.tolist() as bigint[][])[0].map(Number);
     const mine = ours.tokenizer.encode(LONG).input_ids[0];
     const sep = ours.tokenizer.sepTokenId;
@@ -79,7 +79,7 @@ describe('transformers.js on the exported directory', () => {
     assert.notEqual(theirs[511], sep, 'transformers.js ends with the next word piece instead');
     assert.equal(theirs[511], ours.tokenizer.encode(LONG, { maxLength: 513 }).input_ids[0][511], 'that piece is the review\'s 511th');
     // The pipeline's scores are our forward pass's on its ids, not on ours.
-    const classify = await pipeline('text-classification', MODEL_ID());
+    const classify = await pipeline('text-classification', MODEL_ID);
     const [result] = (await classify([LONG], { top_k: null })) as { label: string; score: number }[][];
     const scores = LABELS.map((label) => result.find((r) => r.label === label)!.score);
     assertClose(scores, softmax(ours.logits([theirs])[0]), 1e-4, 'scores on its ids');
