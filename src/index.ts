@@ -1,5 +1,5 @@
-export { loadSettings, backendOptions, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, runDir, loadMaskedLm, loadClassifier, courseLoaders, recordRun, SAMPLE_REVIEWS, fileRows, historyRows, predictionRows } from "./course/index.js";
-export type { Settings, ProfileName, MethodResult, MaskedLm, CourseClassifier, ClassifierTask, TrainingRun } from "./course/index.js";
+export { loadSettings, backendOptions, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, DEPLOY_DIR, runDir, bestRun, exportPretrained, loadRun, TRUNCATION_NOTE, loadMaskedLm, loadClassifier, courseLoaders, recordRun, SAMPLE_REVIEWS, fileRows, historyRows, predictionRows } from "./course/index.js";
+export type { Settings, ProfileName, MethodResult, MaskedLm, CourseClassifier, ClassifierTask, TrainingRun, BestRun, ExportPretrainedOptions, RunToLoad } from "./course/index.js";
 export { BASELINE, COURSE_METHODS, chanceLevel, compareMethods, comparisonTable, isPrompting, ledgerFor, ledgerReport, methodName, noiseMargin, settingsWarnings } from "./course/index.js";
 export type { Comparison, ComparisonRow, Ledger, LedgerEntry } from "./course/index.js";
 export { faqAllWeights, faqBaseline, faqCost, faqPreamble, faqPrompting, accuracyFigure, costFigure, tradeoffFigure, trainableFigure } from "./course/index.js";

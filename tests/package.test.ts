@@ -27,8 +27,11 @@ const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf
  * None fetches anything; npm 11 runs none of them unless approved.
  */
 const KNOWN_INSTALL_SCRIPTS = ['node_modules/core-js', 'node_modules/koffi', 'node_modules/webgpu'];
-/** The optional peers, which a dependent must not get (danfojs-node's tree would bring TensorFlow.js 3's native build, onnxruntime-node 288 MB). */
-const COURSE_ONLY = ['danfojs-node', 'tslab', 'zeromq', '@tensorflow/tfjs-node', 'xlsx', 'onnxruntime-node'];
+/**
+ * The optional peers, which a dependent must not get (danfojs-node's tree would bring TensorFlow.js 3's native build,
+ * onnxruntime-node 288 MB, transformers.js onnxruntime-web's 144 MB and sharp's libvips builds).
+ */
+const COURSE_ONLY = ['danfojs-node', 'tslab', 'zeromq', '@tensorflow/tfjs-node', 'xlsx', 'onnxruntime-node', '@huggingface/transformers', 'onnxruntime-web', 'sharp'];
 
 /** The dependent's program: the library's first steps, printed as JSON. */
 const MAIN_TS = `import { mkdtempSync, rmSync } from 'node:fs';

@@ -10,6 +10,8 @@ import { describeEnvironment } from '../backend/environment.js';
 import { writeReport, type ReportNotebook } from '../jupyter/report.js';
 import { DEFAULT_CELL_TIMEOUT_S } from '../jupyter/runner.js';
 import { backendOptions, ENV_PREFIX, loadSettings, PROFILE_NAMES } from '../course/settings.js';
+import { bestRun, DEPLOY_NOTEBOOK } from '../course/deploy.js';
+import { DEPLOY_DIR } from '../course/paths.js';
 import { choice, number, parseCommand } from './args.js';
 import { exitOnSignals } from './run.js';
 import { runAndShow } from './status.js';
@@ -48,6 +50,13 @@ function courseNotebooks(): string[] {
   return notebooks;
 }
 
+/** The export notebook 08 made in this run, for the report's browser page, named after the run it shipped. */
+function deployedModel(entries: ReportNotebook[], profile: string): { dir: string; name: string } | undefined {
+  if (!entries.some((e) => path.basename(e.notebook) === DEPLOY_NOTEBOOK && e.result?.ok)) return undefined;
+  const best = bestRun(profile);
+  return { dir: DEPLOY_DIR, name: `${best.method} (test accuracy ${(100 * best.testAccuracy).toFixed(1)}%)` };
+}
+
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand({
     args,
@@ -82,7 +91,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const totalSeconds = (Date.now() - started) / 1000;
   const environment = await describeEnvironment(backendOptions(settings));
-  const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date });
+  const { index, pages } = writeReport(entries, { outDir: values.out!, settings, environment, totalSeconds, date, deployModel: deployedModel(entries, settings.profile) });
   const notRun = entries.filter((e) => !e.result).map((e) => e.notebook);
   if (notRun.length > 0) console.log(`Not run: ${notRun.join(', ')}`);
   const minutes = `${Math.floor(totalSeconds / 60)} min ${Math.round(totalSeconds % 60)} s`;

@@ -7,7 +7,7 @@ export { loadSettings, backendOptions, ENV_PREFIX, PROFILE_NAMES } from './setti
 export type { Settings, ProfileName } from './settings.js';
 export { recordResult, readResults } from './results.js';
 export type { MethodResult } from './results.js';
-export { RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, runDir } from './paths.js';
+export { RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, DEPLOY_DIR, runDir } from './paths.js';
 export { courseLoaders, recordRun } from './runs.js';
 export type { TrainingRun } from './runs.js';
 export { SAMPLE_REVIEWS } from './reviews.js';
@@ -18,3 +18,5 @@ export { faqAllWeights, faqBaseline, faqCost, faqPreamble, faqPrompting } from '
 export { accuracyFigure, costFigure, tradeoffFigure, trainableFigure } from './charts.js';
 export { loadClassifier, loadMaskedLm } from './models.js';
 export type { ClassifierTask, CourseClassifier, MaskedLm } from './models.js';
+export { bestRun, exportPretrained, loadRun, TRUNCATION_NOTE } from './deploy.js';
+export type { BestRun, ExportPretrainedOptions, RunToLoad } from './deploy.js';

@@ -18,3 +18,6 @@ export const GRID_DIR = join(PROJECT_ROOT, 'build', 'grid');
 
 /** Where notebooks save charts as pictures. */
 export const FIGURES_DIR = join(PROJECT_ROOT, 'build', 'figures');
+
+/** Where notebook 08 exports the course's best model to ONNX (the report's browser page runs it). */
+export const DEPLOY_DIR = join(PROJECT_ROOT, 'build', 'deploy');

@@ -14,6 +14,7 @@ import type { Settings } from '../course/settings.js';
 import { readNotebook, text, type Cell, type MimeBundle, type Output } from './notebook.js';
 import type { NotebookResult } from './runner.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { copyDeployFiles, DEPLOY_PAGE, deployPageBody } from './deploy-page.js';
 
 /** A notebook of the run: `result` is missing when it did not run (an earlier one failed). */
 export interface ReportNotebook {
@@ -30,11 +31,13 @@ export interface ReportOptions {
   totalSeconds: number;
   /** When the run started (default: now). */
   date?: Date;
+  /** A classifier exported by `exportOnnx` (notebook 08's), for the page that runs it in the browser; `name` says which it is. */
+  deployModel?: { dir: string; name: string };
 }
 
 export interface Report {
   index: string;
-  /** One page per notebook that ran, in order. */
+  /** One page per notebook that ran, in order, then the browser page when there is one. */
   pages: string[];
 }
 
@@ -45,7 +48,7 @@ const COURSE = `<p><strong>finetune-lab</strong> is a course on fine-tuning BERT
 TensorFlow.js. It walks through the whole story of building language-model applications: how the model is pretrained
 with self-supervised labels, how text becomes model inputs, and the ways to adapt a pretrained model to a task
 (classifying the sentiment of IMDB movie reviews): a classifier on frozen features, full fine-tuning, adapters, LoRA
-and prompting, compared side by side at the end. Each page below is one notebook of the course, executed from start
+and prompting, compared side by side, and finally the best of them deployed to ONNX and the browser. Each page below is one notebook of the course, executed from start
 to end with its prose, its code and what the code printed and drew.</p>`;
 
 const STYLE = `
@@ -252,6 +255,7 @@ ${outcome}
 <h2>Notebooks</h2>
 <p>Run on ${escape(date)} with the <code>${escape(settings.profile)}</code> profile; ${notebooks.length} notebooks in ${formatSeconds(totalSeconds)}.</p>
 <table><tr><th>#</th><th>notebook</th><th>status</th><th>run time</th></tr>${rows.join('')}</table>
+${options.deployModel ? `<p><a href="${DEPLOY_PAGE}">Try the fine-tuned model in your browser</a>: ${escape(options.deployModel.name)}, exported by notebook 08, classifies the reviews you type (served pages only, see there).</p>` : ''}
 <h2>How these numbers were made</h2>
 <p>The same settings on the same versions and backend give the same numbers: every split, shuffle, initialisation and
 dropout mask is drawn from the seed below. To run it again: <code>FINETUNE_LAB_PROFILE=${escape(settings.profile)} npm run tutorial</code>
@@ -269,7 +273,8 @@ ${table(packageRows)}`;
 
 /**
  * Writes the report of a run to `options.outDir`: `index.html`, one page per notebook that ran
- * (from its executed copy) and the plotly library once, in `assets/`, for the pages with charts.
+ * (from its executed copy) and the plotly library once, in `assets/`, for the pages with charts;
+ * with `deployModel`, the page that runs it in the browser, its files and the model.
  */
 export function writeReport(notebooks: ReportNotebook[], options: ReportOptions): Report {
   fs.mkdirSync(path.join(options.outDir, path.dirname(PLOTLY_ASSET)), { recursive: true });
@@ -288,6 +293,13 @@ export function writeReport(notebooks: ReportNotebook[], options: ReportOptions)
     writeFileAtomic(file, html);
     pages.push(file);
   });
+  if (options.deployModel) {
+    copyDeployFiles(options.outDir, options.deployModel.dir);
+    const file = path.join(options.outDir, DEPLOY_PAGE);
+    const nav = '<nav><a href="index.html">Report index</a></nav>';
+    writeFileAtomic(file, page('Try the fine-tuned model', `${nav}\n${deployPageBody(escape(options.deployModel.name))}`, false));
+    pages.push(file);
+  }
   const index = path.join(options.outDir, 'index.html');
   writeFileAtomic(index, indexPage(notebooks, titles, options));
   return { index, pages };
