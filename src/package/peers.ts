@@ -14,13 +14,19 @@ import { PROJECT_ROOT } from './root.js';
 
 export type OptionalPeer = 'danfojs-node' | 'tslab' | 'zeromq' | 'onnxruntime-node';
 
-/** Loads an optional peer for `user` (what needs it), or says how to install it. */
-export function optionalPeer<T>(name: OptionalPeer, user: string): T {
+/** Whether an optional peer is installed (without loading it). */
+export function peerInstalled(name: OptionalPeer): boolean {
   try {
     require.resolve(name);
+    return true;
   } catch {
-    throw new Error(missing(name, user));
+    return false;
   }
+}
+
+/** Loads an optional peer for `user` (what needs it), or says how to install it. */
+export function optionalPeer<T>(name: OptionalPeer, user: string): T {
+  if (!peerInstalled(name)) throw new Error(missing(name, user));
   return require(name) as T;
 }
 
