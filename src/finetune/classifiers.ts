@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { BertArticleClassifier, BertForSequenceClassification } from '../bert/heads.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { AdapterModel } from '../adapters/index.js';
+import { OnnxModel } from '../onnx/index.js';
 import { EVAL, type ForwardContext } from '../ops.js';
-import type { BatchSource, Classifier, LabelledBatch } from '../train/classifier.js';
+import type { BatchSource, Classifier, LabelledBatch, Scorer } from '../train/classifier.js';
 
 /** The classification models the methods train: transformers' head or the article's. */
 export type ClassifierModel = BertForSequenceClassification | BertArticleClassifier;
@@ -31,6 +32,14 @@ export function tokenClassifier(model: ClassifierModel, adapter?: AdapterModel):
     trainable: () => (adapter ? adapter.trainableParameters() : model.params.trainable()),
     scores: (batch, context) => tokenScores(model, batch, context),
     loss: (scores, labels) => model.loss(scores, labels),
+  };
+}
+
+/** The classifier's scores from its exported graph on ONNX Runtime, for `evaluate` (the same as tokenScores' to float tolerance). */
+export function onnxTokenScorer(onnx: OnnxModel<ClassifierModel>): Scorer<Batch> {
+  return {
+    evalScores: (batch) => onnx.output<tf.Rank.R2>(batch, 'logits'),
+    loss: (scores, labels) => onnx.model.loss(scores, labels),
   };
 }
 
@@ -61,12 +70,17 @@ export class FeatureCache implements BatchSource<FeatureBatch> {
     this.numBatches = loader.numBatches;
   }
 
-  /** Runs the encoder over every batch of `loader` (in dataset order) and keeps the pooled outputs. */
-  static async build(model: ClassifierModel, loader: DataLoader, batchSize: number): Promise<FeatureCache> {
+  /**
+   * Runs the encoder over every batch of `loader` (in dataset order) and keeps the pooled outputs;
+   * on ONNX Runtime when given the model as an OnnxModel.
+   */
+  static async build(model: ClassifierModel | OnnxModel<ClassifierModel>, loader: DataLoader, batchSize: number): Promise<FeatureCache> {
     const parts: tf.Tensor2D[] = [];
     const labels: tf.Tensor1D[] = [];
     for (const batch of loader.inDatasetOrder()) {
-      parts.push(tf.tidy(() => model.forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask, tokenTypeIds: batch.token_type_ids }).poolerOutput as tf.Tensor2D));
+      parts.push(model instanceof OnnxModel
+        ? await model.output<tf.Rank.R2>(batch, 'pooler_output')
+        : tf.tidy(() => model.forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask, tokenTypeIds: batch.token_type_ids }).poolerOutput as tf.Tensor2D));
       labels.push(batch.labels.clone());
       await tf.nextFrame(); // let progress output and other work through between batches
     }
