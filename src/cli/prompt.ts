@@ -1,10 +1,11 @@
 /** `finetune-lab prompt`: zero-shot sentiment by cloze prompting a masked-language model, or filling in blanks. */
 import { loadImdb } from '../data/imdb.js';
 import { splitDataset } from '../data/split.js';
-import { loadMaskedLm } from '../course/models.js';
+import { inferenceModel, loadMaskedLm } from '../course/models.js';
+import { ENGINES, OnnxModel } from '../onnx/index.js';
 import { chooseTemplate, evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, type TemplateRun } from '../prompting/index.js';
 import { loadSettings } from '../course/settings.js';
-import { integer, parseCommand } from './args.js';
+import { choice, integer, parseCommand } from './args.js';
 
 export const usage = `Usage: finetune-lab prompt [options]
        finetune-lab prompt --fill "the movie was [MASK]." [--top-k N]
@@ -20,6 +21,7 @@ With --fill, prints the most probable tokens for each [MASK] of the text instead
   --max-length N     prompt length in tokens (the review is cut, never the template)
   --fill TEXT        fill in the blanks of TEXT
   --top-k N          candidates per blank with --fill (default 5)
+  --engine NAME      ${ENGINES.join('|')}: what runs the encoder (default: FINETUNE_LAB_ENGINE, else auto)
   -h, --help         show this help`;
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -29,13 +31,15 @@ export async function run(args: string[]): Promise<number> {
     args,
     options: {
       model: { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' }, 'max-length': { type: 'string' },
-      fill: { type: 'string' }, 'top-k': { type: 'string' },
+      fill: { type: 'string' }, 'top-k': { type: 'string' }, engine: { type: 'string' },
     },
   });
   const settings = loadSettings();
   const maxLength = integer('max-length', values['max-length']) ?? settings.maxLength;
   const [valSize, testSize, topK] = [integer('val-size', values['val-size']), integer('test-size', values['test-size']), integer('top-k', values['top-k'])];
-  const { model, tokenizer, source } = await loadMaskedLm(settings, values.model);
+  const loaded = await loadMaskedLm(settings, values.model);
+  const { tokenizer, source } = loaded;
+  const model = await inferenceModel(settings, loaded.model, { engine: choice('engine', values.engine, ENGINES), task: 'feature-extraction' });
   try {
     if (values.fill !== undefined) {
       const fillings = await fillMask(model, tokenizer, values.fill, { topK: topK ?? 5, maxLength });
@@ -66,6 +70,7 @@ export async function run(args: string[]): Promise<number> {
     }));
     return 0;
   } finally {
-    model.dispose();
+    if (model instanceof OnnxModel) await model.release();
+    loaded.model.dispose();
   }
 }

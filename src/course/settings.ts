@@ -6,6 +6,7 @@
  */
 import { BACKEND_NAMES, type BackendName, type InitBackendOptions } from '../backend/index.js';
 import { FINETUNE_DEFAULTS } from '../finetune/defaults.js';
+import { ENGINES, type EngineChoice } from '../onnx/index.js';
 
 /** Named sets of defaults: `ci` keeps the test run short, `article` reproduces the article's setup. */
 export type ProfileName = 'ci' | 'default' | 'article';
@@ -27,9 +28,11 @@ export interface Settings {
   seed: number;
   /** Threads of the wasm backend (FINETUNE_LAB_THREADS); undefined: one per core (see src/backend/wasm-threads.ts). */
   threads: number | undefined;
+  /** What runs the work that does not train (FINETUNE_LAB_ENGINE): onnx, tfjs, or auto (default; see src/onnx/engine.ts). */
+  engine: EngineChoice;
 }
 
-const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend' | 'learningRate' | 'threads'> & { learningRate?: number }> = {
+const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend' | 'learningRate' | 'threads' | 'engine'> & { learningRate?: number }> = {
   ci: { model: 'models/finetune-lab-bert', trainSize: 256, valSize: 64, testSize: 128, epochs: 1, batchSize: 16, maxLength: 64, seed: 42 },
   // The library's own defaults, which are what a laptop runs in reasonable time.
   default: { model: 'models/finetune-lab-bert', ...FINETUNE_DEFAULTS },
@@ -58,6 +61,12 @@ function backendFrom(env: NodeJS.ProcessEnv): BackendName | undefined {
   throw new Error(`${ENV_PREFIX}BACKEND=${JSON.stringify(raw)} is not a backend; use one of ${BACKEND_NAMES.join(', ')} or unset it to choose automatically`);
 }
 
+function engineFrom(env: NodeJS.ProcessEnv): EngineChoice {
+  const raw = env[ENV_PREFIX + 'ENGINE'] || 'auto';
+  if ((ENGINES as readonly string[]).includes(raw)) return raw as EngineChoice;
+  throw new Error(`${ENV_PREFIX}ENGINE=${JSON.stringify(raw)} is not an engine; use one of ${ENGINES.join(', ')} or unset it for auto`);
+}
+
 /** Reads `FINETUNE_LAB_PROFILE` (ci | default | article) and the single-setting overrides. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const profile = (env[ENV_PREFIX + 'PROFILE'] || 'default') as ProfileName;
@@ -78,6 +87,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     learningRate: env[ENV_PREFIX + 'LR'] ? numberFrom(env, 'LR', 0) : base.learningRate,
     seed: numberFrom(env, 'SEED', base.seed),
     threads: env[ENV_PREFIX + 'THREADS'] ? numberFrom(env, 'THREADS', 1) : undefined,
+    engine: engineFrom(env),
   };
 }
 
