@@ -17,7 +17,7 @@ import { ARCHITECTURES, BertArticleClassifier, BertForMaskedLM, BertForPreTraini
 import { writeDirectoryAtomic, writeFileAtomic } from '../files/atomic.js';
 import { PROJECT_ROOT } from '../package/root.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
-import { BertGraphWriter } from './bert-graph.js';
+import { BertGraphWriter, type EncoderValues } from './bert-graph.js';
 import { GraphBuilder, type Dim } from './graph.js';
 import { ONNX_INPUTS, ONNX_MODEL_FILE, ONNX_QUANTIZED_FILE, ONNX_TASKS, OPSET, type OnnxTask } from './layout.js';
 import { DataType, encodeModel } from './proto.js';
@@ -68,32 +68,31 @@ function writeGraph(model: BertTaskModel, task: OnnxTask, g: GraphBuilder, quant
   const [inputIds, attentionMask, tokenTypeIds] = ONNX_INPUTS.map((name) => g.input(name, DataType.INT64, axes));
   const writer = new BertGraphWriter(g, config, quantize);
   const encoded = writer.encoder(model.bert, { inputIds, attentionMask, tokenTypeIds });
-  const encoder = () => {
-    g.output(encoded.lastHiddenState, 'last_hidden_state', [...axes, config.hidden_size]);
-    if (encoded.poolerOutput) g.output(encoded.poolerOutput, 'pooler_output', ['batch_size', config.hidden_size]);
-    return encoded.poolerOutput ? ['last_hidden_state', 'pooler_output'] : ['last_hidden_state'];
-  };
-  if (task === 'feature-extraction') return encoder();
-  const extra = encoderOutputs ? encoder() : [];
+  const head = task === 'feature-extraction' ? undefined : headLogits(model, task, writer, g, encoded);
+  // Outputs last: naming a value an output renames it in the nodes written so far.
+  if (head) g.output(head.logits, 'logits', head.dims);
+  if (head && !encoderOutputs) return ['logits'];
+  g.output(encoded.lastHiddenState, 'last_hidden_state', [...axes, config.hidden_size]);
+  if (encoded.poolerOutput) g.output(encoded.poolerOutput, 'pooler_output', ['batch_size', config.hidden_size]);
+  return [...(head ? ['logits'] : []), 'last_hidden_state', ...(encoded.poolerOutput ? ['pooler_output'] : [])];
+}
+
+/** The head's logits for a fill-mask or sequence-classification graph, and their axes. */
+function headLogits(model: BertTaskModel, task: Exclude<OnnxTask, 'feature-extraction'>, writer: BertGraphWriter, g: GraphBuilder, encoded: EncoderValues): { logits: string; dims: Dim[] } {
+  const { config } = model;
   if (task === 'fill-mask') {
     if (!hasMlmHead(model)) throw new Error(`a ${model.architecture} has no masked-language-model head, so it cannot export for fill-mask; load the checkpoint as task 'mlm', or export task 'feature-extraction'`);
-    g.output(writer.mlmLogits(model.cls.predictions, encoded.lastHiddenState), 'logits', [...axes, config.vocab_size]);
-    return ['logits', ...extra];
+    return { logits: writer.mlmLogits(model.cls.predictions, encoded.lastHiddenState), dims: ['batch_size', 'sequence_length', config.vocab_size] };
   }
   if (!isClassifier(model)) {
     throw new Error(`a ${model.architecture} is not a classifier, so it cannot export for sequence-classification; export a BertForSequenceClassification or BertArticleClassifier, or choose task 'feature-extraction'${hasMlmHead(model) ? " or 'fill-mask'" : ''}`);
   }
   const pooled = encoded.poolerOutput as string;
-  let logits: string;
-  if (model instanceof BertForSequenceClassification) {
-    logits = writer.linear(model.classifier, pooled);
-  } else {
-    // The article's head ends in log-softmax: softmax over these "logits" gives its probabilities all the same.
-    const hidden = g.node('Relu', [writer.linear(model.fc1, pooled)], { name: 'fc1/Relu' });
-    logits = g.node('LogSoftmax', [writer.linear(model.fc2, hidden)], { name: 'LogSoftmax', attributes: { axis: { int: -1 } } });
-  }
-  g.output(logits, 'logits', ['batch_size', Object.keys(config.id2label).length]);
-  return ['logits', ...extra];
+  const dims: Dim[] = ['batch_size', Object.keys(config.id2label).length];
+  if (model instanceof BertForSequenceClassification) return { logits: writer.linear(model.classifier, pooled), dims };
+  // The article's head ends in log-softmax: softmax over these "logits" gives its probabilities all the same.
+  const hidden = g.node('Relu', [writer.linear(model.fc1, pooled)], { name: 'fc1/Relu' });
+  return { logits: g.node('LogSoftmax', [writer.linear(model.fc2, hidden)], { name: 'LogSoftmax', attributes: { axis: { int: -1 } } }), dims };
 }
 
 /** The task's ONNX graph as `.onnx` bytes and its output names. */
