@@ -33,7 +33,8 @@ export async function createSession(model: string | Uint8Array, options: OrtSess
     executionMode: 'sequential',
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     executionProviders: options.executionProviders ?? ['cpu'],
-    ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath } : {}),
+    // ORT warns that a graph optimised at level 'all' may hold this machine's layouts: it is written to be read, not run elsewhere.
+    ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath, logSeverityLevel: 3 as const } : {}),
   };
   return typeof model === 'string' ? ort.InferenceSession.create(model, settings) : ort.InferenceSession.create(model, settings);
 }
