@@ -70,8 +70,9 @@ function main(): void {
     const shape = ['--size', ONNX_SHAPE.size, '--batch', String(ONNX_SHAPE.batch), '--seq', String(ONNX_SHAPE.seq)];
     const ratios: number[] = [];
     for (let pair = 0; pair < Number(values['onnx-pairs']); pair++) {
-      const ours = jsonLine(process.execPath, [cli, 'bench', '--engine', 'onnx', ...shape, '--threads', values.threads]);
-      const torch = jsonLine(values.python, [reference('torch_bert_reference.py'), ...shape, '--threads', values.threads]);
+      // About 2 s of timed forward passes each (30 runs, 10 for PyTorch): a second's bursts of load swing shorter ones by 5x here.
+      const ours = jsonLine(process.execPath, [cli, 'bench', '--engine', 'onnx', ...shape, '--threads', values.threads, '--steps', '30']);
+      const torch = jsonLine(values.python, [reference('torch_bert_reference.py'), ...shape, '--threads', values.threads, '--reps', '10']);
       console.log(JSON.stringify(ours));
       console.log(JSON.stringify(torch));
       ratios.push(round((ours.forward_samples_per_s as number) / (torch.forward_samples_per_s as number), 3));
