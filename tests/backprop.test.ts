@@ -13,7 +13,7 @@ import { engine } from '../src/backend/tfjs-internals/index.js';
 import { bertConfig } from '../src/bert/config.js';
 import { BertForSequenceClassification } from '../src/bert/heads.js';
 import { mulberry32 } from '../src/data/random.js';
-import { gelu, trainingContext } from '../src/ops.js';
+import { dropout, gelu, trainingContext } from '../src/ops.js';
 import { gradientsOf } from '../src/train/backprop.js';
 import { valueAndGrads } from '../src/train/optimizer.js';
 
@@ -62,6 +62,21 @@ function peakBuffers(run: () => void): number {
 
 for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
   describe(`gradientsOf on ${backend}`, () => {
+    test("dropout's masks: exactly tf.dropout's for the same seed (its uniform draws, floor(u + keep) / keep in float32)", async () => {
+      await initBackend({ backend, quiet: true });
+      for (const [rate, shape] of [[0.1, [3, 50, 7]], [0.5, [1001]], [0.37, [16, 64]]] as [number, number[]][]) {
+        const x = tf.fill(shape, 2);
+        const ours = dropout(x, rate, trainingContext(5, 2));
+        const seed = Math.floor(trainingContext(5, 2).dropoutSeeds!() * 2 ** 31);
+        const theirs = tf.tidy(() => tf.mul(x, tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), 1 - rate)), 1 - rate)));
+        const [a, b] = [await ours.data(), await theirs.data()];
+        assert.deepEqual(a, b, `rate ${rate}, shape [${shape}]`);
+        const dropped = a.filter((v) => v === 0).length / a.length;
+        assert.ok(Math.abs(dropped - rate) < 0.06, `rate ${rate}: dropped ${dropped}`);
+        tf.dispose([x, ours, theirs]);
+      }
+    });
+
     test('a small BERT with dropout and a frozen embedding: the same loss and gradients as tf.variableGrads, nothing leaked', async () => {
       await initBackend({ backend, quiet: true });
       const config = bertConfig({ vocab_size: 50, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16 });

@@ -79,6 +79,20 @@ const CALLS: Record<string, { good: Call; failing: Call; malformed: Call }> = {
     failing: { args: ['train', '--model', 'tests/fixtures', '--method', 'frozen', '--train-size', '16', '--val-size', '8', '--test-size', '8'], shows: /tests\/fixtures lacks config\.json/ },
     malformed: { args: ['train', '--method', 'frozen', '--epochs', 'two'], shows: /--epochs takes a positive whole number, not "two"/ },
   },
+  grid: {
+    good: {
+      args: ['grid', '--model', TINY_CLS, '--methods', 'frozen', '--lrs', '1e-4,1e-3', '--epochs', '1', '--train-size', '16', '--val-size', '8', '--max-length', '16', '--backend', 'wasm', '--output', tmp('grid')],
+      shows: /"complete":true,"points":2,"best":\{"frozen":\{"lr":0\.000?1,"epochs":1\}\}/,
+      check: (r) => {
+        assert.match(r.stderr, /frozen lr 0\.0001 1 epochs: val accuracy [\d.]+, val loss [\d.]+ \([\d.]+ s\)/);
+        const report = JSON.parse(readFileSync(tmp('grid/grid.json'), 'utf8'));
+        assert.deepEqual(report.points.map((p: { lr: number }) => p.lr), [1e-4, 1e-3]);
+        assert.equal(report.base.trainSize, 16);
+      },
+    },
+    failing: { args: ['grid', '--model', 'tests/fixtures', '--methods', 'frozen', '--lrs', '1e-3', '--epochs', '1', '--train-size', '16', '--val-size', '8', '--output', tmp('grid-failing')], shows: /tests\/fixtures lacks config\.json/ },
+    malformed: { args: ['grid', '--methods', 'full,bert'], shows: /--methods takes a comma-separated list of frozen\|full\|adapter\|lora, not "full,bert"/ },
+  },
   bench: {
     good: { args: ['bench', '--size', 'bert-tiny', '--batch', '2', '--seq', '16', '--steps', '1', '--backend', 'wasm', '--threads', '1'], shows: /"train_samples_per_s"/ },
     failing: { args: ['bench', '--size', 'bert-tiny', '--batch', '2', '--seq', '16', '--steps', '1'], env: { FINETUNE_LAB_BACKEND: 'nope' }, shows: /FINETUNE_LAB_BACKEND="nope" is not a backend/ },

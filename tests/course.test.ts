@@ -196,6 +196,18 @@ test('the method notebooks\' table rows', () => {
   assert.deepEqual(fileRows(dir), [{ file: 'config.json', kB: 1.5 }]);
 });
 
+test('the settings: truncation and head tokens, and each method\'s learning rate and epochs', () => {
+  const ci = loadSettings({ FINETUNE_LAB_PROFILE: 'ci' });
+  assert.deepEqual([ci.truncation, ci.headTokens], ['head', undefined]);
+  assert.deepEqual(ci.recipes, { frozen: { lr: 1e-3, epochs: 1 }, full: { lr: 5e-4, epochs: 1 }, adapter: { lr: 1e-3, epochs: 1 }, lora: { lr: 1e-3, epochs: 1 } }, "the methods' own learning rates, the profile's epochs");
+  const article = loadSettings({ FINETUNE_LAB_PROFILE: 'article' });
+  assert.deepEqual(article.recipes.full, { lr: 1e-5, epochs: 5 }, "a profile's learningRate is every method's");
+  const forced = loadSettings({ FINETUNE_LAB_TRUNCATION: 'head+tail', FINETUNE_LAB_HEAD_TOKENS: '16', FINETUNE_LAB_LR: '3e-4', FINETUNE_LAB_EPOCHS: '3' });
+  assert.deepEqual([forced.truncation, forced.headTokens, forced.learningRate, forced.epochs], ['head+tail', 16, 3e-4, 3]);
+  assert.deepEqual(new Set(Object.values(forced.recipes).map((r) => JSON.stringify(r))), new Set([JSON.stringify({ lr: 3e-4, epochs: 3 })]), 'the variables override every method');
+  assert.throws(() => loadSettings({ FINETUNE_LAB_TRUNCATION: 'tail' }), /FINETUNE_LAB_TRUNCATION="tail" is not a truncation; use one of head, head\+tail or unset it/);
+});
+
 test('the course hands its backend settings to initBackend; an explicit choice wins', () => {
   const settings: Settings = { ...loadSettings({}), backend: 'cpu', threads: 1 };
   assert.deepEqual(backendOptions(settings), { backend: 'cpu', forcedBy: 'FINETUNE_LAB_BACKEND', threads: 1 });

@@ -209,6 +209,14 @@ test('DataLoader: shapes and padding, one visit per example per epoch, seeded ep
   for (const batch of new DataLoader(short, { tokenizer, batchSize: 8, maxLength, padding: 'longest' }).epoch(0)) {
     assert.deepEqual(batch.input_ids.arraySync(), [[101, 1037, 2986, 2143, 102], [101, 2919, 102, 0, 0]], "'longest' pads to the batch's longest row");
   }
+  const firstBatch = (loader: DataLoader) => {
+    for (const batch of loader.epoch(0)) return batch.input_ids.arraySync();
+  };
+  const headTail = firstBatch(new DataLoader(train, { ...options, shuffle: false, truncation: 'head+tail', headTokens: 5 }));
+  const texts = train.text.slice(0, 16);
+  assert.deepEqual(headTail, tokenizer.encode(texts, { maxLength, padding: 'max_length', truncation: 'head+tail', headTokens: 5 }).input_ids, 'the loader cuts as the tokenizer does');
+  assert.notDeepEqual(headTail, firstBatch(new DataLoader(train, { ...options, shuffle: false })));
+  assert.equal(tf.memory().numTensors, before);
 });
 
 function writeTemp(name: string, content: string | Buffer): string {

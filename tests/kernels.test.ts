@@ -14,7 +14,8 @@ import { ADAMW_HOST_KERNEL, ADAMW_KERNEL, adamwUpdate, hostMoments, type AdamWSt
 import { assembleSimd, simdModuleSource } from '../src/backend/kernels/assemble-wat.js';
 import { explicitTransposeGradient, useExplicitTransposeGradient } from '../src/backend/kernels/matmul-gradient.js';
 import { mulberry32 } from '../src/data/random.js';
-import { gelu } from '../src/ops.js';
+import { gelu, layerNorm, linear } from '../src/ops.js';
+import { sparseCrossEntropy } from '../src/pretrain/objective.js';
 
 const random = mulberry32(7);
 const values = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);
@@ -155,9 +156,10 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       for (const [i, what] of ['p', 'm', 'v'].entries()) assertClose(got[i] as Float32Array, expected[i], 1e-6, what);
     });
 
-    test('Transpose: matrix-like permutations (tiled on wasm) and others match the cpu kernel', async () => {
+    test('Transpose: matrix-like permutations (SIMD blocks on wasm) and others match the cpu kernel', async () => {
       const cases: [number[], number[]][] = [
-        [[70, 45], [1, 0]], // 2-D, not a multiple of the tile
+        [[70, 45], [1, 0]], // 2-D, neither side a multiple of the tile or of 4
+        [[64, 36], [1, 0]], // multiples of 4 only
         [[3, 40, 33], [0, 2, 1]], // batched matrices
         [[8, 6, 35], [2, 0, 1]], // leading axes to the end, as Sum does before reducing them
         [[4, 5, 6, 7], [2, 3, 0, 1]],
@@ -269,6 +271,61 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as BackendName[]) {
       }
     });
 
+    test('sparseCrossEntropy (the SIMD log-sum-exp and gradient kernels on wasm) matches log-softmax and a pick through tfjs ops on cpu', async () => {
+      for (const cols of [4, 7, 1029]) {
+        const rows = 5;
+        const logits = Float32Array.from(values(rows * cols), (v) => 12 * v);
+        const targets = Int32Array.from({ length: rows }, (_, r) => (r * 7 + 3) % cols);
+        const [loss, grad] = await crossEntropyAndGradient(backend, logits, targets, rows, cols);
+        await initBackend({ backend: 'cpu', quiet: true });
+        const [lossRef, gradRef] = await tf.tidy(() => {
+          const f = (x: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(tf.tensor1d(targets, 'int32'), cols)), 1)));
+          const x = tf.tensor2d(logits, [rows, cols]);
+          return [f(x), tf.grads(f)([x], tf.scalar(0.7))[0]];
+        }).map(async (t) => { const d = await t.data(); t.dispose(); return d; });
+        assertClose(loss, await lossRef, 1e-5, `loss, ${cols} columns`);
+        assertClose(grad, await gradRef, 1e-7, `gradient, ${cols} columns`);
+      }
+    });
+
+    test('layerNorm (the SIMD kernels on wasm where the last axis is a multiple of 4): the values and three gradients of the formula in tfjs ops on cpu', async () => {
+      for (const shape of [[3, 5, 8], [7, 4], [2, 6], [4, 128]]) {
+        const cols = shape[shape.length - 1];
+        const [x, gamma, beta, dy] = [Float32Array.from(values(size(shape)), (v) => 3 * v + 1), values(cols), values(cols), values(size(shape))];
+        const run = (ours: boolean) => tf.tidy(() => {
+          const inputs = [tf.tensor(x, shape), tf.tensor1d(gamma), tf.tensor1d(beta)];
+          const f = (tx: tf.Tensor, tg: tf.Tensor, tb: tf.Tensor) => {
+            if (ours) return layerNorm(tx, tg as tf.Tensor1D, tb as tf.Tensor1D, 1e-5);
+            const centered = tf.sub(tx, tf.mean(tx, -1, true));
+            return tf.add(tf.mul(tf.div(centered, tf.sqrt(tf.add(tf.mean(tf.square(centered), -1, true), 1e-5))), tg), tb);
+          };
+          return [f(inputs[0], inputs[1], inputs[2]), ...tf.grads(f)(inputs, tf.tensor(dy, shape))];
+        });
+        await initBackend({ backend, quiet: true });
+        const got = await Promise.all(run(true).map(async (t) => { const d = await t.data(); t.dispose(); return d; }));
+        await initBackend({ backend: 'cpu', quiet: true });
+        const expected = await Promise.all(run(false).map(async (t) => { const d = await t.data(); t.dispose(); return d; }));
+        ['y', 'gradient of x', 'gradient of gamma', 'gradient of beta'].forEach((what, i) => assertClose(got[i], expected[i], 2e-5, `${what}, [${shape}]`, { relative: true }));
+      }
+    });
+
+    test('linear with a transposed weight [out, in]: the product plus bias and all three gradients of tfjs ops on cpu', async () => {
+      const [m, k, n] = [6, 5, 9];
+      const [x, w, b, dy] = [values(m * k), values(n * k), values(n), values(m * n)];
+      const run = (ours: boolean) => tf.tidy(() => {
+        const inputs = [tf.tensor2d(x, [m, k]), tf.tensor2d(w, [n, k]), tf.tensor1d(b)];
+        const f = (tx: tf.Tensor, tw: tf.Tensor, tb: tf.Tensor) => ours
+          ? linear(tx as tf.Tensor2D, tw as tf.Tensor2D, tb as tf.Tensor1D, true)
+          : tf.add(tf.matMul(tx, tw, false, true), tb);
+        return [f(inputs[0], inputs[1], inputs[2]), ...tf.grads(f)(inputs, tf.tensor2d(dy, [m, n]))];
+      });
+      await initBackend({ backend, quiet: true });
+      const got = await Promise.all(run(true).map(async (t) => { const d = await t.data(); t.dispose(); return d; }));
+      await initBackend({ backend: 'cpu', quiet: true });
+      const expected = await Promise.all(run(false).map(async (t) => { const d = await t.data(); t.dispose(); return d; }));
+      ['product', 'gradient of x', 'gradient of w', 'gradient of b'].forEach((what, i) => assertClose(got[i], expected[i], 1e-5, what));
+    });
+
     test('a batched product leaves no tensors behind', async () => {
       await initBackend({ backend, quiet: true });
       const before = tf.memory().numTensors;
@@ -310,6 +367,17 @@ test("the BatchMatMul gradient override turns off and back on: tfjs' own gradien
   assert.ok(explicitTransposeGradient());
   assert.ok((await gradients()).kernels.includes('Transpose'), 'back on');
 });
+
+/** The mean cross-entropy of `logits` `[rows, cols]` against `targets` and its gradient for dy = 0.7, through sparseCrossEntropy on `backend`. */
+async function crossEntropyAndGradient(backend: BackendName, logits: Float32Array, targets: Int32Array, rows: number, cols: number): Promise<[Float32Array, Float32Array]> {
+  await initBackend({ backend, quiet: true });
+  const [x, t] = [tf.tensor2d(logits, [rows, cols]), tf.tensor1d(targets, 'int32')];
+  const loss = sparseCrossEntropy(x, t);
+  const [grad] = tf.grads((l: tf.Tensor) => sparseCrossEntropy(l as tf.Tensor2D, t))([x], tf.scalar(0.7));
+  const got = (await Promise.all([loss.data(), grad.data()])) as [Float32Array, Float32Array];
+  tf.dispose([x, t, loss, grad]);
+  return got;
+}
 
 /** gelu(x) and dy * gelu'(x) through ops.gelu on `backend`. */
 async function geluAndGradient(backend: BackendName, x: Float32Array, dy: Float32Array): Promise<[Float32Array, Float32Array]> {

@@ -41,6 +41,15 @@ test('the prompt keeps the whole template and its [MASK]; only the review is cut
   const short = buildPrompt(tokenizer, SENTIMENT_TEMPLATES[0], 'A fine film.', 64);
   assert.equal(short.droppedTokens, 0);
   assert.deepEqual(tokenizer.convertIdsToTokens(short.inputIds), ['[CLS]', 'a', 'fine', 'film', '.', 'overall', ',', 'the', 'movie', 'was', '[MASK]', '.', '[SEP]']);
+  // head+tail cuts the review in its middle: its start and its end stay next to the template.
+  const words = tokenizer.convertTokensToIds(tokenizer.tokenize(LONG_REVIEW));
+  const template = SENTIMENT_TEMPLATES[0];
+  const headTail = buildPrompt(tokenizer, template, LONG_REVIEW, 64, { truncation: 'head+tail', headTokens: 10 });
+  const after = tokenizer.convertTokensToIds(tokenizer.tokenize(' Overall, the movie was [MASK].'));
+  const budget = 64 - 2 - after.length;
+  assert.deepEqual(headTail.inputIds, [tokenizer.clsTokenId, ...words.slice(0, 10), ...words.slice(words.length - (budget - 10)), ...after, tokenizer.sepTokenId]);
+  assert.equal(headTail.inputIds[headTail.maskPosition], tokenizer.maskTokenId);
+  assert.equal(headTail.droppedTokens, words.length - budget);
   assert.throws(() => buildPrompt(tokenizer, SENTIMENT_TEMPLATES[4], 'x', 12), /no room for the review/);
   assert.throws(() => buildPrompt(tokenizer, { name: 'bad', text: '{review} no blank' }, 'x', 64), /\[MASK\] once/);
   assert.throws(() => verbalizerIds(tokenizer, [['unbelievably']]), /one token/);

@@ -195,6 +195,35 @@ describe('padding and truncation', () => {
     assert.throws(() => truncateTokens(seq(9), seq(2), 6, 'only_second'), /only_second.*2 tokens but 5 must go/);
   });
 
+  test("truncation 'head' is the default cut of a single text, to the last id", () => {
+    const options = { maxLength: parity.settings.max_length, padding: 'max_length' } as const;
+    assert.deepEqual(tokenizer.encode(parity.texts, { ...options, truncation: 'head' }), tokenizer.encode(parity.texts, { ...options, truncation: true }));
+    assert.deepEqual(tokenizer.encode(parity.texts, { ...options, truncation: 'head' }).input_ids, parity.input_ids);
+  });
+
+  test("truncation 'head+tail' keeps a quarter from the start and the rest from the end, inside [CLS] and [SEP]", () => {
+    // Checked by hand: 8 positions leave 6 for the ten words; a quarter of 6 rounds to 2 from the head, 4 from the tail.
+    const text = 'one two three four five six seven eight nine ten';
+    const cut = (options: { headTokens?: number; maxLength?: number } = {}) =>
+      tokenizer.convertIdsToTokens(tokenizer.encode(text, { maxLength: 8, truncation: 'head+tail', ...options }).input_ids[0]).join(' ');
+    assert.equal(cut(), '[CLS] one two seven eight nine ten [SEP]');
+    assert.deepEqual(tokenizer.encode(text, { maxLength: 8, truncation: 'head+tail' }).input_ids[0], [101, 2028, 2048, 2698, 2809, 3157, 2702, 102]);
+    assert.equal(cut({ headTokens: 1 }), '[CLS] one six seven eight nine ten [SEP]');
+    assert.equal(cut({ headTokens: 0 }), '[CLS] five six seven eight nine ten [SEP]', 'head 0 is tail-only');
+    assert.equal(cut({ headTokens: 6 }), '[CLS] one two three four five six [SEP]', 'a head of the whole budget is head-only');
+    assert.equal(cut({ maxLength: 12 }), `[CLS] ${text} [SEP]`, 'a text that fits is not cut');
+    // Sun et al.'s split at 512: 128 tokens of the head and 382 of the tail.
+    const [kept] = truncateTokens(Array.from({ length: 1000 }, (_, i) => i), null, 510, 'head+tail');
+    assert.deepEqual(kept, [...Array.from({ length: 128 }, (_, i) => i), ...Array.from({ length: 382 }, (_, i) => 618 + i)]);
+  });
+
+  test("'head+tail' refuses pairs and a head larger than the row; headTokens goes with 'head+tail' only", () => {
+    assert.throws(() => tokenizer.encode('a b', { textPair: 'c d', truncation: 'head+tail' }), /'head\+tail' cuts single texts; for sentence pairs use 'longest_first'/);
+    assert.throws(() => tokenizer.encode('a b c d e f', { maxLength: 5, truncation: 'head+tail', headTokens: 4 }), /headTokens 4 is more than the 3 tokens a row has for text; give at most 3 or raise maxLength/);
+    assert.throws(() => tokenizer.encode('a', { truncation: 'head+tail', headTokens: -1 }), /headTokens=-1 must be a whole number/);
+    assert.throws(() => tokenizer.encode('a', { truncation: 'head', headTokens: 2 }), /headTokens applies to truncation 'head\+tail' only, not 'head'/);
+  });
+
   test('a huge text is truncated to maxLength', () => {
     const text = 'the film was long and i did not like it. '.repeat(25_000); // 1 MB
     const { input_ids } = tokenizer.encode(text, { maxLength: 250 });
@@ -269,6 +298,17 @@ describe('finetune-lab tokenize (compiled CLI)', () => {
     assert.equal(run.status, 0, run.stderr);
     const out = JSON.parse(run.stdout);
     assert.deepEqual(out, { input_ids: parity.pairs.input_ids, token_type_ids: parity.pairs.token_type_ids, attention_mask: parity.pairs.attention_mask });
+  });
+
+  test('--truncation head+tail --head-tokens N', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in.json'), JSON.stringify(['one two three four five six seven eight nine ten', 'short']));
+    const run = cli('--tokenizer', 'bert-base-uncased', '--input', join(dir, 'in.json'), '--max-length', '8', '--truncation', 'head+tail', '--head-tokens', '1');
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout).input_ids, [[101, 2028, 2416, 2698, 2809, 3157, 2702, 102], [101, 2460, 102, 0, 0, 0, 0, 0]]);
+    const wrong = cli('--tokenizer', 'bert-base-uncased', '--input', join(dir, 'in.json'), '--truncation', 'tail');
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /unknown truncation "tail"; use one of longest_first, only_first, only_second, head, head\+tail/);
   });
 
   test('a missing or invalid input file is a clear error', () => {

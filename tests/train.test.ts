@@ -82,6 +82,34 @@ test('frozen training (with and without cached features) leaves every BERT param
   }
 });
 
+test("one encoder pass caches both poolings: 'cls' the pooled [CLS] the head reads, 'mean' the mean of each review's own tokens", async () => {
+  const model = load('article');
+  const before = tf.memory().numTensors;
+  const reviews = { text: ['A fine film.', 'Bad.', 'A long and tedious film about nothing at all, which I watched twice.'], label: [1, 0, 0], labelNames: ['negative', 'positive'] };
+  const loader = new DataLoader(reviews, { tokenizer, batchSize: 3, maxLength: 32, padding: 'longest' });
+  const { cls, mean } = await FeatureCache.buildEach(model, loader, 3, ['cls', 'mean']);
+  const single = await FeatureCache.build(model, loader, 3);
+  assert.deepEqual(await cls.features.data(), await single.features.data(), "build() is buildEach's 'cls'");
+  assert.deepEqual(Array.from(await mean.labels.data()), reviews.label);
+  for (const batch of loader.inDatasetOrder()) {
+    const pooled = tf.tidy(() => model.forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask }).poolerOutput!);
+    assert.deepEqual(await pooled.data(), await cls.features.data(), "'cls' is the head's own input");
+    pooled.dispose();
+  }
+  // Each review alone, without padding: the plain mean of its tokens' vectors, by hand.
+  const cached = (await mean.features.array()) as number[][];
+  for (const [i, text] of reviews.text.entries()) {
+    const hidden = tf.tidy(() => model.bert.forward({ inputIds: tokenizer.encode(text).input_ids }).lastHiddenState);
+    const rows = ((await hidden.array()) as number[][][])[0];
+    hidden.dispose();
+    const byHand = rows[0].map((_, d) => rows.reduce((sum, row) => sum + row[d], 0) / rows.length);
+    byHand.forEach((x, d) => assert.ok(Math.abs(x - cached[i][d]) < 1e-5, `review ${i}, dimension ${d}: ${cached[i][d]} cached, ${x} by hand`));
+  }
+  [cls, mean, single].forEach((cache) => cache.dispose());
+  assert.equal(tf.memory().numTensors, before, 'the caches own their tensors, and nothing else stays');
+  model.dispose();
+});
+
 test('two runs with the same seed give the same losses, with dropout on', async () => {
   const run = async () => {
     const model = load();

@@ -147,19 +147,23 @@ export async function benchmarkBert(options: BenchOptions): Promise<BenchResult>
   }
 }
 
-/** One profiled run: peak tensor bytes and per-kernel times (tf.profile), without the per-kernel NaN check's reads. */
-async function profileStep(run: () => Promise<void>): Promise<{ peakBytes: number; kernels: KernelTime[] }> {
+/**
+ * One profiled run: peak tensor bytes and per-kernel times (tf.profile), without the per-kernel
+ * NaN check's reads; `byShape` keeps kernels of different input shapes apart.
+ */
+export async function profileStep(run: () => Promise<void>, byShape = false): Promise<{ peakBytes: number; kernels: KernelTime[] }> {
   const check = tf.env().getBool('CHECK_COMPUTATION_FOR_ERRORS');
   tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
   try {
     const info = await tf.profile(run);
     const byName = new Map<string, KernelTime>();
     for (const k of info.kernels) {
-      const entry = byName.get(k.name) ?? { kernel: k.name, calls: 0, ms: 0 };
+      const name = byShape ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
+      const entry = byName.get(name) ?? { kernel: name, calls: 0, ms: 0 };
       entry.calls++;
       const ms = await k.kernelTimeMs;
       if (typeof ms === 'number') entry.ms += ms;
-      byName.set(k.name, entry);
+      byName.set(name, entry);
     }
     const kernels = [...byName.values()].map((k) => ({ ...k, ms: round(k.ms, 3) })).sort((a, b) => b.ms - a.ms);
     return { peakBytes: info.peakBytes, kernels };

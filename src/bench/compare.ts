@@ -9,9 +9,10 @@
  * (`finetune-lab pretrain` against torch_mlm_reference.py: the MLM objective at the masked
  * positions, dropout 0.1, clipping at 1, AdamW, on bert-tiny windows of 32 x 128).
  *
- *   node dist/bench/compare.js [--pairs 3] [--onnx-pairs 5] [--only onnx|tfjs|pretrain] [--threads 2] [--wasm-threads N] [--backend wasm] [--python /usr/bin/python3]
+ *   node dist/bench/compare.js [--pairs 3] [--onnx-pairs 5] [--threads 2] [--wasm-threads N] [--backend wasm] [--python /usr/bin/python3] [--only onnx|finetune|pretrain]
  *
  * PyTorch gets `--threads` (2, the issue's yardstick), and so do ONNX Runtime and ours unless `--wasm-threads`.
+ * `--only` runs one of the three comparisons.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -61,8 +62,8 @@ function main(): void {
   const ourThreads = values['wasm-threads'] ?? values.threads;
   const pairs = Number(values.pairs);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  const PARTS = ['onnx', 'tfjs', 'pretrain'] as const;
-  if (values.only !== undefined && !(PARTS as readonly string[]).includes(values.only)) throw new Error(`--only ${values.only}: use one of ${PARTS.join(', ')}`);
+  const PARTS = ['onnx', 'finetune', 'pretrain'] as const;
+  if (values.only !== undefined && !(PARTS as readonly string[]).includes(values.only)) throw new Error(`--only takes ${PARTS.join(', ')}, not ${values.only}`);
   const runs = (part: (typeof PARTS)[number]) => values.only === undefined || values.only === part;
   const cli = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
 
@@ -80,7 +81,7 @@ function main(): void {
     console.log(JSON.stringify({ engine: 'onnxruntime', ...ONNX_SHAPE, threads: Number(values.threads), pairs: ratios.length, forward_ratio: median(ratios), per_pair: ratios }));
   }
 
-  for (const { size, batch, seq } of runs('tfjs') ? SHAPES : []) {
+  for (const { size, batch, seq } of runs('finetune') ? SHAPES : []) {
     const shape = ['--size', size, '--batch', String(batch), '--seq', String(seq)];
     const ratios: Record<string, number[]> = {};
     for (let pair = 0; pair < pairs; pair++) {

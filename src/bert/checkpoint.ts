@@ -103,6 +103,8 @@ export function loadCheckpoint<T extends BertTask>(dir: string, task: T, options
 export interface SaveOptions {
   /** Stored element type. Default F32. */
   dtype?: 'F32' | 'F16' | 'BF16';
+  /** The config to write instead of the model's own (of the same shape), e.g. with fine-tuning's dropout after pretraining with another. */
+  config?: BertConfig;
 }
 
 const TORCH_DTYPES = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
@@ -126,6 +128,7 @@ export async function saveCheckpoint(model: BertTaskModel, dir: string, options:
   }
   await writeSafetensors(join(dir, WEIGHTS_FILE), tensors, { dtype });
   // transformers 5 writes `dtype`; older files call it `torch_dtype`.
-  const { torch_dtype: _, ...extra } = model.config.extra;
-  saveConfig({ ...model.config, architectures: [model.architecture], extra: { ...extra, dtype: TORCH_DTYPES[dtype] } }, dir);
+  const config = options.config ?? model.config;
+  const { torch_dtype: _, ...extra } = config.extra;
+  saveConfig({ ...config, architectures: [model.architecture], extra: { ...extra, dtype: TORCH_DTYPES[dtype] } }, dir);
 }

@@ -6,21 +6,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { numLabels, type BertConfig } from './config.js';
 import { dropout, embeddingLookup, EVAL, type ForwardContext } from '../ops.js';
-import { BertOnlyMLMHead, BertPreTrainingHeads } from './mlm-head.js';
+import { BertOnlyMLMHead, BertPreTrainingHeads, ElectraDiscriminatorPredictions } from './mlm-head.js';
 import { BertModel, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
 import { Linear, Module, type LinearModule } from './modules.js';
 import { Parameters, type ParameterSource } from './weights.js';
 
 /** The model classes fromPretrained builds: `base` is transformers' BertModel. */
-export type BertTask = 'base' | 'mlm' | 'pretraining' | 'classification' | 'article';
+export type BertTask = 'base' | 'mlm' | 'pretraining' | 'classification' | 'article' | 'rtd';
 
-/** The transformers class of each task (config.json `architectures`). */
+/** The transformers class of each task (config.json `architectures`); the article's and `rtd`'s are this project's. */
 export const ARCHITECTURES: Record<BertTask, string> = {
   base: 'BertModel',
   mlm: 'BertForMaskedLM',
   pretraining: 'BertForPreTraining',
   classification: 'BertForSequenceClassification',
   article: 'BertArticleClassifier',
+  rtd: 'BertForReplacedTokenDetection',
 };
 
 /** The task of a transformers class name, if it is one of ARCHITECTURES. */
@@ -35,6 +36,12 @@ export interface BuildOptions {
   seed?: number;
   /** Build the pooler even where the transformers class has none (a BertForMaskedLM whose pretraining trained one). */
   pooler?: boolean;
+  /**
+   * Use this model's embeddings module, its very variables (word, position and token-type
+   * embeddings and their LayerNorm), instead of making new ones: ELECTRA's generator shares its
+   * discriminator's. The sizes of the embeddings must agree; `dispose` leaves them to their owner.
+   */
+  embeddingsOf?: BertTaskModel;
 }
 
 /** What every task model has: the encoder, all parameters, and its transformers class name. It owns its head's modules. */
@@ -47,7 +54,9 @@ export abstract class BertTaskModel extends Module {
   constructor(readonly config: BertConfig, options: BuildOptions = {}, pooler = true) {
     super('');
     this.params = new Parameters(config.initializer_range, options.source, options.seed);
-    this.bert = this.define(() => new BertModel(config, this.params, { pooler: options.pooler ?? pooler }));
+    const shared = options.embeddingsOf;
+    if (shared) this.params.share(shared.params, `${shared.bert.embeddings.name}.`);
+    this.bert = this.define(() => new BertModel(config, this.params, { pooler: options.pooler ?? pooler, embeddings: shared?.bert.embeddings }));
   }
 
   /** Builds a part of the model; if that fails (a checkpoint of the wrong shape), frees the variables made so far before rethrowing. */
@@ -131,6 +140,30 @@ export class BertForPreTraining extends BertTaskModel {
       const out = this.bert.forward(inputs, options);
       const seqRelationshipLogits = this.cls.seq_relationship.forward(out.poolerOutput as tf.Tensor2D, options) as tf.Tensor2D;
       return { ...out, logits: this.cls.predictions.forward(out.lastHiddenState, options), seqRelationshipLogits };
+    });
+  }
+}
+
+/**
+ * ELECTRA's discriminator (Clark et al., 2020) on a BERT: the encoder, no pooler, and the per-token
+ * head `discriminator_predictions` as transformers' ElectraForPreTraining names it. Not a
+ * transformers class: the encoder keeps BERT's `bert.` names, so that every BERT class loads it
+ * (reporting the head as unused), while transformers' ELECTRA classes would look for `electra.`.
+ */
+export class BertForReplacedTokenDetection extends BertTaskModel {
+  readonly architecture = ARCHITECTURES.rtd;
+  readonly discriminator_predictions: ElectraDiscriminatorPredictions;
+
+  constructor(config: BertConfig, options: BuildOptions = {}) {
+    super(config, options, false);
+    this.discriminator_predictions = this.define(() => new ElectraDiscriminatorPredictions(this.params, 'discriminator_predictions', config));
+  }
+
+  /** The encoder's outputs and `logits` `[B, S]`: positive where the token is predicted to be a replacement. */
+  forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logits: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const out = this.bert.forward(inputs, options);
+      return { ...out, logits: this.discriminator_predictions.forward(out.lastHiddenState, options) };
     });
   }
 }
@@ -226,6 +259,7 @@ export const TASK_MODELS = {
   pretraining: BertForPreTraining,
   classification: BertForSequenceClassification,
   article: BertArticleClassifier,
+  rtd: BertForReplacedTokenDetection,
 } as const;
 
 function labelTensor(labels: tf.Tensor1D | number[], dtype: 'int32' | 'float32'): tf.Tensor1D {

@@ -17,7 +17,7 @@ export class BertEmbeddings extends Module {
   readonly token_type_embeddings: Embedding;
   readonly LayerNorm: LayerNorm;
 
-  constructor(params: Parameters, name: string, private readonly config: BertConfig) {
+  constructor(params: Parameters, name: string, readonly config: BertConfig) {
     super(name);
     const h = config.hidden_size;
     this.word_embeddings = new Embedding(params, `${name}.word_embeddings`, config.vocab_size, h, config.pad_token_id);

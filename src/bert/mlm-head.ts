@@ -1,9 +1,10 @@
 /**
  * The pretraining heads as transformers names them: `cls.predictions` (BertLMPredictionHead, the
- * masked-language-model head) and `cls.seq_relationship` (the next-sentence head).
+ * masked-language-model head), `cls.seq_relationship` (the next-sentence head) and ELECTRA's
+ * `discriminator_predictions` (the replaced-token-detection head).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ForwardContext } from '../ops.js';
+import { linear, type ForwardContext } from '../ops.js';
 import type { BertConfig } from './config.js';
 import type { BertModel } from './model.js';
 import { activation, LayerNorm, Linear, Module, type LinearModule } from './modules.js';
@@ -44,9 +45,7 @@ export class BertLMPredictionHead extends Module {
   forward<T extends tf.Tensor>(hidden: T, context: ForwardContext): T {
     const width = hidden.shape[hidden.rank - 1];
     const transformed = this.transform.forward(hidden, context);
-    // An explicit transpose then a plain product: tfjs' transposed products are much slower on wasm.
-    const decoderT = tf.transpose(this.decoder) as tf.Tensor2D;
-    const logits = tf.add(tf.matMul(transformed.reshape([-1, width]) as tf.Tensor2D, decoderT), this.bias);
+    const logits = linear(transformed.reshape([-1, width]) as tf.Tensor2D, this.decoder as tf.Tensor2D, this.bias as tf.Tensor1D, true);
     return logits.reshape([...hidden.shape.slice(0, -1), -1]) as T;
   }
 }
@@ -70,5 +69,27 @@ export class BertPreTrainingHeads extends Module {
     super(name);
     this.predictions = new BertLMPredictionHead(params, `${name}.predictions`, bert);
     this.seq_relationship = new Linear(params, `${name}.seq_relationship`, bert.config.hidden_size, 2);
+  }
+}
+
+/**
+ * transformers' ElectraDiscriminatorPredictions: dense (hidden -> hidden), the config's activation,
+ * `dense_prediction` (hidden -> 1): one logit per token, positive for "replaced".
+ */
+export class ElectraDiscriminatorPredictions extends Module {
+  readonly dense: LinearModule;
+  readonly dense_prediction: LinearModule;
+
+  constructor(params: Parameters, name: string, private readonly config: BertConfig) {
+    super(name);
+    this.dense = new Linear(params, `${name}.dense`, config.hidden_size, config.hidden_size);
+    this.dense_prediction = new Linear(params, `${name}.dense_prediction`, config.hidden_size, 1);
+  }
+
+  /** Logits `[B, S]` of hidden states `[B, S, hidden]`. */
+  forward(hidden: tf.Tensor3D, context: ForwardContext): tf.Tensor2D {
+    const [batch, seq] = hidden.shape;
+    const h = activation(this.config.hidden_act)(this.dense.forward(hidden, context));
+    return this.dense_prediction.forward(h, context).reshape([batch, seq]);
   }
 }

@@ -57,11 +57,17 @@ export class BertModel extends Module {
   /**
    * Creates the encoder's parameters in `params` (initialised from its source where given).
    * @param options.pooler build the pooler (BertForMaskedLM has none)
+   * @param options.embeddings use this embeddings module (another model's, whose variables `params` shares) instead of making one
    */
-  constructor(readonly config: BertConfig, params: Parameters, options: { pooler?: boolean } = {}) {
+  constructor(readonly config: BertConfig, params: Parameters, options: { pooler?: boolean; embeddings?: BertEmbeddings } = {}) {
     const name = BASE_PREFIX.slice(0, -1);
     super(name);
-    this.embeddings = new BertEmbeddings(params, `${name}.embeddings`, config);
+    const shared = options.embeddings?.config;
+    const differ = shared && (['vocab_size', 'hidden_size', 'max_position_embeddings', 'type_vocab_size'] as const).filter((k) => shared[k] !== config[k]);
+    if (differ?.length) {
+      throw new Error(`cannot share embeddings between models whose ${differ.map((k) => `${k} differ (${shared![k]} and ${config[k]})`).join(', ')}; give both the same sizes`);
+    }
+    this.embeddings = options.embeddings ?? new BertEmbeddings(params, `${name}.embeddings`, config);
     this.encoder = new BertEncoder(params, `${name}.encoder`, config);
     if (options.pooler ?? true) this.pooler = new BertPooler(params, `${name}.pooler`, config.hidden_size);
   }

@@ -65,6 +65,8 @@ export function checkpointKeys(name: string): string[] {
 /** A model's parameters by Hugging Face name. */
 export class Parameters {
   private readonly entries = new Map<string, Parameter>();
+  /** Names of the parameters that another model owns (`share`). */
+  private readonly shared = new Set<string>();
   private count = 0;
 
   /**
@@ -99,6 +101,20 @@ export class Parameters {
     if (spec.paddingIdx === undefined) return w;
     const keep = tf.oneHot(spec.paddingIdx, spec.shape[0]).reshape([spec.shape[0], 1]);
     return tf.mul(w, tf.sub(1, keep));
+  }
+
+  /**
+   * Makes `other`'s parameters whose names start with `prefix` this model's too: the same
+   * variables, not copies (ELECTRA's generator uses its discriminator's embeddings). They count
+   * in `size()` and are saved with this model; `dispose` leaves them to `other`.
+   */
+  share(other: Parameters, prefix: string): void {
+    for (const [name, p] of other.entries) {
+      if (!name.startsWith(prefix)) continue;
+      if (this.entries.has(name)) throw new Error(`parameter ${name} is defined twice`);
+      this.entries.set(name, p);
+      this.shared.add(name);
+    }
   }
 
   get(name: string): tf.Variable {
@@ -152,7 +168,8 @@ export class Parameters {
   }
 
   dispose(): void {
-    for (const p of this.entries.values()) p.variable.dispose();
+    for (const [name, p] of this.entries) if (!this.shared.has(name)) p.variable.dispose();
     this.entries.clear();
+    this.shared.clear();
   }
 }

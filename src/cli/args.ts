@@ -54,6 +54,14 @@ export function number<R extends string | undefined>(name: string, raw: R, range
   return validate(name, raw, (s) => (s.trim() !== '' && inRange(Number(s)) ? Number(s) : undefined), `a number ${bounds.join(' and ')}`);
 }
 
+/** A comma-separated list, each item as `item` reads it (undefined for an item it does not accept); `accepts` says what an item is. */
+export function list<T, R extends string | undefined>(name: string, raw: R, item: (raw: string) => T | undefined, accepts: string): Value<T[], R> {
+  return validate(name, raw, (s) => {
+    const items = s.split(',').map((part) => item(part.trim()));
+    return items.every((x) => x !== undefined) ? (items as T[]) : undefined;
+  }, `a comma-separated list of ${accepts}`);
+}
+
 /** One of `choices`. */
 export function choice<C extends string, R extends string | undefined>(name: string, raw: R, choices: readonly C[]): Value<C, R> {
   if (raw === undefined) return undefined as Value<C, R>;

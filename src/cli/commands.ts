@@ -19,6 +19,7 @@ export const COMMANDS: Record<string, Command> = {
   run: { summary: 'Execute notebooks headlessly on the finetune-lab kernel; non-zero exit on the first failing cell', load: () => import('./run.js') },
   forward: { summary: 'Run a BERT checkpoint on token ids (JSON) and write its hidden states and logits (JSON)', load: () => import('./forward.js') },
   train: { summary: 'Fine-tune a classifier (frozen features, full, adapters or LoRA) and print a JSON summary', load: () => import('./train.js') },
+  grid: { summary: "Choose each method's learning rate and epochs on the validation split by a grid search (resumable); JSON", load: () => import('./grid.js') },
   bench: { summary: 'Time BERT forward and training steps on random ids (JSON), the same work as the PyTorch reference', load: () => import('./bench.js') },
   pretrain: { summary: 'Pretrain a BERT from scratch by masked-language modelling on the IMDB reviews (resumable) and print a JSON summary', load: () => import('./pretrain.js') },
   tutorial: { summary: 'Execute every notebook in order under one settings profile and export the HTML report (works offline)', load: () => import('./tutorial.js') },

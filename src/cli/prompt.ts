@@ -5,6 +5,7 @@ import { inferenceModel, loadMaskedLm } from '../course/models.js';
 import { ENGINES, OnnxModel } from '../onnx/index.js';
 import { chooseTemplate, evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, type TemplateRun } from '../prompting/index.js';
 import { loadSettings } from '../course/settings.js';
+import { ROW_TRUNCATIONS } from '../data/loader.js';
 import { choice, integer, parseCommand } from './args.js';
 
 export const usage = `Usage: finetune-lab prompt [options]
@@ -19,6 +20,9 @@ With --fill, prints the most probable tokens for each [MASK] of the text instead
   --val-size N       validation reviews (default from the profile, FINETUNE_LAB_PROFILE)
   --test-size N      test reviews, from the held-out split
   --max-length N     prompt length in tokens (the review is cut, never the template)
+  --truncation HOW   how a longer review is cut: head (keep its start) or head+tail (its start
+                     and end; default: the profile's, FINETUNE_LAB_TRUNCATION)
+  --head-tokens N    with head+tail, the review tokens kept from the start (default: a quarter)
   --fill TEXT        fill in the blanks of TEXT
   --top-k N          candidates per blank with --fill (default 5)
   --engine NAME      ${ENGINES.join('|')}: what runs the encoder (default: FINETUNE_LAB_ENGINE, else auto)
@@ -31,11 +35,13 @@ export async function run(args: string[]): Promise<number> {
     args,
     options: {
       model: { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' }, 'max-length': { type: 'string' },
-      fill: { type: 'string' }, 'top-k': { type: 'string' }, engine: { type: 'string' },
+      truncation: { type: 'string' }, 'head-tokens': { type: 'string' }, fill: { type: 'string' }, 'top-k': { type: 'string' }, engine: { type: 'string' },
     },
   });
   const settings = loadSettings();
   const maxLength = integer('max-length', values['max-length']) ?? settings.maxLength;
+  const truncation = choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? settings.truncation;
+  const headTokens = integer('head-tokens', values['head-tokens'], 0) ?? settings.headTokens;
   const [valSize, testSize, topK] = [integer('val-size', values['val-size']), integer('test-size', values['test-size']), integer('top-k', values['top-k'])];
   const loaded = await loadMaskedLm(settings, values.model);
   const { tokenizer, source } = loaded;
@@ -49,7 +55,7 @@ export async function run(args: string[]): Promise<number> {
     const { validation, test } = splitDataset(loadImdb(), {
       trainSize: 0, valSize: valSize ?? settings.valSize, testSize: testSize ?? settings.testSize, seed: settings.seed,
     });
-    const options = { maxLength, batchSize: settings.batchSize };
+    const options = { maxLength, truncation, headTokens, batchSize: settings.batchSize };
     const runs: TemplateRun[] = [];
     for (const template of SENTIMENT_TEMPLATES) {
       const result = { validation: await evaluateTemplate(model, tokenizer, validation, template, SENTIMENT_VERBALIZER, options), test: await evaluateTemplate(model, tokenizer, test, template, SENTIMENT_VERBALIZER, options) };
@@ -63,6 +69,7 @@ export async function run(args: string[]): Promise<number> {
       val_size: validation.text.length,
       test_size: test.text.length,
       max_length: maxLength,
+      truncation,
       chance: round(Math.max(positive, 1 - positive)),
       templates: runs.map((r) => ({ name: r.test.template.name, test_accuracy: round(r.test.accuracy), test_calibrated_accuracy: round(r.test.calibratedAccuracy) })),
       chosen: { name: chosen.template.name, calibrated: chosen.calibrated, val_accuracy: round(chosen.validationAccuracy) },

@@ -3,6 +3,7 @@ import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { LORA_DEFAULTS } from '../adapters/index.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
 import { ENGINES } from '../onnx/index.js';
+import { ROW_TRUNCATIONS } from '../data/loader.js';
 import { finetune, METHODS } from '../finetune/index.js';
 import { choice, existing, integer, number, parseCommand, required, UsageError } from './args.js';
 import { exitCode, stoppable } from './interrupt.js';
@@ -19,12 +20,15 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
   --train-size N       training examples (default from the profile, FINETUNE_LAB_PROFILE)
   --val-size N         validation examples
   --test-size N        test examples, from the held-out split
-  --epochs N
+  --epochs N           (default: the profile's for the method)
   --batch-size N
   --micro-batch N      run each batch in parts of N reviews and add up their gradients
                        (gradient accumulation: the same batch with less activation memory)
-  --lr X               peak learning rate (default: the profile's, else the method's)
+  --lr X               peak learning rate (default: the profile's for the method, else the method's)
   --max-length N       tokens per review
+  --truncation HOW     how a longer review is cut: head (its first tokens) or head+tail (its
+                       first and last; default: the profile's, FINETUNE_LAB_TRUNCATION)
+  --head-tokens N      with head+tail, the tokens kept from the start (default: a quarter)
   --seed N
   --backend NAME       ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
   --engine NAME        ${ENGINES.join('|')}: what computes the frozen features and the final evaluations
@@ -47,7 +51,7 @@ export async function run(args: string[]): Promise<number> {
       model: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' },
       'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
-      'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, engine: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
+      truncation: { type: 'string' }, 'head-tokens': { type: 'string' }, 'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, engine: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
       'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'adapter-size': { type: 'string' },
     },
   });
@@ -59,19 +63,23 @@ export async function run(args: string[]): Promise<number> {
   const size = integer('adapter-size', values['adapter-size']);
   const maxMinutes = number('max-minutes', values['max-minutes'], { above: 0 });
   if (maxMinutes !== undefined && !values.output) throw new UsageError('--max-minutes needs --output, where the stopped run is saved');
+  const method = choice('method', values.method, METHODS);
+  const recipe = settings.recipes[method];
   const backend = await initBackend(backendOptions(settings, { backend: choice('backend', values.backend, BACKEND_NAMES), quiet: true }));
   const { value: result, interrupted } = await stoppable((signal) => finetune({
-    method: choice('method', values.method, METHODS),
+    method,
     model: values.model ?? settings.model,
     data: values.data === 'imdb' ? values.data : existing('data', values.data),
     trainSize: integer('train-size', values['train-size']) ?? settings.trainSize,
     valSize: integer('val-size', values['val-size']) ?? settings.valSize,
     testSize: integer('test-size', values['test-size']) ?? settings.testSize,
-    epochs: integer('epochs', values.epochs) ?? settings.epochs,
+    epochs: integer('epochs', values.epochs) ?? recipe.epochs,
     batchSize: integer('batch-size', values['batch-size']) ?? settings.batchSize,
     microBatchSize: integer('micro-batch', values['micro-batch']),
-    lr: number('lr', values.lr, { above: 0 }) ?? settings.learningRate,
+    lr: number('lr', values.lr, { above: 0 }) ?? recipe.lr,
     maxLength: integer('max-length', values['max-length']) ?? settings.maxLength,
+    truncation: choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? settings.truncation,
+    headTokens: integer('head-tokens', values['head-tokens'], 0) ?? settings.headTokens,
     seed: integer('seed', values.seed, 0) ?? settings.seed,
     backend: backend.name,
     outputDir: values.output,

@@ -7,7 +7,7 @@ export { loadSettings, backendOptions, ENV_PREFIX, PROFILE_NAMES } from './setti
 export type { Settings, ProfileName } from './settings.js';
 export { recordResult, readResults } from './results.js';
 export type { MethodResult } from './results.js';
-export { RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, runDir } from './paths.js';
+export { RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, runDir } from './paths.js';
 export { courseLoaders, recordRun } from './runs.js';
 export type { TrainingRun } from './runs.js';
 export { SAMPLE_REVIEWS } from './reviews.js';

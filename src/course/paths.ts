@@ -13,5 +13,8 @@ export function runDir(method: string): string {
   return join(PROJECT_ROOT, 'build', 'runs', method);
 }
 
+/** Where `finetune-lab grid` keeps each point's result and its `grid.json`. */
+export const GRID_DIR = join(PROJECT_ROOT, 'build', 'grid');
+
 /** Where notebooks save charts as pictures. */
 export const FIGURES_DIR = join(PROJECT_ROOT, 'build', 'figures');

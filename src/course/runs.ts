@@ -12,9 +12,10 @@ import { readResults, recordResult, type MethodResult } from './results.js';
 import { RESULTS_FILE } from './paths.js';
 import type { Settings } from './settings.js';
 
-/** The split's loaders with the settings' batch size, length limit and seed, each batch padded to its longest review. */
+/** The split's loaders with the settings' batch size, length limit, truncation and seed, each batch padded to its longest review. */
 export function courseLoaders(splits: Splits, tokenizer: BertTokenizer, settings: Settings): { train: DataLoader; validation: DataLoader; test: DataLoader } {
-  return splitLoaders(splits, { tokenizer, batchSize: settings.batchSize, maxLength: settings.maxLength, padding: 'longest', seed: settings.seed });
+  const { batchSize, maxLength, truncation, headTokens, seed } = settings;
+  return splitLoaders(splits, { tokenizer, batchSize, maxLength, truncation, headTokens, padding: 'longest', seed });
 }
 
 /** What a training run measured, and under which settings. */

@@ -5,8 +5,10 @@
  * the process environment on to the kernel.
  */
 import { BACKEND_NAMES, type BackendName, type InitBackendOptions } from '../backend/index.js';
+import { ROW_TRUNCATIONS, type RowTruncation } from '../data/loader.js';
 import { FINETUNE_DEFAULTS } from '../finetune/defaults.js';
 import { ENGINES, type EngineChoice } from '../onnx/index.js';
+import { METHOD_SPECS, METHODS, type Method, type Recipe } from '../finetune/methods.js';
 
 /** Named sets of defaults: `ci` keeps the test run short, `article` reproduces the article's setup. */
 export type ProfileName = 'ci' | 'default' | 'article';
@@ -23,8 +25,17 @@ export interface Settings {
   epochs: number;
   batchSize: number;
   maxLength: number;
+  /** How a review longer than maxLength is cut (FINETUNE_LAB_TRUNCATION): its first tokens, or its first and last. */
+  truncation: RowTruncation;
+  /** With head+tail: the tokens kept from the start (FINETUNE_LAB_HEAD_TOKENS); undefined: a quarter of the row. */
+  headTokens: number | undefined;
   /** Peak learning rate for every method; undefined: each method's own default. */
   learningRate: number | undefined;
+  /**
+   * Each method's learning rate and epochs: FINETUNE_LAB_LR and FINETUNE_LAB_EPOCHS where set,
+   * else the profile's recipe for the method, else its learningRate and epochs, else the method's lr.
+   */
+  recipes: Record<Method, Recipe>;
   seed: number;
   /** Threads of the wasm backend (FINETUNE_LAB_THREADS); undefined: one per core (see src/backend/wasm-threads.ts). */
   threads: number | undefined;
@@ -32,9 +43,19 @@ export interface Settings {
   engine: EngineChoice;
 }
 
-const PROFILES: Record<ProfileName, Omit<Settings, 'profile' | 'backend' | 'learningRate' | 'threads' | 'engine'> & { learningRate?: number }> = {
+type Profile = Omit<Settings, 'profile' | 'backend' | 'truncation' | 'headTokens' | 'learningRate' | 'threads' | 'recipes' | 'engine'> & {
+  truncation?: RowTruncation;
+  headTokens?: number;
+  /** For every method; a profile sets this or `recipes`, not both. */
+  learningRate?: number;
+  /** Per method, e.g. the `best` of `finetune-lab grid`'s JSON. */
+  recipes?: Partial<Record<Method, Recipe>>;
+};
+
+const PROFILES: Record<ProfileName, Profile> = {
   ci: { model: 'models/finetune-lab-bert', trainSize: 256, valSize: 64, testSize: 128, epochs: 1, batchSize: 16, maxLength: 64, seed: 42 },
-  // The library's own defaults, which are what a laptop runs in reasonable time.
+  // The library's own defaults, which are what a laptop runs in reasonable time. Its `recipes` are to be the
+  // `recipes` of `finetune-lab grid`'s grid.json for the final embedded model (until then: METHOD_SPECS' rates).
   default: { model: 'models/finetune-lab-bert', ...FINETUNE_DEFAULTS },
   article: { model: 'bert-base-uncased', trainSize: 32000, valSize: 8000, testSize: 10000, epochs: 5, batchSize: 32, maxLength: 250, learningRate: 1e-5, seed: 42 },
 };
@@ -67,6 +88,13 @@ function engineFrom(env: NodeJS.ProcessEnv): EngineChoice {
   throw new Error(`${ENV_PREFIX}ENGINE=${JSON.stringify(raw)} is not an engine; use one of ${ENGINES.join(', ')} or unset it for auto`);
 }
 
+function truncationFrom(env: NodeJS.ProcessEnv, fallback: RowTruncation): RowTruncation {
+  const raw = env[ENV_PREFIX + 'TRUNCATION'];
+  if (!raw) return fallback;
+  if ((ROW_TRUNCATIONS as readonly string[]).includes(raw)) return raw as RowTruncation;
+  throw new Error(`${ENV_PREFIX}TRUNCATION=${JSON.stringify(raw)} is not a truncation; use one of ${ROW_TRUNCATIONS.join(', ')} or unset it`);
+}
+
 /** Reads `FINETUNE_LAB_PROFILE` (ci | default | article) and the single-setting overrides. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const profile = (env[ENV_PREFIX + 'PROFILE'] || 'default') as ProfileName;
@@ -74,6 +102,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new Error(`${ENV_PREFIX}PROFILE=${JSON.stringify(profile)} is unknown; use one of ${Object.keys(PROFILES).join(', ')}`);
   }
   const base = PROFILES[profile];
+  // Variables that, where set, override the profile (and its recipes).
+  const given = (name: string) => (env[ENV_PREFIX + name] ? numberFrom(env, name, 1) : undefined);
+  const [forcedLr, forcedEpochs] = [given('LR'), given('EPOCHS')];
+  const recipeOf = (method: Method): Recipe => ({
+    lr: forcedLr ?? base.recipes?.[method]?.lr ?? base.learningRate ?? METHOD_SPECS[method].lr,
+    epochs: forcedEpochs ?? base.recipes?.[method]?.epochs ?? base.epochs,
+  });
   return {
     profile,
     model: env[ENV_PREFIX + 'MODEL'] || base.model,
@@ -81,12 +116,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     trainSize: numberFrom(env, 'TRAIN_SIZE', base.trainSize),
     valSize: numberFrom(env, 'VAL_SIZE', base.valSize),
     testSize: numberFrom(env, 'TEST_SIZE', base.testSize),
-    epochs: numberFrom(env, 'EPOCHS', base.epochs),
+    epochs: forcedEpochs ?? base.epochs,
     batchSize: numberFrom(env, 'BATCH_SIZE', base.batchSize),
     maxLength: numberFrom(env, 'MAX_LENGTH', base.maxLength),
-    learningRate: env[ENV_PREFIX + 'LR'] ? numberFrom(env, 'LR', 0) : base.learningRate,
+    truncation: truncationFrom(env, base.truncation ?? 'head'),
+    headTokens: given('HEAD_TOKENS') ?? base.headTokens,
+    learningRate: forcedLr ?? base.learningRate,
+    recipes: Object.fromEntries(METHODS.map((method) => [method, recipeOf(method)])) as Record<Method, Recipe>,
     seed: numberFrom(env, 'SEED', base.seed),
-    threads: env[ENV_PREFIX + 'THREADS'] ? numberFrom(env, 'THREADS', 1) : undefined,
+    threads: given('THREADS'),
     engine: engineFrom(env),
   };
 }

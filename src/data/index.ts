@@ -12,5 +12,5 @@ export type { Random } from './random.js';
 export { heldOutSplit, pretrainingText, splitDataset, TEST_FRACTION, TEST_SPLIT_SEED, trainTestSplit } from './split.js';
 export type { SplitSizes, Splits } from './split.js';
 export { headFrame, labelCounts, lengthStats, toDataFrame } from './frame.js';
-export { DataLoader, splitLoaders } from './loader.js';
-export type { Batch, DataLoaderOptions, Encoder } from './loader.js';
+export { DataLoader, ROW_TRUNCATIONS, splitLoaders } from './loader.js';
+export type { Batch, DataLoaderOptions, Encoder, RowTruncation, TruncationOptions } from './loader.js';

@@ -8,19 +8,31 @@ import { deriveSeed, permutation } from './random.js';
 import type { Splits } from './split.js';
 import { wholeNumber } from '../numbers.js';
 
+/** How a text longer than the row can be cut: the tokenizer's single-text strategies (see the tokenizer's `Truncation`). */
+export const ROW_TRUNCATIONS = ['head', 'head+tail'] as const;
+export type RowTruncation = (typeof ROW_TRUNCATIONS)[number];
+
+/** How whatever tokenizes texts for a model cuts those longer than its rows. */
+export interface TruncationOptions {
+  /** `'head'` (default) keeps a long text's first tokens, `'head+tail'` its first and its last. */
+  truncation?: RowTruncation;
+  /** With `'head+tail'`: the tokens kept from the start; default a quarter of the row (Sun et al.'s 128 + 382 at 512). */
+  headTokens?: number;
+}
+
 /**
  * What the loader needs from a tokenizer; `BertTokenizer` has it. `encode` must return one
  * unpadded row per text, special tokens included, cut to `maxLength`.
  */
 export interface Encoder {
   readonly padTokenId: number;
-  encode(text: string[], options: { maxLength: number; padding: false; truncation: true }): {
+  encode(text: string[], options: { maxLength: number; padding: false; truncation: RowTruncation; headTokens?: number }): {
     input_ids: number[][];
     token_type_ids: number[][];
   };
 }
 
-export interface DataLoaderOptions {
+export interface DataLoaderOptions extends TruncationOptions {
   tokenizer: Encoder;
   batchSize: number;
   /** Row length limit; also the padded length with `padding: 'max_length'`. */
@@ -50,16 +62,16 @@ export class DataLoader {
   private readonly inputIds: Int32Array[];
   private readonly tokenTypeIds: Int32Array[];
   private readonly labels: readonly number[];
-  private readonly options: Required<Omit<DataLoaderOptions, 'tokenizer'>>;
+  private readonly options: Required<Omit<DataLoaderOptions, 'tokenizer' | 'truncation' | 'headTokens'>>;
   private readonly padTokenId: number;
 
   /** Tokenizes every text now (about half a millisecond per review), so epochs only pad and copy. */
   constructor(dataset: TextDataset, options: DataLoaderOptions) {
-    const { tokenizer, batchSize, maxLength, padding = 'max_length', shuffle = false, seed = 0 } = options;
+    const { tokenizer, batchSize, maxLength, truncation = 'head', headTokens, padding = 'max_length', shuffle = false, seed = 0 } = options;
     wholeNumber('batchSize', batchSize);
     wholeNumber('maxLength', maxLength);
     if (dataset.text.length === 0) throw new Error('the dataset is empty; a DataLoader needs at least one example');
-    const encoded = tokenizer.encode([...dataset.text], { maxLength, padding: false, truncation: true });
+    const encoded = tokenizer.encode([...dataset.text], { maxLength, padding: false, truncation, headTokens });
     this.inputIds = encoded.input_ids.map((row, i) => {
       if (row.length > maxLength) throw new Error(`the tokenizer returned ${row.length} ids for example ${i}, more than maxLength=${maxLength}; it must truncate`);
       return Int32Array.from(row);
@@ -125,8 +137,11 @@ export class DataLoader {
   }
 }
 
-/** The loaders of a split, alike but for the order: the training loader shuffles every epoch, validation and test keep dataset order. */
-export function splitLoaders(splits: Splits, options: Omit<DataLoaderOptions, 'shuffle'>): { train: DataLoader; validation: DataLoader; test: DataLoader } {
-  const loader = (data: TextDataset, shuffle: boolean) => new DataLoader(data, { ...options, shuffle });
-  return { train: loader(splits.train, true), validation: loader(splits.validation, false), test: loader(splits.test, false) };
+/**
+ * The loaders of a split (or of the parts of it given), alike but for the order: the training
+ * loader shuffles every epoch, validation and test keep dataset order.
+ */
+export function splitLoaders<S extends Partial<Splits>>(splits: S, options: Omit<DataLoaderOptions, 'shuffle'>): { [K in keyof S]: DataLoader } {
+  const loaders = Object.entries(splits).map(([name, data]) => [name, new DataLoader(data as TextDataset, { ...options, shuffle: name === 'train' })]);
+  return Object.fromEntries(loaders) as { [K in keyof S]: DataLoader };
 }

@@ -1,10 +1,11 @@
 /**
  * The two kinds of batches the training loop sees for BERT classifiers: token ids (fine-tuning,
- * where the encoder runs every step) and cached [CLS] features (feature extraction, where the
- * frozen encoder ran once and only the head trains).
+ * where the encoder runs every step) and cached features (feature extraction, where the frozen
+ * encoder ran once and only the head trains), pooled from [CLS] or from every token.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BertArticleClassifier, BertForSequenceClassification } from '../bert/heads.js';
+import type { BertOutput } from '../bert/model.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { AdapterModel } from '../adapters/index.js';
 import { OnnxModel } from '../onnx/index.js';
@@ -43,13 +44,33 @@ export function onnxTokenScorer(onnx: OnnxModel<ClassifierModel>): Scorer<Batch>
   };
 }
 
-/** A batch of cached pooled [CLS] vectors. */
+/**
+ * How the encoder's token vectors become one vector per review: `cls` is the pooled [CLS] vector
+ * (BERT's pooler, tanh(Linear(h[CLS])), what the article's head and transformers' classifier
+ * read); `mean` the mean of the last hidden states of the review's tokens (padding left out),
+ * which needs no pretraining of [CLS] or the pooler to carry the whole review.
+ */
+export type Pooling = 'cls' | 'mean';
+
+/** The pooled vectors `[batch, hidden]` of an encoder output; `attentionMask` marks the real tokens. */
+export function pool(out: BertOutput, attentionMask: tf.Tensor2D, pooling: Pooling): tf.Tensor2D {
+  if (pooling === 'cls') {
+    if (!out.poolerOutput) throw new Error("pooling 'cls' needs the pooler, and this model was built without one; use pooling 'mean' or a classifier task");
+    return out.poolerOutput.clone();
+  }
+  return tf.tidy(() => {
+    const mask = tf.expandDims(tf.cast(attentionMask, 'float32'), 2);
+    return tf.div(tf.sum(tf.mul(out.lastHiddenState, mask), 1), tf.sum(mask, 1)) as tf.Tensor2D;
+  });
+}
+
+/** A batch of cached pooled vectors. */
 export interface FeatureBatch extends LabelledBatch {
   features: tf.Tensor2D;
 }
 
 /**
- * The pooled [CLS] vectors of a whole dataset, computed once by the frozen encoder in eval mode,
+ * The pooled vectors of a whole dataset, computed once by the frozen encoder in eval mode,
  * served in the loader's batch order. Because the encoder is frozen and runs without dropout,
  * its output for a review never changes, so computing it once and reusing it every epoch is the
  * same computation as running the encoder in every step, only much faster.
@@ -59,7 +80,7 @@ export class FeatureCache implements BatchSource<FeatureBatch> {
   readonly numBatches: number;
 
   private constructor(
-    /** The pooled [CLS] vectors `[size, hidden]`, in dataset order. */
+    /** The pooled vectors `[size, hidden]`, in dataset order. */
     readonly features: tf.Tensor2D,
     /** Their class ids, in dataset order. */
     readonly labels: tf.Tensor1D,
@@ -71,22 +92,31 @@ export class FeatureCache implements BatchSource<FeatureBatch> {
   }
 
   /**
-   * Runs the encoder over every batch of `loader` (in dataset order) and keeps the pooled outputs;
-   * on ONNX Runtime when given the model as an OnnxModel.
+   * Runs the encoder over every batch of `loader` (in dataset order) and keeps the pooled outputs
+   * (default: the pooled [CLS]); on ONNX Runtime when given the model as an OnnxModel.
    */
-  static async build(model: ClassifierModel | OnnxModel<ClassifierModel>, loader: DataLoader, batchSize: number): Promise<FeatureCache> {
-    const parts: tf.Tensor2D[] = [];
+  static async build(model: ClassifierModel | OnnxModel<ClassifierModel>, loader: DataLoader, batchSize: number, pooling: Pooling = 'cls'): Promise<FeatureCache> {
+    return (await FeatureCache.buildEach(model, loader, batchSize, [pooling]))[pooling];
+  }
+
+  /** One cache per pooling, all from one pass of the encoder over `loader`. */
+  static async buildEach<P extends Pooling>(model: ClassifierModel | OnnxModel<ClassifierModel>, loader: DataLoader, batchSize: number, poolings: readonly P[]): Promise<Record<P, FeatureCache>> {
+    const parts = poolings.map((): tf.Tensor2D[] => []);
     const labels: tf.Tensor1D[] = [];
     for (const batch of loader.inDatasetOrder()) {
-      parts.push(model instanceof OnnxModel
-        ? await model.output<tf.Rank.R2>(batch, 'pooler_output')
-        : tf.tidy(() => model.forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask, tokenTypeIds: batch.token_type_ids }).poolerOutput as tf.Tensor2D));
+      const exported = model instanceof OnnxModel ? await model.encoderOutput(batch) : undefined;
+      const pooled = tf.tidy(() => {
+        const out = exported ?? (model as ClassifierModel).bert.forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask, tokenTypeIds: batch.token_type_ids });
+        return poolings.map((p) => pool(out, batch.attention_mask, p));
+      });
+      if (exported) tf.dispose([exported.lastHiddenState, exported.poolerOutput ?? []]);
+      pooled.forEach((features, k) => parts[k].push(features));
       labels.push(batch.labels.clone());
       await tf.nextFrame(); // let progress output and other work through between batches
     }
-    const cache = new FeatureCache(tf.concat(parts), tf.concat(labels), loader, batchSize);
-    tf.dispose([...parts, ...labels]);
-    return cache;
+    const caches = poolings.map((p, k) => [p, new FeatureCache(tf.concat(parts[k]), tf.concat(labels), loader, batchSize)] as const);
+    tf.dispose([...parts.flat(), ...labels]);
+    return Object.fromEntries(caches) as Record<P, FeatureCache>;
   }
 
   *epoch(epoch: number): Generator<FeatureBatch> {

@@ -10,7 +10,7 @@ import { fromPretrained } from '../bert/pretrained.js';
 import { loadCsv } from '../data/csv.js';
 import type { TextDataset } from '../data/dataset.js';
 import { loadImdb } from '../data/imdb.js';
-import { splitLoaders } from '../data/loader.js';
+import { splitLoaders, type TruncationOptions } from '../data/loader.js';
 import { splitDataset } from '../data/split.js';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../backend/index.js';
@@ -26,7 +26,7 @@ import { withTokenizer } from './pretrained.js';
 import { round } from '../numbers.js';
 
 /** What to train and how; every option left out takes its value from FINETUNE_DEFAULTS unless said otherwise. */
-export interface FinetuneOptions {
+export interface FinetuneOptions extends TruncationOptions {
   method: Method;
   /** A model directory or Hub id (default: the embedded model, EMBEDDED_MODEL). */
   model?: string;
@@ -34,6 +34,7 @@ export interface FinetuneOptions {
   data?: string;
   trainSize?: number;
   valSize?: number;
+  /** Test reviews from the held-out split; 0: none, and no test figures (as when choosing settings on validation). */
   testSize?: number;
   epochs?: number;
   batchSize?: number;
@@ -79,7 +80,7 @@ export interface FinetuneSummary {
   /** Optimizer steps taken, and whether the run trained all its epochs (false when it stopped early, resumably). */
   steps: number;
   completed: boolean;
-  /** The best model's validation and test figures; NaN (null in JSON) when the run stopped early. */
+  /** The best model's validation and test figures; NaN (null in JSON) when the run stopped early, or for a test split of 0. */
   val_loss: number;
   val_accuracy: number;
   test_size: number;
@@ -91,7 +92,7 @@ export interface FinetuneSummary {
 export interface FinetuneResult {
   summary: FinetuneSummary;
   history: EpochRecord[];
-  /** The test evaluation; absent when the run stopped early. */
+  /** The test evaluation; absent when the run stopped early or had no test split. */
   test?: Evaluation;
   model: ClassifierModel;
   adapter?: AdapterModel;
@@ -139,39 +140,46 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     backend: options.backend,
     quiet: true,
   }));
-  const { train, validation, test } = splitLoaders(splits, { tokenizer, batchSize, maxLength, padding: 'longest', seed });
+  const { truncation, headTokens } = options;
+  const loaderOptions = { tokenizer, batchSize, maxLength, truncation, headTokens, padding: 'longest', seed } as const;
+  const { test: testSplit, ...trainAndValidation } = splits;
+  const { train, validation } = splitLoaders(trainAndValidation, loaderOptions);
+  // A test split of 0 is never tokenized, let alone scored.
+  const test = testSplit.text.length > 0 ? splitLoaders({ test: testSplit }, loaderOptions).test : undefined;
 
   const adapter = applyMethod(model, method, { lora: options.lora, adapter: options.adapter, seed });
   const counts = countParameters(model, adapter);
+  // The default cut leaves the fingerprint as it was before head+tail existed, so runs saved then still resume.
   const fitOptions = {
     epochs, lr, seed, microBatchSize: options.microBatchSize, outputDir: options.outputDir, resume: options.resume, overwrite: options.overwrite, saveBest: modelSaver(model, tokenizer, adapter),
     progress: options.progress, maxSteps: options.maxSteps, maxSeconds: options.maxSeconds, signal: options.signal,
-    fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length },
+    fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length, ...(truncation === 'head+tail' && { truncation, headTokens }) },
   };
 
   // The evaluations are of the best model, so none when the run stopped early.
-  const evaluations = async <B extends LabelledBatch>(classifier: Classifier<B> | Scorer<B>, result: FitResult, sources: [BatchSource<B>, BatchSource<B>]) =>
-    result.interrupted ? undefined : ([await evaluate(classifier, sources[0]), await evaluate(classifier, sources[1])] as const);
+  const evaluations = async <B extends LabelledBatch>(classifier: Classifier<B> | Scorer<B>, result: FitResult, sources: [BatchSource<B>, BatchSource<B> | undefined]) =>
+    result.interrupted ? undefined : ([await evaluate(classifier, sources[0]), sources[1] && (await evaluate(classifier, sources[1]))] as const);
   const onnx = resolveEngine(options.engine ?? 'auto', tf.getBackend()) === 'onnx';
   let run: FitResult;
   let trainSeconds: number;
   let samplesPerSecond: number;
-  let evaluated: readonly [Evaluation, Evaluation] | undefined;
+  let evaluated: readonly [Evaluation, Evaluation | undefined] | undefined;
   if (method === 'frozen' && (options.cacheFeatures ?? true)) {
     const start = performance.now();
     const encoder = onnx ? await OnnxModel.create(model, { task: 'feature-extraction' }) : model;
-    const [trainF, valF, testF] = [await FeatureCache.build(encoder, train, batchSize), await FeatureCache.build(encoder, validation, batchSize), await FeatureCache.build(encoder, test, batchSize)];
+    const [trainF, valF] = [await FeatureCache.build(encoder, train, batchSize), await FeatureCache.build(encoder, validation, batchSize)];
+    const testF = test && (await FeatureCache.build(encoder, test, batchSize));
     if (encoder instanceof OnnxModel) await encoder.release();
     const featureSeconds = (performance.now() - start) / 1000;
     try {
       const head = featureClassifier(model);
       run = await fit(head, trainF, valF, fitOptions);
       // The encoder pass over the training reviews is part of the cost of training.
-      trainSeconds = run.trainSeconds + featureSeconds * (train.size / (train.size + validation.size + test.size));
+      trainSeconds = run.trainSeconds + featureSeconds * (train.size / (train.size + validation.size + (test?.size ?? 0)));
       samplesPerSecond = (train.size * run.history.length) / trainSeconds;
       evaluated = await evaluations(head, run, [valF, testF]);
     } finally {
-      trainF.dispose(); valF.dispose(); testF.dispose();
+      trainF.dispose(); valF.dispose(); testF?.dispose();
     }
   } else {
     const classifier = tokenClassifier(model, adapter);
@@ -201,7 +209,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     completed: !run.interrupted,
     val_loss: round(valEval?.loss ?? NaN, 5),
     val_accuracy: round(valEval?.accuracy ?? NaN, 4),
-    test_size: test.size,
+    test_size: test?.size ?? 0,
     test_accuracy: round(testEval?.accuracy ?? NaN, 4),
     test_f1: round(testEval?.f1 ?? NaN, 4),
     checkpoint: options.outputDir ? join(options.outputDir, 'best') : null,

@@ -3,11 +3,11 @@
  * `finetune()` from start to end, and what the notebooks measure along the way.
  */
 export { finetune, modelSaver, type FinetuneOptions, type FinetuneResult, type FinetuneSummary } from './finetune.js';
-export { FeatureCache, featureClassifier, onnxTokenScorer, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch } from './classifiers.js';
+export { FeatureCache, featureClassifier, onnxTokenScorer, pool, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch, type Pooling } from './classifiers.js';
 export { FINETUNE_DEFAULTS } from './defaults.js';
-export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec } from './methods.js';
-export { predict, type Prediction } from './predict.js';
+export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec, type Recipe } from './methods.js';
+export { predict, type Prediction, type PredictOptions } from './predict.js';
 export { withTokenizer } from './pretrained.js';
 export { measurePeakMemory } from './memory.js';
 export { pca2, type Projection } from './projection.js';
-
+export { DEFAULT_GRID, gridSearch, type GridAxes, type GridBase, type GridOptions, type GridPoint, type GridReport } from './grid.js';

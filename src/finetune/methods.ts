@@ -29,6 +29,12 @@ export const METHOD_SPECS: Record<Method, MethodSpec> = {
   lora: { task: 'classification', lr: 1e-3, summary: 'LoRA on query and value and the head train, BERT frozen' },
 };
 
+/** A method's learning rate and number of epochs, as a grid search chooses them (see grid.ts). */
+export interface Recipe {
+  lr: number;
+  epochs: number;
+}
+
 export function checkMethod(name: string): Method {
   if (!(METHODS as readonly string[]).includes(name)) throw new Error(`unknown method "${name}"; use one of ${METHODS.join(', ')}`);
   return name as Method;

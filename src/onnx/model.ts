@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import type { BertTaskModel } from '../bert/heads.js';
+import type { BertOutput } from '../bert/model.js';
 import { defaultTask, onnxGraph } from './export.js';
 import type { OnnxTask } from './layout.js';
 import { createSession, runBert, type OnnxBatch, type OnnxOutputs, type OrtSessionOptions } from './session.js';
@@ -55,6 +56,13 @@ export class OnnxModel<M extends BertTaskModel = BertTaskModel> {
     }
     const { dims, data } = (await this.run(batch))[name];
     return tf.tensor(data, dims as tf.ShapeMap[R]);
+  }
+
+  /** The encoder's outputs as TensorFlow.js tensors, as BertModel.forward gives them (the caller disposes them). */
+  async encoderOutput(batch: TokenBatch): Promise<BertOutput> {
+    const outputs = await this.run(batch);
+    const tensor = (name: string) => tf.tensor(outputs[name].data, outputs[name].dims);
+    return { lastHiddenState: tensor('last_hidden_state') as tf.Tensor3D, ...(outputs.pooler_output ? { poolerOutput: tensor('pooler_output') as tf.Tensor2D } : {}) };
   }
 
   /** Frees ONNX Runtime's side (its copy of the weights); the TensorFlow.js model is left as it is. */

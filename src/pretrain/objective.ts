@@ -5,30 +5,44 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BertForMaskedLM } from '../bert/heads.js';
+import { CROSS_ENTROPY_GRAD_KERNEL, SOFTMAX_PARTS_KERNEL } from '../backend/kernels/wasm-cross-entropy.js';
+import { callKernel, hasKernel } from '../backend/tfjs-internals/index.js';
 import { customOp, type ForwardContext } from '../ops.js';
 import type { MlmBatch } from './labels.js';
 
 /**
  * Mean cross-entropy of `logits` `[N, vocab]` against class ids `targets` `[N]`, with the gradient
- * written directly, `(softmax(logits) - onehot(targets)) / N`. Over the 30,522-word vocabulary
- * this takes half the passes over `[N, vocab]` that autodiff of log-softmax and a pick takes
- * (one exponential instead of two, no scattered pick), which matters when those passes cost as
- * much as the encoder.
+ * written directly, `(softmax(logits) - onehot(targets)) dy / N`. Over the 30,522-word vocabulary
+ * the passes over `[N, vocab]` cost as much as the encoder: on wasm they are SIMD kernels
+ * (backend/kernels/wasm-cross-entropy.ts) that keep the exponentials for the backward pass, three
+ * passes in all; elsewhere tfjs ops keep the logits and each row's log-sum-exp.
  */
 export function sparseCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const [rows, vocab] = logits.shape;
+  const kernel = logits.dtype === 'float32' && vocab >= 4 && hasKernel(SOFTMAX_PARTS_KERNEL) && hasKernel(CROSS_ENTROPY_GRAD_KERNEL);
   return customOp('SparseCrossEntropy', { logits }, (save) => {
-    const shifted = tf.sub(logits, tf.max(logits, 1, true));
-    const exp = tf.exp(shifted);
-    const sumExp = tf.sum(exp, 1, true);
-    const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), targets);
-    const picked = tf.gather(shifted.reshape([-1]), flat);
-    save([exp, sumExp, flat]);
-    return tf.mean(tf.sub(tf.log(sumExp.reshape([-1])), picked)) as tf.Scalar;
-  }, (dy, [savedExp, savedSum, savedFlat]) => ({
+    const ids = tf.cast(targets, 'int32');
+    const flat = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), ids);
+    const picked = tf.gather(logits.reshape([-1]), flat);
+    let lse: tf.Tensor1D;
+    if (kernel) {
+      const [rowLse, e, stats] = callKernel(SOFTMAX_PARTS_KERNEL, { logits }) as tf.Tensor[];
+      lse = rowLse as tf.Tensor1D;
+      save([e, stats, ids]);
+    } else {
+      lse = tf.logSumExp(logits, 1);
+      save([logits, lse, flat]);
+    }
+    return tf.mean(tf.sub(lse, picked)) as tf.Scalar;
+  }, (dy, saved) => ({
     logits: () => {
+      if (kernel) {
+        const [e, stats, ids] = saved;
+        return callKernel(CROSS_ENTROPY_GRAD_KERNEL, { e, stats, targets: ids, dy }) as tf.Tensor;
+      }
+      const [savedLogits, savedLse, savedFlat] = saved;
       const scale = tf.div(dy, rows);
-      const probs = tf.mul(savedExp, tf.div(scale, savedSum));
+      const probs = tf.mul(tf.exp(tf.sub(savedLogits, savedLse.reshape([rows, 1]))), scale);
       const hits = tf.scatterND(savedFlat.reshape([-1, 1]), tf.fill([rows], 1).mul(scale), [rows * vocab]).reshape([rows, vocab]);
       return tf.sub(probs, hits);
     },

@@ -9,11 +9,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { BertForMaskedLM } from '../bert/heads.js';
 import type { TextDataset } from '../data/dataset.js';
 import { OnnxModel } from '../onnx/index.js';
+import type { TruncationOptions } from '../data/loader.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
 import { buildPrompt, verbalizerIds, type Prompt, type PromptTemplate, type Verbalizer } from './templates.js';
 import { argmax } from '../numbers.js';
 
-export interface ClozeOptions {
+export interface ClozeOptions extends TruncationOptions {
   /** Prompt length limit in tokens (the review is cut to fit). Default 128. */
   maxLength?: number;
   batchSize?: number;
@@ -67,7 +68,7 @@ export async function clozeScores(
 ): Promise<number[][]> {
   const { maxLength = 128, batchSize = 16 } = options;
   const classes = verbalizerIds(tokenizer, verbalizer);
-  const prompts = reviews.map((review) => buildPrompt(tokenizer, template, review, maxLength));
+  const prompts = reviews.map((review) => buildPrompt(tokenizer, template, review, maxLength, options));
   const logProbs = await blankLogProbs(model, prompts, classes.flat(), tokenizer.padTokenId, batchSize);
   return logProbs.map((row) => {
     let at = 0;

@@ -2,7 +2,8 @@
  * Cloze prompts: a review placed in a sentence with a blank, `{review} Overall, the movie was [MASK].`,
  * and verbalisers, the words whose probability in the blank stands for each class.
  */
-import type { BertTokenizer } from '../tokenizer/index.js';
+import type { TruncationOptions } from '../data/loader.js';
+import { truncateTokens, type BertTokenizer } from '../tokenizer/index.js';
 
 /** A prompt with `{review}` where the text goes and one `[MASK]`. */
 export interface PromptTemplate {
@@ -48,16 +49,16 @@ function templateParts(template: PromptTemplate): [string, string] {
 }
 
 /**
- * The template filled with the review, cut to `maxLength` tokens by shortening the review (from
- * its end), never the template, so the blank is always there. WordPiece splits at spaces and
+ * The template filled with the review, cut to `maxLength` tokens by shortening the review (as
+ * `cut` says: from its end by default, from its middle with head+tail), never the template, so the blank is always there. WordPiece splits at spaces and
  * punctuation, so tokenizing the parts apart gives the tokens of the whole.
  */
-export function buildPrompt(tokenizer: BertTokenizer, template: PromptTemplate, review: string, maxLength: number): Prompt {
+export function buildPrompt(tokenizer: BertTokenizer, template: PromptTemplate, review: string, maxLength: number, cut: TruncationOptions = {}): Prompt {
   const [before, after] = templateParts(template).map((part) => tokenizer.convertTokensToIds(tokenizer.tokenize(part)));
   const budget = maxLength - 2 - before.length - after.length;
   if (budget < 1) throw new Error(`template "${template.name}" takes ${maxLength - budget} tokens, leaving no room for the review in ${maxLength}; raise maxLength or shorten the template`);
   const words = tokenizer.convertTokensToIds(tokenizer.tokenize(review));
-  const kept = words.slice(0, budget);
+  const [kept] = truncateTokens(words, null, budget, cut.truncation ?? 'head', cut.headTokens);
   const inputIds = [tokenizer.clsTokenId, ...before, ...kept, ...after, tokenizer.sepTokenId];
   const inBefore = before.indexOf(tokenizer.maskTokenId);
   const maskPosition = inBefore >= 0 ? 1 + inBefore : 1 + before.length + kept.length + after.indexOf(tokenizer.maskTokenId);

@@ -39,3 +39,25 @@ export function classificationReport(labels: ArrayLike<number>, predictions: Arr
     : confusion.reduce((sum, _, c) => sum + f1OfClass(confusion, c), 0) / numClasses;
   return { accuracy: labels.length ? correct / labels.length : 0, f1, confusion };
 }
+
+/**
+ * The area under the ROC curve of `scores` for binary `labels` (1 positive), as scikit-learn's
+ * `roc_auc_score`: the chance that a random positive scores above a random negative, ties
+ * counting half (the Mann-Whitney statistic, with average ranks). NaN without both classes.
+ */
+export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
+  if (labels.length !== scores.length) throw new Error(`rocAuc: ${labels.length} labels but ${scores.length} scores`);
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let positives = 0;
+  let rankSum = 0;
+  for (let start = 0; start < order.length;) {
+    let end = start;
+    while (end + 1 < order.length && scores[order[end + 1]] === scores[order[start]]) end++;
+    // Ranks start + 1 ... end + 1 share their mean.
+    const rank = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) if (labels[order[k]] === 1) { positives++; rankSum += rank; }
+    start = end + 1;
+  }
+  const negatives = labels.length - positives;
+  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}

@@ -118,6 +118,39 @@ export function linearSchedule(done: number, total: number, warmup: number): num
   return Math.max(0, (total - done) / Math.max(1, total - warmup));
 }
 
+/** The learning-rate schedules: transformers' linear one, and PyTorch's `OneCycleLR` (`oneCycleSchedule`). */
+export type ScheduleName = 'linear' | 'one-cycle';
+
+export const SCHEDULES: readonly ScheduleName[] = ['linear', 'one-cycle'];
+
+/** `from` at `t` = 0 to `to` at `t` = 1 along half a cosine (OneCycleLR's `anneal_strategy='cos'`). */
+function cosineBetween(from: number, to: number, t: number): number {
+  return to + ((from - to) / 2) * (1 + Math.cos(Math.PI * Math.min(1, Math.max(0, t))));
+}
+
+/**
+ * PyTorch's `OneCycleLR` (Smith & Topin, 2019) with its defaults, the warm-up given in steps: from
+ * 1/25 of the peak up to the peak over `warmup` steps, then down to 1/25 / 10^4 of it at `total`,
+ * both along half a cosine.
+ */
+export function oneCycleSchedule(done: number, total: number, warmup: number): number {
+  const start = 1 / 25;
+  if (done < warmup) return cosineBetween(start, 1, done / warmup);
+  return cosineBetween(1, start / 1e4, (done - warmup) / Math.max(1, total - warmup));
+}
+
+/**
+ * The factor of the peak learning rate for the step after `done` steps of `total`. With `total`
+ * undefined (not known yet: a run given a time budget is still measuring its speed) the warm-up
+ * runs as it will, and after it the factor stays at the peak, where the decay would begin.
+ */
+export function scheduleFactor(schedule: ScheduleName, done: number, total: number | undefined, warmup: number): number {
+  if (total === undefined && done >= warmup) return 1;
+  // The warm-up does not depend on the total.
+  const steps = total ?? warmup;
+  return schedule === 'one-cycle' ? oneCycleSchedule(done, steps, warmup) : linearSchedule(done, steps, warmup);
+}
+
 /** Scales the gradients so that their global norm is at most `maxNorm` (PyTorch's `clip_grad_norm_`); frees the gradients it is given. */
 export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
   const names = [...grads.keys()];

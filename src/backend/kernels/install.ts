@@ -7,9 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import { registerAdamWKernels } from './adamw.js';
 import { useExplicitTransposeGradient } from './matmul-gradient.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
+import { registerWasmCrossEntropy } from './wasm-cross-entropy.js';
 import { registerWasmGather } from './wasm-gather.js';
 import { registerWasmGelu } from './wasm-gelu.js';
 import { registerWasmIdentity } from './wasm-identity.js';
+import { registerWasmLayerNorm } from './wasm-layer-norm.js';
 import { registerWasmScatterNd } from './wasm-scatter.js';
 import { registerWasmSum } from './wasm-sum.js';
 import { registerWasmTranspose } from './wasm-transpose.js';
@@ -32,6 +34,8 @@ export function installKernels(): void {
     registerWasmSum();
     registerWasmGather();
     registerWasmGelu();
+    registerWasmCrossEntropy();
+    registerWasmLayerNorm();
     registerWasmScatterNd();
     registerWasmIdentity();
   }
