@@ -2,7 +2,8 @@
  * ONNX Runtime as the engine for the work that does not train: evaluate, predict, the frozen
  * features, cloze prompting, `finetune()`'s evaluations and `finetune-lab forward` must give on an
  * OnnxModel what they give on TensorFlow.js (wasm backend): the same predictions, scores and
- * features within 1e-4. Then the engine choice (auto, the setting, the errors).
+ * features (pooled [CLS] and mean-pooled) within 1e-4, on padded batches. Then the engine choice
+ * (auto, the setting, the errors).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,12 +82,14 @@ for (const task of ['classification', 'article'] as const) {
       assert.deepEqual(p2.map((p) => p.labelName), p1.map((p) => p.labelName));
       assertClose(p2.flatMap((p) => p.probabilities), p1.flatMap((p) => p.probabilities), TOL, 'predict probabilities');
 
-      const [f1, f2] = [await FeatureCache.build(model, loader, 8), await FeatureCache.build(onnx, loader, 8)];
-      assert.deepEqual(f2.features.shape, [24, model.config.hidden_size]);
-      assertClose(await f2.features.data(), await f1.features.data(), TOL, 'pooled features');
-      assert.deepEqual(await f2.labels.data(), await f1.labels.data());
-      f1.dispose();
-      f2.dispose();
+      const [f1, f2] = [await FeatureCache.buildEach(model, loader, 8, ['cls', 'mean']), await FeatureCache.buildEach(onnx, loader, 8, ['cls', 'mean'])];
+      for (const pooling of ['cls', 'mean'] as const) {
+        assert.deepEqual(f2[pooling].features.shape, [24, model.config.hidden_size]);
+        assertClose(await f2[pooling].features.data(), await f1[pooling].features.data(), TOL, `${pooling} features`);
+        assert.deepEqual(await f2[pooling].labels.data(), await f1[pooling].labels.data());
+        f1[pooling].dispose();
+        f2[pooling].dispose();
+      }
     } finally {
       await onnx.release();
       model.dispose();
