@@ -153,6 +153,18 @@ test('finetune-lab forward --engine onnx writes what --engine tfjs writes (class
   }
 });
 
+test("finetune-lab bench --engine onnx times ONNX Runtime's forward pass and lists the fused operators", async () => {
+  const { code, stdout, stderr } = await cli(['bench', '--engine', 'onnx', '--size', 'bert-tiny', '--batch', '2', '--seq', '16', '--steps', '1', '--threads', '1']);
+  assert.equal(code, 0, stderr);
+  const result = JSON.parse(stdout.trim().split('\n').pop()!);
+  assert.equal(result.engine, 'onnxruntime');
+  assert.equal(result.threads, 1);
+  assert.ok(result.forward_samples_per_s > 0);
+  // bert-tiny has 2 layers: one fused GELU and one fused q k^T / sqrt(d) each.
+  assert.equal(result.optimized_ops['com.microsoft:BiasGelu'], 2);
+  assert.equal(result.optimized_ops['com.microsoft:FusedMatMul'], 2);
+});
+
 test('the engine choice: auto is ONNX Runtime on CPU backends (it is installed here), TensorFlow.js on webgpu; FINETUNE_LAB_ENGINE sets it', () => {
   assert.equal(resolveEngine('auto', 'wasm'), 'onnx');
   assert.equal(resolveEngine('auto', 'cpu'), 'onnx');
