@@ -1,7 +1,8 @@
 /** `finetune-lab prompt`: zero-shot sentiment by cloze prompting a masked-language model, or filling in blanks. */
 import { loadImdb } from '../data/imdb.js';
 import { splitDataset } from '../data/split.js';
-import { loadMaskedLm } from '../course/models.js';
+import { inferenceModel, loadMaskedLm } from '../course/models.js';
+import { ENGINES, OnnxModel } from '../onnx/index.js';
 import { chooseTemplate, evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, type TemplateRun } from '../prompting/index.js';
 import { loadSettings } from '../course/settings.js';
 import { ROW_TRUNCATIONS } from '../data/loader.js';
@@ -24,6 +25,7 @@ With --fill, prints the most probable tokens for each [MASK] of the text instead
   --head-tokens N    with head+tail, the review tokens kept from the start (default: a quarter)
   --fill TEXT        fill in the blanks of TEXT
   --top-k N          candidates per blank with --fill (default 5)
+  --engine NAME      ${ENGINES.join('|')}: what runs the encoder (default: FINETUNE_LAB_ENGINE, else auto)
   -h, --help         show this help`;
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -33,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
     args,
     options: {
       model: { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' }, 'max-length': { type: 'string' },
-      truncation: { type: 'string' }, 'head-tokens': { type: 'string' }, fill: { type: 'string' }, 'top-k': { type: 'string' },
+      truncation: { type: 'string' }, 'head-tokens': { type: 'string' }, fill: { type: 'string' }, 'top-k': { type: 'string' }, engine: { type: 'string' },
     },
   });
   const settings = loadSettings();
@@ -41,7 +43,9 @@ export async function run(args: string[]): Promise<number> {
   const truncation = choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? settings.truncation;
   const headTokens = integer('head-tokens', values['head-tokens'], 0) ?? settings.headTokens;
   const [valSize, testSize, topK] = [integer('val-size', values['val-size']), integer('test-size', values['test-size']), integer('top-k', values['top-k'])];
-  const { model, tokenizer, source } = await loadMaskedLm(settings, values.model);
+  const loaded = await loadMaskedLm(settings, values.model);
+  const { tokenizer, source } = loaded;
+  const model = await inferenceModel(settings, loaded.model, { engine: choice('engine', values.engine, ENGINES), task: 'feature-extraction' });
   try {
     if (values.fill !== undefined) {
       const fillings = await fillMask(model, tokenizer, values.fill, { topK: topK ?? 5, maxLength });
@@ -73,6 +77,7 @@ export async function run(args: string[]): Promise<number> {
     }));
     return 0;
   } finally {
-    model.dispose();
+    if (model instanceof OnnxModel) await model.release();
+    loaded.model.dispose();
   }
 }

@@ -2,6 +2,7 @@
 import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { LORA_DEFAULTS } from '../adapters/index.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
+import { ENGINES } from '../onnx/index.js';
 import { ROW_TRUNCATIONS } from '../data/loader.js';
 import { finetune, METHODS } from '../finetune/index.js';
 import { choice, existing, integer, number, parseCommand, required, UsageError } from './args.js';
@@ -30,6 +31,8 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
   --head-tokens N      with head+tail, the tokens kept from the start (default: a quarter)
   --seed N
   --backend NAME       ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
+  --engine NAME        ${ENGINES.join('|')}: what computes the frozen features and the final evaluations
+                       (training is TensorFlow.js'; default: FINETUNE_LAB_ENGINE, else auto)
   --output DIR         where the best model (DIR/best) and resumable state (DIR/last) go
   --max-minutes X      stop after X minutes of training, saved; --resume continues
   --resume             continue the run saved in --output (also after Ctrl-C, which stops
@@ -48,7 +51,7 @@ export async function run(args: string[]): Promise<number> {
       model: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' },
       'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
-      truncation: { type: 'string' }, 'head-tokens': { type: 'string' }, 'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
+      truncation: { type: 'string' }, 'head-tokens': { type: 'string' }, 'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, engine: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
       'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'adapter-size': { type: 'string' },
     },
   });
@@ -83,6 +86,7 @@ export async function run(args: string[]): Promise<number> {
     resume: values.resume,
     overwrite: values.overwrite,
     cacheFeatures: !values['no-cache-features'],
+    engine: choice('engine', values.engine, ENGINES) ?? settings.engine,
     lora: { r, lora_alpha: alpha },
     adapter: size ? { bottleneck_size: size } : undefined,
     maxSeconds: maxMinutes === undefined ? undefined : 60 * maxMinutes,

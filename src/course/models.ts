@@ -3,8 +3,10 @@
  * another is named), with a tokenizer, on the settings' backend. Notebook 03 shows the steps;
  * the later notebooks call these.
  */
+import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.js';
-import type { BertForMaskedLM } from '../bert/heads.js';
+import type { BertForMaskedLM, BertTaskModel } from '../bert/heads.js';
+import { OnnxModel, resolveEngine, type EngineChoice, type OnnxTask } from '../onnx/index.js';
 import { fromPretrained, type Pretrained } from '../bert/pretrained.js';
 import type { MethodSpec } from '../finetune/methods.js';
 import { withTokenizer } from '../finetune/pretrained.js';
@@ -41,4 +43,13 @@ export async function loadClassifier<T extends ClassifierTask>(settings: Setting
   const source = resolveModelPath(settings.model);
   const loaded = await withTokenizer(await fromPretrained(source, { task, labels: [...labels], seed: settings.seed, quiet: true }));
   return { ...loaded, source };
+}
+
+/**
+ * `model` on the engine for work that does not train: the settings' (FINETUNE_LAB_ENGINE, default
+ * auto) unless `engine` names one; on ONNX Runtime it is exported for `task` (default its own).
+ * Release an OnnxModel when done with it.
+ */
+export async function inferenceModel<M extends BertTaskModel>(settings: Settings, model: M, options: { engine?: EngineChoice; task?: OnnxTask } = {}): Promise<M | OnnxModel<M>> {
+  return resolveEngine(options.engine ?? settings.engine, tf.getBackend()) === 'onnx' ? OnnxModel.create(model, { task: options.task }) : model;
 }

@@ -7,6 +7,7 @@
 import { BACKEND_NAMES, type BackendName, type InitBackendOptions } from '../backend/index.js';
 import { ROW_TRUNCATIONS, type RowTruncation } from '../data/loader.js';
 import { FINETUNE_DEFAULTS } from '../finetune/defaults.js';
+import { ENGINES, type EngineChoice } from '../onnx/index.js';
 import { METHOD_SPECS, METHODS, type Method, type Recipe } from '../finetune/methods.js';
 
 /** Named sets of defaults: `ci` keeps the test run short, `article` reproduces the article's setup. */
@@ -38,9 +39,11 @@ export interface Settings {
   seed: number;
   /** Threads of the wasm backend (FINETUNE_LAB_THREADS); undefined: one per core (see src/backend/wasm-threads.ts). */
   threads: number | undefined;
+  /** What runs the work that does not train (FINETUNE_LAB_ENGINE): onnx, tfjs, or auto (default; see src/onnx/engine.ts). */
+  engine: EngineChoice;
 }
 
-type Profile = Omit<Settings, 'profile' | 'backend' | 'truncation' | 'headTokens' | 'learningRate' | 'threads' | 'recipes'> & {
+type Profile = Omit<Settings, 'profile' | 'backend' | 'truncation' | 'headTokens' | 'learningRate' | 'threads' | 'recipes' | 'engine'> & {
   truncation?: RowTruncation;
   headTokens?: number;
   /** For every method; a profile sets this or `recipes`, not both. */
@@ -77,6 +80,12 @@ function backendFrom(env: NodeJS.ProcessEnv): BackendName | undefined {
   if (!raw) return undefined;
   if ((BACKEND_NAMES as readonly string[]).includes(raw)) return raw as BackendName;
   throw new Error(`${ENV_PREFIX}BACKEND=${JSON.stringify(raw)} is not a backend; use one of ${BACKEND_NAMES.join(', ')} or unset it to choose automatically`);
+}
+
+function engineFrom(env: NodeJS.ProcessEnv): EngineChoice {
+  const raw = env[ENV_PREFIX + 'ENGINE'] || 'auto';
+  if ((ENGINES as readonly string[]).includes(raw)) return raw as EngineChoice;
+  throw new Error(`${ENV_PREFIX}ENGINE=${JSON.stringify(raw)} is not an engine; use one of ${ENGINES.join(', ')} or unset it for auto`);
 }
 
 function truncationFrom(env: NodeJS.ProcessEnv, fallback: RowTruncation): RowTruncation {
@@ -116,6 +125,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     recipes: Object.fromEntries(METHODS.map((method) => [method, recipeOf(method)])) as Record<Method, Recipe>,
     seed: numberFrom(env, 'SEED', base.seed),
     threads: given('THREADS'),
+    engine: engineFrom(env),
   };
 }
 

@@ -8,8 +8,9 @@ import type { BertArticleClassifier, BertForSequenceClassification } from '../be
 import type { BertOutput } from '../bert/model.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { AdapterModel } from '../adapters/index.js';
+import { OnnxModel } from '../onnx/index.js';
 import { EVAL, type ForwardContext } from '../ops.js';
-import type { BatchSource, Classifier, LabelledBatch } from '../train/classifier.js';
+import type { BatchSource, Classifier, LabelledBatch, Scorer } from '../train/classifier.js';
 
 /** The classification models the methods train: transformers' head or the article's. */
 export type ClassifierModel = BertForSequenceClassification | BertArticleClassifier;
@@ -32,6 +33,14 @@ export function tokenClassifier(model: ClassifierModel, adapter?: AdapterModel):
     trainable: () => (adapter ? adapter.trainableParameters() : model.params.trainable()),
     scores: (batch, context) => tokenScores(model, batch, context),
     loss: (scores, labels) => model.loss(scores, labels),
+  };
+}
+
+/** The classifier's scores from its exported graph on ONNX Runtime, for `evaluate` (the same as tokenScores' to float tolerance). */
+export function onnxTokenScorer(onnx: OnnxModel<ClassifierModel>): Scorer<Batch> {
+  return {
+    evalScores: (batch) => onnx.output<tf.Rank.R2>(batch, 'logits'),
+    loss: (scores, labels) => onnx.model.loss(scores, labels),
   };
 }
 
@@ -82,20 +91,25 @@ export class FeatureCache implements BatchSource<FeatureBatch> {
     this.numBatches = loader.numBatches;
   }
 
-  /** Runs the encoder over every batch of `loader` (in dataset order) and keeps the pooled outputs (default: the pooled [CLS]). */
-  static async build(model: ClassifierModel, loader: DataLoader, batchSize: number, pooling: Pooling = 'cls'): Promise<FeatureCache> {
+  /**
+   * Runs the encoder over every batch of `loader` (in dataset order) and keeps the pooled outputs
+   * (default: the pooled [CLS]); on ONNX Runtime when given the model as an OnnxModel.
+   */
+  static async build(model: ClassifierModel | OnnxModel<ClassifierModel>, loader: DataLoader, batchSize: number, pooling: Pooling = 'cls'): Promise<FeatureCache> {
     return (await FeatureCache.buildEach(model, loader, batchSize, [pooling]))[pooling];
   }
 
   /** One cache per pooling, all from one pass of the encoder over `loader`. */
-  static async buildEach<P extends Pooling>(model: ClassifierModel, loader: DataLoader, batchSize: number, poolings: readonly P[]): Promise<Record<P, FeatureCache>> {
+  static async buildEach<P extends Pooling>(model: ClassifierModel | OnnxModel<ClassifierModel>, loader: DataLoader, batchSize: number, poolings: readonly P[]): Promise<Record<P, FeatureCache>> {
     const parts = poolings.map((): tf.Tensor2D[] => []);
     const labels: tf.Tensor1D[] = [];
     for (const batch of loader.inDatasetOrder()) {
+      const exported = model instanceof OnnxModel ? await model.encoderOutput(batch) : undefined;
       const pooled = tf.tidy(() => {
-        const out = model.bert.forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask, tokenTypeIds: batch.token_type_ids });
+        const out = exported ?? (model as ClassifierModel).bert.forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask, tokenTypeIds: batch.token_type_ids });
         return poolings.map((p) => pool(out, batch.attention_mask, p));
       });
+      if (exported) tf.dispose([exported.lastHiddenState, exported.poolerOutput ?? []]);
       pooled.forEach((features, k) => parts[k].push(features));
       labels.push(batch.labels.clone());
       await tf.nextFrame(); // let progress output and other work through between batches

@@ -12,12 +12,14 @@ import type { TextDataset } from '../data/dataset.js';
 import { loadImdb } from '../data/imdb.js';
 import { splitLoaders, type TruncationOptions } from '../data/loader.js';
 import { splitDataset } from '../data/split.js';
+import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../backend/index.js';
+import { OnnxModel, resolveEngine, type EngineChoice } from '../onnx/index.js';
 import { EMBEDDED_MODEL, resolveModelPath } from '../package/root.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
-import { evaluate, type BatchSource, type Classifier, type Evaluation, type LabelledBatch } from '../train/classifier.js';
+import { evaluate, type BatchSource, type Classifier, type Evaluation, type LabelledBatch, type Scorer } from '../train/classifier.js';
 import { fit, type EpochRecord, type FitResult } from '../train/trainer.js';
-import { FeatureCache, featureClassifier, tokenClassifier, type ClassifierModel } from './classifiers.js';
+import { FeatureCache, featureClassifier, onnxTokenScorer, tokenClassifier, type ClassifierModel } from './classifiers.js';
 import { FINETUNE_DEFAULTS } from './defaults.js';
 import { applyMethod, countParameters, METHOD_SPECS, type Method } from './methods.js';
 import { withTokenizer } from './pretrained.js';
@@ -51,6 +53,11 @@ export interface FinetuneOptions extends TruncationOptions {
   overwrite?: boolean;
   /** Feature extraction only: compute the frozen encoder's features once (default true). */
   cacheFeatures?: boolean;
+  /**
+   * What runs the frozen encoder's features and the final evaluations, the work that does not
+   * train: `onnx` (ONNX Runtime), `tfjs`, or `auto` (default: see src/onnx/engine.ts). Training is TensorFlow.js'.
+   */
+  engine?: EngineChoice;
   lora?: Partial<LoraConfig>;
   adapter?: Partial<BottleneckConfig>;
   progress?: boolean;
@@ -150,16 +157,19 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   };
 
   // The evaluations are of the best model, so none when the run stopped early.
-  const evaluations = async <B extends LabelledBatch>(classifier: Classifier<B>, result: FitResult, sources: [BatchSource<B>, BatchSource<B> | undefined]) =>
+  const evaluations = async <B extends LabelledBatch>(classifier: Classifier<B> | Scorer<B>, result: FitResult, sources: [BatchSource<B>, BatchSource<B> | undefined]) =>
     result.interrupted ? undefined : ([await evaluate(classifier, sources[0]), sources[1] && (await evaluate(classifier, sources[1]))] as const);
+  const onnx = resolveEngine(options.engine ?? 'auto', tf.getBackend()) === 'onnx';
   let run: FitResult;
   let trainSeconds: number;
   let samplesPerSecond: number;
   let evaluated: readonly [Evaluation, Evaluation | undefined] | undefined;
   if (method === 'frozen' && (options.cacheFeatures ?? true)) {
     const start = performance.now();
-    const [trainF, valF] = [await FeatureCache.build(model, train, batchSize), await FeatureCache.build(model, validation, batchSize)];
-    const testF = test && (await FeatureCache.build(model, test, batchSize));
+    const encoder = onnx ? await OnnxModel.create(model, { task: 'feature-extraction' }) : model;
+    const [trainF, valF] = [await FeatureCache.build(encoder, train, batchSize), await FeatureCache.build(encoder, validation, batchSize)];
+    const testF = test && (await FeatureCache.build(encoder, test, batchSize));
+    if (encoder instanceof OnnxModel) await encoder.release();
     const featureSeconds = (performance.now() - start) / 1000;
     try {
       const head = featureClassifier(model);
@@ -176,7 +186,13 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     run = await fit(classifier, train, validation, fitOptions);
     trainSeconds = run.trainSeconds;
     samplesPerSecond = run.trainSamplesPerSecond;
-    evaluated = await evaluations(classifier, run, [validation, test]);
+    if (onnx && !run.interrupted) {
+      const exported = await OnnxModel.create(model);
+      evaluated = await evaluations(onnxTokenScorer(exported), run, [validation, test]);
+      await exported.release();
+    } else {
+      evaluated = await evaluations(classifier, run, [validation, test]);
+    }
   }
   const [valEval, testEval] = evaluated ?? [];
 

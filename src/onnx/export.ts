@@ -17,7 +17,7 @@ import { ARCHITECTURES, BertArticleClassifier, BertForMaskedLM, BertForPreTraini
 import { writeDirectoryAtomic, writeFileAtomic } from '../files/atomic.js';
 import { PROJECT_ROOT } from '../package/root.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
-import { BertGraphWriter } from './bert-graph.js';
+import { BertGraphWriter, type EncoderValues } from './bert-graph.js';
 import { GraphBuilder, type Dim } from './graph.js';
 import { ONNX_INPUTS, ONNX_MODEL_FILE, ONNX_QUANTIZED_FILE, ONNX_TASKS, OPSET, type OnnxTask } from './layout.js';
 import { DataType, encodeModel } from './proto.js';
@@ -61,37 +61,65 @@ function exportedArchitecture(model: BertTaskModel, task: OnnxTask): string {
   return task === 'sequence-classification' ? model.architecture : task === 'fill-mask' ? ARCHITECTURES.mlm : ARCHITECTURES.base;
 }
 
-/** The graph for `task`: the encoder, then the task's head; its outputs with their axes. */
-function writeGraph(model: BertTaskModel, task: OnnxTask, g: GraphBuilder, quantize: boolean): string[] {
+/** The graph for `task`: the encoder, then the task's head; its outputs with their axes (the encoder's too with `encoderOutputs`). */
+function writeGraph(model: BertTaskModel, task: OnnxTask, g: GraphBuilder, quantize: boolean, encoderOutputs: boolean): string[] {
   const { config } = model;
   const axes: Dim[] = ['batch_size', 'sequence_length'];
   const [inputIds, attentionMask, tokenTypeIds] = ONNX_INPUTS.map((name) => g.input(name, DataType.INT64, axes));
   const writer = new BertGraphWriter(g, config, quantize);
   const encoded = writer.encoder(model.bert, { inputIds, attentionMask, tokenTypeIds });
-  if (task === 'feature-extraction') {
-    g.output(encoded.lastHiddenState, 'last_hidden_state', [...axes, config.hidden_size]);
-    if (encoded.poolerOutput) g.output(encoded.poolerOutput, 'pooler_output', ['batch_size', config.hidden_size]);
-    return encoded.poolerOutput ? ['last_hidden_state', 'pooler_output'] : ['last_hidden_state'];
-  }
+  const head = task === 'feature-extraction' ? undefined : headLogits(model, task, writer, g, encoded);
+  // Outputs last: naming a value an output renames it in the nodes written so far.
+  if (head) g.output(head.logits, 'logits', head.dims);
+  if (head && !encoderOutputs) return ['logits'];
+  g.output(encoded.lastHiddenState, 'last_hidden_state', [...axes, config.hidden_size]);
+  if (encoded.poolerOutput) g.output(encoded.poolerOutput, 'pooler_output', ['batch_size', config.hidden_size]);
+  return [...(head ? ['logits'] : []), 'last_hidden_state', ...(encoded.poolerOutput ? ['pooler_output'] : [])];
+}
+
+/** The head's logits for a fill-mask or sequence-classification graph, and their axes. */
+function headLogits(model: BertTaskModel, task: Exclude<OnnxTask, 'feature-extraction'>, writer: BertGraphWriter, g: GraphBuilder, encoded: EncoderValues): { logits: string; dims: Dim[] } {
+  const { config } = model;
   if (task === 'fill-mask') {
     if (!hasMlmHead(model)) throw new Error(`a ${model.architecture} has no masked-language-model head, so it cannot export for fill-mask; load the checkpoint as task 'mlm', or export task 'feature-extraction'`);
-    g.output(writer.mlmLogits(model.cls.predictions, encoded.lastHiddenState), 'logits', [...axes, config.vocab_size]);
-    return ['logits'];
+    return { logits: writer.mlmLogits(model.cls.predictions, encoded.lastHiddenState), dims: ['batch_size', 'sequence_length', config.vocab_size] };
   }
   if (!isClassifier(model)) {
     throw new Error(`a ${model.architecture} is not a classifier, so it cannot export for sequence-classification; export a BertForSequenceClassification or BertArticleClassifier, or choose task 'feature-extraction'${hasMlmHead(model) ? " or 'fill-mask'" : ''}`);
   }
   const pooled = encoded.poolerOutput as string;
-  let logits: string;
-  if (model instanceof BertForSequenceClassification) {
-    logits = writer.linear(model.classifier, pooled);
-  } else {
-    // The article's head ends in log-softmax: softmax over these "logits" gives its probabilities all the same.
-    const hidden = g.node('Relu', [writer.linear(model.fc1, pooled)], { name: 'fc1/Relu' });
-    logits = g.node('LogSoftmax', [writer.linear(model.fc2, hidden)], { name: 'LogSoftmax', attributes: { axis: { int: -1 } } });
+  const dims: Dim[] = ['batch_size', Object.keys(config.id2label).length];
+  if (model instanceof BertForSequenceClassification) return { logits: writer.linear(model.classifier, pooled), dims };
+  // The article's head ends in log-softmax: softmax over these "logits" gives its probabilities all the same.
+  const hidden = g.node('Relu', [writer.linear(model.fc1, pooled)], { name: 'fc1/Relu' });
+  return { logits: g.node('LogSoftmax', [writer.linear(model.fc2, hidden)], { name: 'LogSoftmax', attributes: { axis: { int: -1 } } }), dims };
+}
+
+/** The task's ONNX graph as `.onnx` bytes and its output names. */
+export interface OnnxGraph {
+  bytes: Uint8Array;
+  outputs: string[];
+}
+
+/**
+ * The model's graph for `task` as `.onnx` bytes, without writing anything: what `exportOnnx` writes
+ * and what an ONNX Runtime session can open directly (src/onnx/model.ts). `encoderOutputs` also
+ * outputs `last_hidden_state` (and `pooler_output`) beside a head's `logits`.
+ */
+export async function onnxGraph(model: BertTaskModel, task: OnnxTask, options: { quantize?: boolean; encoderOutputs?: boolean } = {}): Promise<OnnxGraph> {
+  if (!(ONNX_TASKS as readonly string[]).includes(task)) throw new Error(`unknown ONNX task ${JSON.stringify(task)}; use one of ${ONNX_TASKS.join(', ')}`);
+  const quantize = options.quantize ?? false;
+  const version = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const g = new GraphBuilder(`${exportedArchitecture(model, task)} (${task}${quantize ? ', int8 weights' : ''})`);
+  let outputs: string[];
+  try {
+    outputs = writeGraph(model, task, g, quantize, options.encoderOutputs ?? false);
+  } catch (err) {
+    g.dispose();
+    throw err;
   }
-  g.output(logits, 'logits', ['batch_size', Object.keys(config.id2label).length]);
-  return ['logits'];
+  const docString = `${model.architecture} exported by finetune-lab for ${task}${quantize ? ', Linear weights in int8' : ''}`;
+  return { bytes: encodeModel(await g.model({ opset: OPSET, producerVersion: version, docString })), outputs };
 }
 
 /**
@@ -102,25 +130,17 @@ function writeGraph(model: BertTaskModel, task: OnnxTask, g: GraphBuilder, quant
  */
 export async function exportOnnx(model: BertTaskModel, dir: string, options: ExportOptions): Promise<ExportResult> {
   const task = options.task ?? defaultTask(model);
-  if (!(ONNX_TASKS as readonly string[]).includes(task)) throw new Error(`unknown ONNX task ${JSON.stringify(task)}; use one of ${ONNX_TASKS.join(', ')}`);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir} is a file; choose a directory for the export`);
   if (existsSync(dir) && readdirSync(dir).length > 0 && !options.overwrite) {
     throw new Error(`${dir} exists and is not empty; choose a new output directory, empty this one, or pass overwrite (--overwrite) to replace it`);
   }
-  const version = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const variants = options.quantize ? [false, true] : [false];
   const files: { file: string; bytes: Uint8Array }[] = [];
   let outputs: string[] = [];
   for (const quantize of variants) {
-    const g = new GraphBuilder(`${exportedArchitecture(model, task)} (${task}${quantize ? ', int8 weights' : ''})`);
-    try {
-      outputs = writeGraph(model, task, g, quantize);
-    } catch (err) {
-      g.dispose();
-      throw err;
-    }
-    const docString = `${model.architecture} exported by finetune-lab for ${task}${quantize ? ', Linear weights in int8' : ''}`;
-    files.push({ file: quantize ? ONNX_QUANTIZED_FILE : ONNX_MODEL_FILE, bytes: encodeModel(await g.model({ opset: OPSET, producerVersion: version, docString })) });
+    const graph = await onnxGraph(model, task, { quantize });
+    outputs = graph.outputs;
+    files.push({ file: quantize ? ONNX_QUANTIZED_FILE : ONNX_MODEL_FILE, bytes: graph.bytes });
   }
   // transformers.js' pipelines read the label names from config.json: write them even where configJson leaves out the default ones.
   const { id2label } = model.config;

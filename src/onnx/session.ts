@@ -24,16 +24,19 @@ export function onnxRuntime(): typeof Ort {
   return optionalPeer<typeof Ort>('onnxruntime-node', 'Running ONNX models');
 }
 
-/** An ONNX Runtime session over the `.onnx` file at `path`. */
-export async function createSession(path: string, options: OrtSessionOptions = {}): Promise<Ort.InferenceSession> {
-  return onnxRuntime().InferenceSession.create(path, {
+/** An ONNX Runtime session over the `.onnx` file at `path`, or over a graph's bytes (onnxGraph). */
+export async function createSession(model: string | Uint8Array, options: OrtSessionOptions = {}): Promise<Ort.InferenceSession> {
+  const ort = onnxRuntime();
+  const settings: Ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: options.threads ?? 0,
     // Sequential execution: BERT's graph is a chain, and a second thread pool only competes for the cores.
     executionMode: 'sequential',
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     executionProviders: options.executionProviders ?? ['cpu'],
-    ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath } : {}),
-  });
+    // ORT warns that a graph optimised at level 'all' may hold this machine's layouts: it is written to be read, not run elsewhere.
+    ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath, logSeverityLevel: 3 as const } : {}),
+  };
+  return typeof model === 'string' ? ort.InferenceSession.create(model, settings) : ort.InferenceSession.create(model, settings);
 }
 
 /** A batch as the exported graphs take it: rows of token ids, mask (1 = attend) and segment ids. */

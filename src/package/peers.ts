@@ -16,6 +16,16 @@ import { PROJECT_ROOT } from './root.js';
 
 export type OptionalPeer = 'danfojs-node' | 'tslab' | 'zeromq' | 'onnxruntime-node' | '@huggingface/transformers';
 
+/** Whether an optional peer is installed (without loading it). */
+export function peerInstalled(name: OptionalPeer): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Loads an optional peer for `user` (what needs it), or says how to install it. */
 export function optionalPeer<T>(name: OptionalPeer, user: string): T {
   return require(peerPath(name, user)) as T;

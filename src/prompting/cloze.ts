@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BertForMaskedLM } from '../bert/heads.js';
 import type { TextDataset } from '../data/dataset.js';
+import { OnnxModel } from '../onnx/index.js';
 import type { TruncationOptions } from '../data/loader.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
 import { buildPrompt, verbalizerIds, type Prompt, type PromptTemplate, type Verbalizer } from './templates.js';
@@ -19,19 +20,34 @@ export interface ClozeOptions extends TruncationOptions {
   batchSize?: number;
 }
 
+/**
+ * A masked-language model on TensorFlow.js, or its encoder on ONNX Runtime (an OnnxModel created
+ * for 'feature-extraction'), whose MLM head then runs on TensorFlow.js at the blanks alone: the
+ * fill-mask graph would compute the vocabulary's logits at every position.
+ */
+export type MaskedLanguageModel = BertForMaskedLM | OnnxModel<BertForMaskedLM>;
+
+/** The encoder's `[batch, seq, hidden]` states (the caller disposes them) and the model whose head reads them. */
+async function encode(model: MaskedLanguageModel, inputIds: number[][], attentionMask?: number[][]): Promise<[tf.Tensor3D, BertForMaskedLM]> {
+  if (!(model instanceof OnnxModel)) return [tf.tidy(() => model.bert.forward({ inputIds, attentionMask }).lastHiddenState), model];
+  if (model.task !== 'feature-extraction') throw new Error(`prompting runs the encoder alone on ONNX Runtime; create the OnnxModel with task 'feature-extraction', not '${model.task}'`);
+  return [await model.output<tf.Rank.R3>({ input_ids: inputIds, attention_mask: attentionMask }, 'last_hidden_state'), model.model];
+}
+
 /** Log-probabilities `[prompts, ids]` of the given vocabulary ids at each prompt's blank. */
-async function blankLogProbs(model: BertForMaskedLM, prompts: readonly Prompt[], ids: readonly number[], padTokenId: number, batchSize: number): Promise<number[][]> {
+async function blankLogProbs(model: MaskedLanguageModel, prompts: readonly Prompt[], ids: readonly number[], padTokenId: number, batchSize: number): Promise<number[][]> {
   const rows: number[][] = [];
   for (let start = 0; start < prompts.length; start += batchSize) {
     const chunk = prompts.slice(start, start + batchSize);
     const length = Math.max(...chunk.map((p) => p.inputIds.length));
+    const inputIds = chunk.map((p) => [...p.inputIds, ...new Array<number>(length - p.inputIds.length).fill(padTokenId)]);
+    const attentionMask = chunk.map((p) => p.inputIds.map(() => 1).concat(new Array<number>(length - p.inputIds.length).fill(0)));
+    const [hidden, mlm] = await encode(model, inputIds, attentionMask);
     const logProbs = tf.tidy(() => {
-      const inputIds = tf.tensor2d(chunk.map((p) => [...p.inputIds, ...new Array<number>(length - p.inputIds.length).fill(padTokenId)]), undefined, 'int32');
-      const attentionMask = tf.tensor2d(chunk.map((p) => p.inputIds.map(() => 1).concat(new Array<number>(length - p.inputIds.length).fill(0))), undefined, 'int32');
-      const hidden = model.bert.forward({ inputIds, attentionMask }).lastHiddenState;
-      const logits = model.logitsAt(hidden, chunk.map((p, row) => row * length + p.maskPosition));
+      const logits = mlm.logitsAt(hidden, chunk.map((p, row) => row * length + p.maskPosition));
       return tf.gather(tf.logSoftmax(logits), tf.tensor1d([...ids], 'int32'), 1);
     });
+    hidden.dispose();
     rows.push(...((await logProbs.array()) as number[][]));
     logProbs.dispose();
   }
@@ -48,7 +64,7 @@ function logSumExp(xs: readonly number[]): number {
  * in the blank, `[reviews, classes]`.
  */
 export async function clozeScores(
-  model: BertForMaskedLM, tokenizer: BertTokenizer, reviews: readonly string[], template: PromptTemplate, verbalizer: Verbalizer, options: ClozeOptions = {},
+  model: MaskedLanguageModel, tokenizer: BertTokenizer, reviews: readonly string[], template: PromptTemplate, verbalizer: Verbalizer, options: ClozeOptions = {},
 ): Promise<number[][]> {
   const { maxLength = 128, batchSize = 16 } = options;
   const classes = verbalizerIds(tokenizer, verbalizer);
@@ -70,7 +86,7 @@ export function classLogProbs(scores: readonly number[]): number[] {
 }
 
 /** The prompt's class probabilities with no review: the mean over the content-free inputs. */
-export async function contentFreePrior(model: BertForMaskedLM, tokenizer: BertTokenizer, template: PromptTemplate, verbalizer: Verbalizer, options: ClozeOptions = {}): Promise<number[]> {
+export async function contentFreePrior(model: MaskedLanguageModel, tokenizer: BertTokenizer, template: PromptTemplate, verbalizer: Verbalizer, options: ClozeOptions = {}): Promise<number[]> {
   const scores = await clozeScores(model, tokenizer, CONTENT_FREE_INPUTS, template, verbalizer, options);
   const probabilities = scores.map((row) => classLogProbs(row).map(Math.exp));
   return verbalizer.map((_, c) => probabilities.reduce((sum, p) => sum + p[c], 0) / probabilities.length);
@@ -111,7 +127,7 @@ function shares(predictions: readonly number[], classes: number): number[] {
 
 /** Zero-shot accuracy of one template on a labelled dataset, raw and calibrated. */
 export async function evaluateTemplate(
-  model: BertForMaskedLM, tokenizer: BertTokenizer, dataset: TextDataset, template: PromptTemplate, verbalizer: Verbalizer, options: ClozeOptions = {},
+  model: MaskedLanguageModel, tokenizer: BertTokenizer, dataset: TextDataset, template: PromptTemplate, verbalizer: Verbalizer, options: ClozeOptions = {},
 ): Promise<TemplateEvaluation> {
   if (verbalizer.length !== dataset.labelNames.length) {
     throw new Error(`the verbaliser has words for ${verbalizer.length} classes but the dataset has ${dataset.labelNames.length} (${dataset.labelNames.join(', ')})`);
@@ -140,18 +156,18 @@ export interface Filling {
 }
 
 /** The `topK` most probable tokens for each `[MASK]` in `text`, in order of the blanks. */
-export async function fillMask(model: BertForMaskedLM, tokenizer: BertTokenizer, text: string, options: { topK?: number; maxLength?: number } = {}): Promise<Filling[][]> {
+export async function fillMask(model: MaskedLanguageModel, tokenizer: BertTokenizer, text: string, options: { topK?: number; maxLength?: number } = {}): Promise<Filling[][]> {
   const { topK = 5, maxLength = 128 } = options;
   const ids = tokenizer.encode(text, { maxLength }).input_ids[0];
   const positions = ids.flatMap((id, i) => (id === tokenizer.maskTokenId ? [i] : []));
   if (positions.length === 0) throw new Error(`${JSON.stringify(text)} has no [MASK] (within ${maxLength} tokens) to fill in`);
+  const [hidden, mlm] = await encode(model, [ids]);
   const [values, indices] = tf.tidy(() => {
-    const hidden = model.bert.forward({ inputIds: [ids] }).lastHiddenState;
-    const { values, indices } = tf.topk(tf.softmax(model.logitsAt(hidden, positions)), topK);
+    const { values, indices } = tf.topk(tf.softmax(mlm.logitsAt(hidden, positions)), topK);
     return [values, indices];
   });
   const [p, top] = [(await values.array()) as number[][], (await indices.array()) as number[][]];
-  tf.dispose([values, indices]);
+  tf.dispose([hidden, values, indices]);
   return top.map((row, k) => tokenizer.convertIdsToTokens(row).map((token, j) => ({ token, probability: p[k][j] })));
 }
 

@@ -2,4 +2,4 @@
 export { buildPrompt, MASK, REVIEW_SLOT, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, verbalizerIds } from './templates.js';
 export type { Prompt, PromptTemplate, Verbalizer } from './templates.js';
 export { argmaxRows, calibrate, chooseTemplate, classLogProbs, clozeScores, CONTENT_FREE_INPUTS, contentFreePrior, evaluateTemplate, fillMask } from './cloze.js';
-export type { ClozeOptions, Filling, TemplateChoice, TemplateEvaluation, TemplateRun } from './cloze.js';
+export type { ClozeOptions, Filling, MaskedLanguageModel, TemplateChoice, TemplateEvaluation, TemplateRun } from './cloze.js';

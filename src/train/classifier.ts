@@ -32,6 +32,16 @@ export interface Classifier<B extends LabelledBatch> {
   loss(scores: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
 }
 
+/**
+ * What evaluation needs and training does not: eval-mode class scores of a batch computed by
+ * another engine (ONNX Runtime, src/finetune/classifiers.ts' `onnxTokenScorer`), and their loss.
+ */
+export interface Scorer<B extends LabelledBatch> {
+  /** Class scores `[batch, classes]` in eval mode; the caller disposes them. */
+  evalScores(batch: B): Promise<tf.Tensor2D>;
+  loss(scores: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
+}
+
 export interface Evaluation extends ClassificationReport {
   /** Mean loss per example. */
   loss: number;
@@ -43,19 +53,18 @@ export interface Evaluation extends ClassificationReport {
 
 /**
  * The article's `evaluate()`: mean loss and predictions over a whole source, without gradient
- * bookkeeping and without dropout.
+ * bookkeeping and without dropout, by the classifier itself or by a scorer on another engine.
  */
-export async function evaluate<B extends LabelledBatch>(classifier: Classifier<B>, source: BatchSource<B>): Promise<Evaluation> {
+export async function evaluate<B extends LabelledBatch>(classifier: Classifier<B> | Scorer<B>, source: BatchSource<B>): Promise<Evaluation> {
   let lossSum = 0;
   const labels: number[] = [];
   const predictions: number[] = [];
   const probabilities: number[][] = [];
   for (const batch of source.epoch(0)) {
     // Read back asynchronously: synchronous reads are not available on every backend (webgpu in Node).
-    const [lossTensor, probsTensor] = tf.tidy(() => {
-      const scores = classifier.scores(batch, EVAL);
-      return [classifier.loss(scores, batch.labels), tf.softmax(scores)];
-    });
+    const scores = 'evalScores' in classifier ? await classifier.evalScores(batch) : tf.tidy(() => classifier.scores(batch, EVAL));
+    const [lossTensor, probsTensor] = tf.tidy(() => [classifier.loss(scores, batch.labels), tf.softmax(scores)]);
+    scores.dispose();
     const [loss, probs, y] = [(await lossTensor.data())[0], (await probsTensor.array()) as number[][], await batch.labels.data()];
     tf.dispose([lossTensor, probsTensor]);
     lossSum += loss * y.length;
