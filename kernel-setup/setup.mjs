@@ -2,10 +2,10 @@
 // Prepares a machine to run the notebooks: installs the npm dependencies if needed, builds the
 // library, links it as the package `finetune-lab` so that notebooks can `import ... from "finetune-lab"`,
 // registers the tslab kernel, and checks (or, on Debian/Ubuntu as root, installs) what the machine
-// itself must provide (kernel-setup/system.mjs): Jupyter, and for the tests also Chromium, Jupyter's
-// kernel test suite and a WebGPU adapter.
+// itself must provide (kernel-setup/system.mjs): Jupyter and OpenBLAS, and for the tests also Chromium,
+// Jupyter's kernel test suite and a WebGPU adapter.
 //
-//   node kernel-setup/setup.mjs              for the tutorial and `npm start`: fails if Jupyter is missing
+//   node kernel-setup/setup.mjs              for the tutorial and `npm start`: fails if Jupyter is missing (OpenBLAS: only says so)
 //   node kernel-setup/setup.mjs --for tests  for `npm test`: lists what is missing, and the tests that need it fail
 //   node kernel-setup/setup.mjs --user       also register the kernel for your own JupyterLab (~/.local/share/jupyter)
 //   node kernel-setup/setup.mjs --check      only report what is missing, change nothing
@@ -90,7 +90,7 @@ export function setup({ user = false, checkOnly = false, purpose = 'tutorial' } 
     // Jupyter and the WebGPU adapter are checked through the built library, as it will find them.
     if (!existsSync(join(ROOT, 'dist', 'index.js'))) console.log('[setup] the library is not built yet (dist/): Jupyter and the WebGPU adapter will read as missing');
     const missing = ensureSystem(purpose, { checkOnly });
-    console.log(missing ? `[setup] ${missing}` : `[setup] nothing is missing for the ${purpose}`);
+    console.log(missing ? `[setup] ${missing.message}` : `[setup] nothing is missing for the ${purpose}`);
     return;
   }
   ensureInstalled();
@@ -102,8 +102,8 @@ export function setup({ user = false, checkOnly = false, purpose = 'tutorial' } 
     console.log(`[setup] registered kernel "${KERNEL_NAME}" for your own Jupyter in ${dir}`);
   }
   const missing = ensureSystem(purpose);
-  if (missing && purpose === 'tutorial') throw new Error(missing);
-  if (missing) console.error(`[setup] ${missing}\nUntil then, the tests that need a missing piece fail, naming it.`);
+  if (missing?.required && purpose === 'tutorial') throw new Error(missing.message);
+  if (missing) console.error(`[setup] ${missing.message}\n${purpose === 'tutorial' ? 'The course runs without it, more slowly.' : 'Until then, the tests that need a missing piece fail, naming it.'}`);
   return local;
 }
 

@@ -44,7 +44,8 @@ const BOOKWORM = osRelease().VERSION_CODENAME === 'bookworm';
 
 /**
  * The pieces. `apt`: the Debian/Ubuntu packages; `backports`: on Debian 12 they come from
- * bookworm-backports; `elsewhere`: how to get the piece without apt.
+ * bookworm-backports; `elsewhere`: how to get the piece without apt; `optional`: the library
+ * works without it (more slowly), so its absence fails no set-up.
  */
 export const PIECES = {
   // What `npm start` opens: JupyterLab wherever it was installed, or the classic Notebook (src/jupyter/jupyter.ts).
@@ -81,6 +82,16 @@ export const PIECES = {
     apt: process.env.CHROMIUM_PATH ? [] : ['chromium'],
     elsewhere: 'install Chromium and set CHROMIUM_PATH to its executable',
   },
+  // The wasm backend's matrix products run on OpenBLAS where it loads (src/backend/kernels/blas.ts),
+  // a pretraining step 2.1 to 2.8 times faster than on XNNPACK, which they fall back to without it.
+  openblas: {
+    what: 'OpenBLAS, for the wasm backend\'s matrix products (without it they run 2 to 3 times slower, on XNNPACK)',
+    present: () => libraryAgrees("process.exit(require('./dist/backend/kernels/blas.js').useBlas(require('./dist/backend/kernels/blas.js').DEFAULT_BLAS_LIBRARY, 1).blas ? 0 : 1)"),
+    apt: ['libopenblas0-pthread'],
+    // The course runs without it, only slower: its absence does not stop the tutorial's set-up.
+    optional: true,
+    elsewhere: 'install OpenBLAS 0.3 and pass its shared library as initBackend\'s blas option',
+  },
   webgpu: {
     what: "a WebGPU adapter for Dawn (without a GPU: Mesa's llvmpipe Vulkan driver, mesa-vulkan-drivers 25 or later)",
     present: () => libraryAgrees("require('./dist/backend/webgpu.js').webgpuAdapter().then((d) => process.exit(d.adapter ? 0 : 1), () => process.exit(1))"),
@@ -92,8 +103,8 @@ export const PIECES = {
 
 /** What each purpose needs (`node kernel-setup/setup.mjs --for PURPOSE`), and how it is named in messages. */
 export const PURPOSES = {
-  tutorial: { pieces: ['jupyter'], needs: 'The tutorial and `npm start` need' },
-  tests: { pieces: ['python-jupyter', 'kernel-test', 'onnx-checker', 'chromium', 'webgpu'], needs: 'The tests need' },
+  tutorial: { pieces: ['jupyter', 'openblas'], needs: 'The tutorial and `npm start` need' },
+  tests: { pieces: ['python-jupyter', 'kernel-test', 'onnx-checker', 'chromium', 'webgpu', 'openblas'], needs: 'The tests need' },
 };
 
 function hasBackportsSource() {
@@ -149,7 +160,8 @@ export function missingFor(purpose) {
 /**
  * Makes sure the pieces `purpose` needs are here, installing them with apt-get on Debian/Ubuntu
  * as root (unless `checkOnly`). Returns undefined when nothing is missing any more, else one
- * message that lists each missing piece with its install command.
+ * message that lists each missing piece with its install command, and whether a missing piece
+ * is not optional.
  */
 export function ensureSystem(purpose, { checkOnly = false } = {}) {
   let missing = missingFor(purpose);
@@ -163,7 +175,8 @@ export function ensureSystem(purpose, { checkOnly = false } = {}) {
     missing = missingFor(purpose);
   }
   if (missing.length === 0) return undefined;
-  return `${PURPOSES[purpose].needs} ${missing.length === 1 ? 'a piece' : `${missing.length} pieces`} this machine lacks; install ${missing.length === 1 ? 'it' : 'them'} with:\n${describe(missing)}`;
+  const message = `${PURPOSES[purpose].needs} ${missing.length === 1 ? 'a piece' : `${missing.length} pieces`} this machine lacks; install ${missing.length === 1 ? 'it' : 'them'} with:\n${describe(missing)}`;
+  return { message, required: missing.some((name) => !PIECES[name].optional) };
 }
 
 /** Throws, naming the piece and its install command, when `name` is missing; for the tests that need it. */

@@ -9,6 +9,8 @@ import { describe, test } from 'node:test';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { assertClose } from './helpers/close.js';
+import { caseProducts, innerSize, PRODUCT_CASES } from './helpers/products.js';
+import { requireSystem } from '../kernel-setup/system.mjs';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { ADAMW_HOST_KERNEL, ADAMW_KERNEL, adamwUpdate, hostMoments, type AdamWStep, type Moments } from '../src/backend/kernels/adamw.js';
 import { assembleSimd, simdModuleSource } from '../src/backend/kernels/assemble-wat.js';
@@ -428,4 +430,56 @@ test('the wasm backend runs XNNPACK on the threads asked for', async () => {
   // tfjs alone would cap the pool at logical cores / 2 (1 on a 2-core machine): see src/backend/wasm-threads.ts.
   // The first initBackend of this process fixed the count: one per core, as none here asked for another.
   assert.equal(wasm.getThreadsCount(), Math.min(os.availableParallelism(), 8));
+});
+
+describe('matrix products on OpenBLAS (wasm)', () => {
+  test('the wasm backend multiplies on OpenBLAS (libopenblas0-pthread), and its line says so', async () => {
+    requireSystem('openblas');
+    const info = await initBackend({ backend: 'wasm', quiet: true });
+    assert.match(info.device, /matrix products on OpenBLAS \d/);
+  });
+
+  test('OpenBLAS products (transposed, batched, with a bias, sizes not a multiple of 4) match the stock tfjs products on cpu', async () => {
+    await initBackend({ backend: 'cpu', quiet: true });
+    const expected = await caseProducts();
+    const info = await initBackend({ backend: 'wasm', quiet: true });
+    assert.match(info.device, /OpenBLAS/, 'the products under test are OpenBLAS\'s');
+    const got = await caseProducts();
+    PRODUCT_CASES.forEach((c, i) => assertClose(got[i], expected[i], 1e-6 * innerSize(c) * 4, `[${c.a}]${c.transposeA ? '^T' : ''} @ [${c.b}]${c.transposeB ? '^T' : ''}${c.bias ? ' + bias' : ''}`));
+  });
+
+  /** The products in a new process with `threads` threads and the `blas` option: its backend's device, a hash of their bytes, and their largest difference from cpu's. */
+  const productsIn = (threads: number, blas: string | null | undefined): { device: string; hash: string; worst: number } => {
+    const script = `
+      const { createHash } = require('node:crypto');
+      const { initBackend } = require('./src/backend/index.ts');
+      const { caseProducts } = require('./tests/helpers/products.ts');
+      (async () => {
+        const { device } = await initBackend({ backend: 'wasm', quiet: true, threads: ${threads}, blas: ${JSON.stringify(blas)} });
+        const got = await caseProducts();
+        await initBackend({ backend: 'cpu', quiet: true });
+        const expected = await caseProducts();
+        const hash = createHash('sha256');
+        for (const g of got) hash.update(new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
+        const worst = got.reduce((w, g, i) => g.reduce((x, v, j) => Math.max(x, Math.abs(v - expected[i][j])), w), 0);
+        console.log(JSON.stringify({ device, hash: hash.digest('hex'), worst }));
+      })();`;
+    return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  };
+
+  test('OpenBLAS products are bit-identical from run to run on 1 and 2 threads (exact resume depends on it)', () => {
+    requireSystem('openblas');
+    for (const threads of [1, 2]) {
+      const [first, second] = [productsIn(threads, undefined), productsIn(threads, undefined)];
+      assert.match(first.device, new RegExp(`OpenBLAS .*${threads === 1 ? '1 thread' : `${threads} threads`}\\)`));
+      assert.equal(second.hash, first.hash, `${threads} threads`);
+    }
+  });
+
+  test('where OpenBLAS cannot be loaded, the products run on XNNPACK, and the line says why and how to install it', () => {
+    const missing = productsIn(1, '/nonexistent/libopenblas.so.0');
+    assert.match(missing.device, /matrix products on XNNPACK: OpenBLAS could not be loaded from \/nonexistent\/libopenblas\.so\.0 .*apt-get install libopenblas0-pthread/);
+    assert.ok(missing.worst <= 1e-3, `largest difference from cpu ${missing.worst}`);
+    assert.match(productsIn(1, null).device, /matrix products on XNNPACK \(OpenBLAS turned off\)/);
+  });
 });

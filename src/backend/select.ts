@@ -10,6 +10,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_BLAS_LIBRARY, useBlas, type ProductsEngine } from './kernels/blas.js';
 import { installKernels } from './kernels/index.js';
 import { registerThreadedWasm, threadsSupported } from './wasm-threads.js';
 import { adapterName, webgpuAdapter } from './webgpu.js';
@@ -47,6 +48,12 @@ export interface InitBackendOptions {
   quiet?: boolean;
   /** Threads of the wasm backend (default: one per core, see wasm-threads.ts). Fixed once wasm is loaded. */
   threads?: number;
+  /**
+   * The OpenBLAS shared library the wasm backend's matrix products run on (default: DEFAULT_BLAS_LIBRARY,
+   * `libopenblas.so.0` on Linux, Debian's libopenblas0-pthread); null runs them on XNNPACK, as does a
+   * library that cannot be loaded (the backend's line says so). Fixed once wasm is loaded.
+   */
+  blas?: string | null;
 }
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
@@ -80,17 +87,20 @@ function loadNative(): { pkg?: string; reason: string } {
 }
 
 let wasmThreads: number | undefined;
+let wasmProducts: ProductsEngine | undefined;
 
 /**
  * Loads the wasm backend with its .wasm binaries taken from node_modules: the multi-threaded
- * build when more than one thread is asked for (see wasm-threads.ts), else the SIMD one.
+ * build when more than one thread is asked for (see wasm-threads.ts), else the SIMD one; its
+ * matrix products on OpenBLAS from `blas` with as many threads, where it loads (kernels/blas.ts).
  */
-function loadWasm(threads = os.availableParallelism()): void {
+function loadWasm(threads = os.availableParallelism(), blas: string | null | undefined = DEFAULT_BLAS_LIBRARY): void {
   if (wasmThreads !== undefined) return;
   const wasm: typeof import('@tensorflow/tfjs-backend-wasm') = require('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
   wasmThreads = threads > 1 && threadsSupported() ? threads : 1;
   if (wasmThreads > 1) registerThreadedWasm(wasmThreads);
+  wasmProducts = useBlas(blas, wasmThreads);
 }
 
 const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
@@ -122,7 +132,7 @@ const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
       return { available: false, reason: `@tensorflow/tfjs-backend-wasm failed to load: ${err instanceof Error ? err.message : String(err)}` };
     }
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    return { available: true, device: `WebAssembly${simd ? ' SIMD' : ''}, ${wasmThreads === 1 ? '1 thread' : `${wasmThreads} threads`} (${cpuName()})` };
+    return { available: true, device: `WebAssembly${simd ? ' SIMD' : ''}, ${wasmThreads === 1 ? '1 thread' : `${wasmThreads} threads`} (${cpuName()}), ${wasmProducts!.description}` };
   },
   async cpu() {
     return { available: true, device: `JavaScript (${cpuName()})` };
@@ -177,7 +187,7 @@ export function currentBackend(): BackendInfo | undefined {
 async function select(options: InitBackendOptions): Promise<BackendInfo> {
   const forced = options.backend;
   const by = options.forcedBy ?? 'the backend option';
-  if (options.threads !== undefined) loadWasm(options.threads);
+  if (options.threads !== undefined || options.blas !== undefined) loadWasm(options.threads, options.blas);
   if (current && (forced === undefined || forced === current.name) && tf.getBackend() === current.name) return current;
 
   const info = forced ? await forcedBackend(forced, by) : await bestBackend();

@@ -4,12 +4,13 @@
  * targets, dropout 0.1, the loss at the chosen tokens only, clipping at 1, AdamW (lr 1e-3, weight
  * decay 0.01). No corpus, no evaluation: the step's time and, with `--profile`, where it goes.
  *
- *   node dist/bench/mlm.js [--size bert-tiny] [--batch 32] [--seq 128] [--threads 2] [--steps 5] [--profile] [--by-shape]
+ *   node dist/bench/mlm.js [--size bert-tiny] [--batch 32] [--seq 128] [--threads 2] [--steps 5] [--profile] [--by-shape] [--xnnpack]
  *
  * Prints one JSON line: `train_windows_per_s` (as the reference's), the process's CPU
  * milliseconds per step (steadier than wall time on a shared machine), and with `--profile` the
  * summed kernel milliseconds of one more step (tf.profile; scopes such as FinetuneLabLinear count
- * the kernels inside them again).
+ * the kernels inside them again). `--xnnpack` runs the matrix products on XNNPACK instead of OpenBLAS,
+ * as where OpenBLAS is not installed.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -35,10 +36,11 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '5' },
       profile: { type: 'boolean', default: false },
       'by-shape': { type: 'boolean', default: false },
+      xnnpack: { type: 'boolean', default: false },
     },
   });
   const [batch, seq, steps] = [values.batch, values.seq, values.steps].map(Number);
-  const backend = await initBackend({ backend: 'wasm', threads: Number(values.threads), quiet: true });
+  const backend = await initBackend({ backend: 'wasm', threads: Number(values.threads), blas: values.xnnpack ? null : undefined, quiet: true });
   const model = new BertForMaskedLM(sizeConfig(parseSize(values.size), VOCAB), { seed: 0 });
   const params = model.params.trainable();
   const optimizer = new AdamW(trainerParamGroups(params, 0.01), { lr: 1e-3, weightDecay: 0.01 });
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - start) / 1000;
     const used = process.cpuUsage(cpu);
     const result: Record<string, unknown> = {
-      impl: 'finetune-lab', backend: backend.name, threads: Number(values.threads), size: values.size, batch, seq, masked_per_step: positions.length,
+      impl: 'finetune-lab', backend: backend.name, device: backend.device, threads: Number(values.threads), size: values.size, batch, seq, masked_per_step: positions.length,
       train_windows_per_s: round((batch * steps) / seconds, 3), cpu_ms_per_step: round((used.user + used.system) / 1000 / steps, 1),
     };
     if (values.profile) result.profile = (await profileStep(run, values['by-shape'])).kernels;

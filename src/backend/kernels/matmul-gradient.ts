@@ -6,15 +6,20 @@
  * untransposed product reaches XNNPACK; a transposed one runs a scalar loop 10 to 40 times
  * slower (1024x1024: 18 GFLOP/s plain, 0.4 with transposeA, 1.3 with transposeB, 13.8 for an
  * explicit transpose then the plain product). The copy costs O(n^2) against the product's O(n^3).
- * GPU backends read transposed operands for free, so they keep the flags.
+ * GPU backends read transposed operands for free, so they keep the flags, and so does wasm when
+ * its products run on OpenBLAS (blas.ts), which reads them as they are.
  *
  * `initBackend` turns it on once; `useExplicitTransposeGradient(false)` restores tfjs' own.
  */
 import * as tf from '@tensorflow/tfjs';
 import { gradientOf, setGradient } from '../tfjs-internals/index.js';
+import { blasActive } from './blas.js';
 
-/** Backends whose transposed products are slow: the transpose is done explicitly there. */
-const EXPLICIT_TRANSPOSE = new Set(['wasm', 'cpu']);
+/** Whether the current backend's transposed products are slow, so that the transpose is done explicitly. */
+function transposedProductsSlow(): boolean {
+  const backend = tf.getBackend();
+  return backend === 'cpu' || (backend === 'wasm' && !blasActive());
+}
 
 /** `x` with its last two axes swapped. */
 export function swapLastAxes(x: tf.Tensor): tf.Tensor {
@@ -25,7 +30,7 @@ export function swapLastAxes(x: tf.Tensor): tf.Tensor {
 
 /** `op(a) @ op(b)`, transposing explicitly where the backend's transposed product is slow. */
 export function product(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
-  if (!EXPLICIT_TRANSPOSE.has(tf.getBackend())) return tf.matMul(a, b, transposeA, transposeB);
+  if (!transposedProductsSlow()) return tf.matMul(a, b, transposeA, transposeB);
   return tf.matMul(transposeA ? swapLastAxes(a) : a, transposeB ? swapLastAxes(b) : b);
 }
 

@@ -1,6 +1,8 @@
 /**
- * BatchMatMul and _FusedMatMul on the wasm backend with every product through XNNPACK, on views
- * of the operands, and no packed weights kept between calls.
+ * BatchMatMul and _FusedMatMul on the wasm backend with every product through OpenBLAS where it
+ * could be loaded (blas.ts: native AVX2/AVX-512 with FMA, transposed operands read as they are,
+ * the bias added as sgemm's `beta c` on rows prefilled with it), else through XNNPACK, on views of
+ * the operands, and no packed weights kept between calls. What follows is about XNNPACK.
  *
  * Why, speed: tfjs-backend-wasm sends a product to XNNPACK (SIMD, multi-threaded) only when both
  * operands have batch size 1 and neither is transposed; anything else runs a scalar blocked
@@ -19,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { replaceKernel, WasmBackend, type KernelArgs } from '../tfjs-internals/index.js';
+import { blasActive, sgemm } from './blas.js';
 
 /** `t` with its last two axes swapped, by the wasm Transpose kernel registered now. */
 function swapLast(t: tf.TensorInfo, backend: WasmBackend): tf.TensorInfo {
@@ -41,6 +44,7 @@ function productOnViews(args: KernelArgs): tf.TensorInfo | undefined {
   const sameBatch = b0!.shape.length === a0!.shape.length && outer.every((d, i) => d === b0!.shape[i]);
   if (!sameBatch || a0!.dtype !== 'float32' || b0!.dtype !== 'float32' || a0!.shape.includes(0) || b0!.shape.includes(0)) return undefined;
   if (bias && (bias.shape.length !== 1 || bias.dtype !== 'float32')) return undefined;
+  if (blasActive()) return blasProduct(backend, a0!, b0!, bias, transposeA, transposeB);
 
   // Not a lookup by tensor: in x^T x both operands are the same tensor, transposed only once.
   const a = transposeA ? swapLast(a0!, backend) : a0!;
@@ -62,6 +66,24 @@ function productOnViews(args: KernelArgs): tf.TensorInfo | undefined {
     for (const id of ids) backend.forgetView(id);
   }
   for (const t of copies) backend.free(t);
+  return out;
+}
+
+/** `op(a) @ op(b) (+ bias)` by OpenBLAS, straight on the operands' memory. */
+function blasProduct(backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, bias: tf.TensorInfo | undefined, transposeA: boolean, transposeB: boolean): tf.TensorInfo {
+  const r = a.shape.length;
+  const [m, k] = transposeA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
+  const n = transposeB ? b.shape[r - 2] : b.shape[r - 1];
+  const outer = a.shape.slice(0, -2);
+  const batch = outer.reduce((x, y) => x * y, 1);
+  const out = backend.output([...outer, m, n], 'float32');
+  if (bias) {
+    // After output(): making it may have grown the heap, detaching older views.
+    const [rows, row] = [backend.view(out), backend.view(bias)];
+    if (row.length === 1) rows.fill(row[0]);
+    else for (let i = 0; i < batch * m; i++) rows.set(row, i * n);
+  }
+  sgemm(backend.memory, backend.offsets(a, b, out), batch, m, k, n, transposeA, transposeB, bias ? 1 : 0);
   return out;
 }
 
