@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DiskFullError, explainWriteError, freeBytes } from '../files/atomic.js';
@@ -81,7 +80,15 @@ async function transfer(client: HubClient, url: URL, partial: string, options: D
       }
     }
     try {
-      await pipeline(Readable.from(counted()), fs.createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }));
+      // Each chunk is written before the next is read, and the file is closed before an error
+      // propagates: a failed call leaves exactly the bytes counted, for the next call to resume
+      // from (a write stream, destroyed on error, may still be writing after the rejection).
+      const file = await fs.promises.open(partial, offset > 0 ? 'a' : 'w');
+      try {
+        for await (const chunk of counted()) await file.write(chunk);
+      } finally {
+        await file.close();
+      }
     } catch (error) {
       if (error instanceof HubProtocolError) fs.rmSync(partial, { force: true });
       if (error instanceof Interrupted || error instanceof HubProtocolError) throw error;
