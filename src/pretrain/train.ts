@@ -315,8 +315,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
           log?.(`measured ${budget.secondsPerStep.toFixed(3)} s a step: the budget of ${budget.hours} h is ${totalSteps} steps`);
         }
       }
-      const planned = totalSteps ?? done;
-      progress?.update({ step: done, steps: planned, loss: state.recentLossSum / state.recentSteps, lr: optimizer.lr, samplesPerSecond: state.trainExamples / Math.max(state.trainSeconds, 1e-9) });
+      progress?.update({ step: done, steps: totalSteps, loss: state.recentLossSum / state.recentSteps, lr: optimizer.lr, samplesPerSecond: state.trainExamples / Math.max(state.trainSeconds, 1e-9) });
       if (done % logEvery === 0 || done === totalSteps) {
         const recentSeconds = state.trainSeconds - lastLogSeconds;
         lastLogSeconds = round(state.trainSeconds, 3);
@@ -326,7 +325,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         record({ step: done, seconds: lastLogSeconds, loss: state.recentLossSum / state.recentSteps, ...Object.fromEntries(Object.entries(terms).filter(([, v]) => v !== undefined)), lr: optimizer.lr, samplesPerSecond: round(samplesPerSecond, 2) });
         log?.(`step ${done}/${totalSteps ?? '?'} (epoch ${(done * stepBatch / windows).toFixed(2)}): ${rtd ? "generator's MLM " : ''}loss ${(state.recentLossSum / state.recentSteps).toFixed(4)}` +
           `${terms.bowLoss !== undefined ? `, bag-of-words loss ${terms.bowLoss.toFixed(4)}` : ''}${terms.rtdLoss !== undefined ? `, RTD loss ${terms.rtdLoss.toFixed(4)}` : ''}, lr ${optimizer.lr.toExponential(2)}, ` +
-          `${samplesPerSecond.toFixed(1)} samples/s, ${formatDuration((planned - done) * stepBatch / samplesPerSecond)} left`);
+          `${samplesPerSecond.toFixed(1)} samples/s${totalSteps === undefined ? '' : `, ${formatDuration((totalSteps - done) * stepBatch / samplesPerSecond)} left`}`);
         state.recentLossSum = 0;
         state.recentSteps = 0;
         if (state.recentBowLossSum !== undefined) state.recentBowLossSum = 0;

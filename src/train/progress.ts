@@ -13,9 +13,9 @@ export interface ProgressState {
   /** Epoch `epoch` (from 1) of `epochs`, where the loop runs in epochs. */
   epoch?: number;
   epochs?: number;
-  /** Steps done of `steps`: in this epoch, or in the whole run where there are no epochs. */
+  /** Steps done of `steps`: in this epoch, or in the whole run where there are no epochs; `steps` undefined while not known yet (a time budget being measured). */
   step: number;
-  steps: number;
+  steps?: number;
   loss: number;
   lr?: number;
   samplesPerSecond: number;
@@ -59,14 +59,15 @@ function bar(fraction: number): string {
 
 /** One line: where the loop is, its loss and speed, and the time left for the steps still to come. */
 export function describeProgress(s: ProgressState, batchSize: number): string {
+  const { steps } = s;
   const laterEpochs = s.epoch !== undefined && s.epochs !== undefined ? s.epochs - s.epoch : 0;
-  const secondsLeft = ((laterEpochs * s.steps + s.steps - s.step) * batchSize) / Math.max(s.samplesPerSecond, 1e-9);
+  const secondsLeft = steps === undefined ? undefined : ((laterEpochs * steps + steps - s.step) * batchSize) / Math.max(s.samplesPerSecond, 1e-9);
   return [
-    `${s.epoch !== undefined ? `epoch ${s.epoch}/${s.epochs} ` : ''}${bar(s.step / s.steps)} step ${s.step}/${s.steps}`,
+    `${s.epoch !== undefined ? `epoch ${s.epoch}/${s.epochs} ` : ''}${steps === undefined ? `step ${s.step}` : `${bar(s.step / steps)} step ${s.step}/${steps}`}`,
     `loss ${s.loss.toFixed(4)}`,
     ...(s.lr !== undefined ? [`lr ${s.lr.toExponential(2)}`] : []),
     `${s.samplesPerSecond.toFixed(1)} samples/s`,
-    `${formatDuration(secondsLeft)} left`,
+    secondsLeft === undefined ? 'timing the first steps' : `${formatDuration(secondsLeft)} left`,
   ].join(' | ');
 }
 
