@@ -89,6 +89,11 @@ function loadNative(): { pkg?: string; reason: string } {
 let wasmThreads: number | undefined;
 let wasmProducts: ProductsEngine | undefined;
 
+/** The threads the wasm backend computes with, once it is loaded (else undefined): other engines in the process (ONNX Runtime) use as many. */
+export function wasmThreadCount(): number | undefined {
+  return wasmThreads;
+}
+
 /**
  * Loads the wasm backend with its .wasm binaries taken from node_modules: the multi-threaded
  * build when more than one thread is asked for (see wasm-threads.ts), else the SIMD one; its

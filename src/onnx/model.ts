@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import type { BertTaskModel } from '../bert/heads.js';
 import type { BertOutput } from '../bert/model.js';
+import { wasmThreadCount } from '../backend/index.js';
 import { defaultTask, onnxGraph } from './export.js';
 import type { OnnxTask } from './layout.js';
 import { createSession, runBert, type OnnxBatch, type OnnxOutputs, type OrtSessionOptions } from './session.js';
@@ -35,11 +36,15 @@ export class OnnxModel<M extends BertTaskModel = BertTaskModel> {
     private readonly session: Ort.InferenceSession,
   ) {}
 
-  /** Exports `model` for `task`, with the encoder's outputs beside the head's, and opens it in ONNX Runtime. */
+  /**
+   * Exports `model` for `task`, with the encoder's outputs beside the head's, and opens it in ONNX
+   * Runtime: on as many threads as the wasm backend where no `threads` are given and it is loaded
+   * (so FINETUNE_LAB_THREADS=1 keeps the whole process on one core), else ONNX Runtime's choice.
+   */
   static async create<M extends BertTaskModel>(model: M, options: OnnxModelOptions = {}): Promise<OnnxModel<M>> {
     const task = options.task ?? defaultTask(model);
     const { bytes, outputs } = await onnxGraph(model, task, { encoderOutputs: true });
-    return new OnnxModel(model, task, outputs, await createSession(bytes, { threads: options.threads, executionProviders: options.executionProviders }));
+    return new OnnxModel(model, task, outputs, await createSession(bytes, { threads: options.threads ?? wasmThreadCount(), executionProviders: options.executionProviders }));
   }
 
   /** The graph's outputs for a batch (eval mode: no dropout). */
