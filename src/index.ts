@@ -42,7 +42,7 @@ export { injectLora, injectAdapters, loadAdapter, loraConfig, bottleneckConfig, 
 export type { LoraConfig, BottleneckConfig, InjectOptions, ParameterCounts } from "./adapters/index.js";
 export { exportOnnx, defaultTask, createSession, onnxRuntime, runBert, decodeModel, encodeModel, ONNX_INPUTS, ONNX_MODEL_FILE, ONNX_PROTO, ONNX_QUANTIZED_FILE, ONNX_TASKS, OPSET } from "./onnx/index.js";
 export type { ExportOptions, ExportResult, OnnxTask, OnnxBatch, OnnxOutputs, OrtSessionOptions } from "./onnx/index.js";
-export { finetune, FINETUNE_DEFAULTS, withTokenizer, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, pool, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2, DEFAULT_GRID, gridSearch } from "./finetune/index.js";
+export { finetune, FINETUNE_DEFAULTS, withTokenizer, modelSaver, applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, FeatureCache, featureClassifier, pool, POOLINGS, classifierPooling, tokenClassifier, tokenScores, predict, measurePeakMemory, pca2, DEFAULT_GRID, gridSearch } from "./finetune/index.js";
 export type { FinetuneOptions, FinetuneSummary, FinetuneResult, Method, MethodSpec, ClassifierModel, FeatureBatch, Pooling, Prediction, PredictOptions, Projection, Recipe, GridAxes, GridBase, GridOptions, GridPoint, GridReport } from "./finetune/index.js";
 export { fit } from "./train/trainer.js";
 export { evaluate } from "./train/classifier.js";

@@ -206,6 +206,9 @@ test('the settings: truncation and head tokens, and each method\'s learning rate
   assert.deepEqual([forced.truncation, forced.headTokens, forced.learningRate, forced.epochs], ['head+tail', 16, 3e-4, 3]);
   assert.deepEqual(new Set(Object.values(forced.recipes).map((r) => JSON.stringify(r))), new Set([JSON.stringify({ lr: 3e-4, epochs: 3 })]), 'the variables override every method');
   assert.throws(() => loadSettings({ FINETUNE_LAB_TRUNCATION: 'tail' }), /FINETUNE_LAB_TRUNCATION="tail" is not a truncation; use one of head, head\+tail or unset it/);
+  assert.equal(ci.pooling, 'cls');
+  assert.equal(loadSettings({ FINETUNE_LAB_POOLING: 'mean' }).pooling, 'mean');
+  assert.throws(() => loadSettings({ FINETUNE_LAB_POOLING: 'max' }), /FINETUNE_LAB_POOLING="max" is not a pooling; use one of cls, mean or unset it/);
 });
 
 test('the course hands its backend settings to initBackend; an explicit choice wins', () => {

@@ -22,6 +22,7 @@ import { injectAdapters, injectLora } from '../src/adapters/index.js';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { loadCheckpoint } from '../src/bert/checkpoint.js';
 import { loadConfig } from '../src/bert/config.js';
+import { setClassifierPooling } from '../src/bert/pooling.js';
 import type { BertTaskModel } from '../src/bert/heads.js';
 import type { BertInputs } from '../src/bert/model.js';
 import { createSession, decodeModel, exportOnnx, runBert, type OnnxBatch } from '../src/onnx/index.js';
@@ -75,6 +76,18 @@ const CASES: Case[] = [
       const { model } = loadCheckpoint(CLS, 'article', quiet);
       // Trained-sized weights: a fresh head's log-probabilities all round to log(1/2).
       perturb(model.params.named(), (n) => n.startsWith('fc'), 80, 0.5);
+      return model;
+    },
+    reference: classifierLogits,
+  },
+  {
+    name: "the article's head on the mean of the tokens (classifier_pooling mean)",
+    build: () => {
+      const config = loadConfig(CLS);
+      setClassifierPooling(config, 'mean');
+      const { model } = loadCheckpoint(CLS, 'article', { ...quiet, config });
+      // The mean vectors spread far wider than the tanh-squashed [CLS] ones: std 0.1 gives log-probabilities of the [CLS] case's size.
+      perturb(model.params.named(), (n) => n.startsWith('fc'), 81, 0.1);
       return model;
     },
     reference: classifierLogits,

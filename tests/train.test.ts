@@ -14,6 +14,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { loadCheckpoint } from '../src/bert/checkpoint.js';
 import { loadConfig } from '../src/bert/config.js';
+import type { BertArticleClassifier } from '../src/bert/heads.js';
+import { classifierPooling } from '../src/bert/pooling.js';
+import { maxAbsDiff } from './helpers/close.js';
 import { DataLoader } from '../src/data/loader.js';
 import { loadImdb } from '../src/data/imdb.js';
 import { splitDataset } from '../src/data/split.js';
@@ -108,6 +111,32 @@ test("one encoder pass caches both poolings: 'cls' the pooled [CLS] the head rea
   [cls, mean, single].forEach((cache) => cache.dispose());
   assert.equal(tf.memory().numTensors, before, 'the caches own their tensors, and nothing else stays');
   model.dispose();
+});
+
+test("pooling 'mean' in finetune: the frozen head trains on the mean features, its config says so, and the saved model reads the mean again", async () => {
+  const out = join(tmp, 'mean-pooling');
+  const result = await finetune({
+    method: 'frozen', model: CLS, pooling: 'mean', trainSize: 64, valSize: 32, testSize: 32, epochs: 1,
+    batchSize: 16, maxLength: 32, seed: 5, progress: false, outputDir: out,
+  });
+  assert.equal(classifierPooling(result.model.config), 'mean');
+  const saved = JSON.parse(readFileSync(join(out, 'best', 'config.json'), 'utf8'));
+  assert.equal(saved.classifier_pooling, 'mean', 'config.json keeps the pooling (ModernBERT\'s key)');
+  // The head's forward pass over token ids gives what it learned on: the cached mean features.
+  const reloaded = loadCheckpoint(join(out, 'best'), 'article', { quiet: true }).model as ClassifierModel;
+  const { mean } = await FeatureCache.buildEach(reloaded, validation, 16, ['mean']);
+  for (const batch of validation.inDatasetOrder()) {
+    const fromCache = tf.tidy(() => reloaded.classify(mean.features.slice(0, batch.indices.length)));
+    const fromIds = tf.tidy(() => (reloaded as BertArticleClassifier).forward({ inputIds: batch.input_ids, attentionMask: batch.attention_mask }).logProbs);
+    assert.ok(maxAbsDiff(await fromIds.data(), await fromCache.data()) < 1e-5);
+    tf.dispose([fromCache, fromIds]);
+    break;
+  }
+  mean.dispose();
+  reloaded.dispose();
+  result.model.dispose();
+  await assert.rejects(finetune({ method: 'lora', model: CLS, pooling: 'mean', trainSize: 32, valSize: 16, testSize: 0, epochs: 1, progress: false }),
+    /pooling is a setting of feature extraction \(method frozen\).*leave pooling out/);
 });
 
 test('two runs with the same seed give the same losses, with dropout on', async () => {

@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { numLabels, type BertConfig } from './config.js';
 import { dropout, embeddingLookup, EVAL, type ForwardContext } from '../ops.js';
 import { BertOnlyMLMHead, BertPreTrainingHeads, ElectraDiscriminatorPredictions } from './mlm-head.js';
-import { BertModel, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
+import { asTensor, BertModel, type BertInputs, type BertOutput, type ForwardOptions } from './model.js';
 import { Linear, Module, type LinearModule } from './modules.js';
+import { classifierPooling, pool } from './pooling.js';
 import { Parameters, type ParameterSource } from './weights.js';
 
 /** The model classes fromPretrained builds: `base` is transformers' BertModel. */
@@ -206,7 +207,8 @@ export class BertForSequenceClassification extends BertTaskModel {
 /**
  * The classifier of the fine-tuning article (PyTorch `BERT_Arch`): the pooled [CLS] vector
  * (`cls_hs`) -> `fc1` Linear(hidden, 512) -> ReLU -> Dropout(0.1) -> `fc2` Linear(512, labels)
- * -> LogSoftmax, trained with the NLL loss.
+ * -> LogSoftmax, trained with the NLL loss. With `classifier_pooling: "mean"` in its config it
+ * reads the mean of the token vectors instead of [CLS] (pooling.ts).
  */
 export class BertArticleClassifier extends BertTaskModel {
   readonly architecture = ARCHITECTURES.article;
@@ -225,7 +227,7 @@ export class BertArticleClassifier extends BertTaskModel {
   forward(inputs: BertInputs, options: ForwardOptions = {}): BertOutput & { logProbs: tf.Tensor2D } {
     return tf.tidy(() => {
       const out = this.bert.forward(inputs, options);
-      return { ...out, logProbs: this.classify(out.poolerOutput as tf.Tensor2D, options) };
+      return { ...out, logProbs: this.classify(pool(out, inputs.attentionMask && asTensor(inputs.attentionMask, 'float32'), classifierPooling(this.config)), options) };
     });
   }
 

@@ -43,7 +43,8 @@ export type BertOutput = {
 /** transformers fills masked attention scores with the dtype's lowest value. */
 const FLOAT32_MIN = -3.4028234663852886e38;
 
-function asTensor(x: tf.Tensor2D | number[][], dtype: 'int32' | 'float32'): tf.Tensor2D {
+/** Token rows, plain or a tensor, as a tensor of `dtype`. */
+export function asTensor(x: tf.Tensor2D | number[][], dtype: 'int32' | 'float32'): tf.Tensor2D {
   if (x instanceof tf.Tensor) return x.dtype === dtype ? x : tf.cast(x, dtype);
   return tf.tensor2d(x, undefined, dtype);
 }

@@ -8,6 +8,7 @@ import { initBackend, type BackendName } from '../backend/index.js';
 import { resolveModelFiles } from '../hub/index.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { loadCheckpoint, WEIGHTS_FILE, type LoadingInfo, type TaskModel } from './checkpoint.js';
+import { setClassifierPooling, type Pooling } from './pooling.js';
 import { loadConfig } from './config.js';
 import type { BertTask } from './heads.js';
 
@@ -18,6 +19,8 @@ export interface FromPretrainedOptions<T extends BertTask> {
   backend?: BackendName;
   /** Class names for a new classifier (sets num_labels), e.g. `['negative', 'positive']`. */
   labels?: string[];
+  /** What a new article head (task 'article') reads: the pooled [CLS] vector or the mean of the tokens (default: the config's, see pooling.ts). */
+  pooling?: Pooling;
   /** Hub branch, tag or commit. Default main. */
   revision?: string;
   /** Seed for parameters the checkpoint lacks (a new head). */
@@ -44,6 +47,10 @@ export async function fromPretrained<T extends BertTask>(idOrPath: string, optio
   const dir = await resolveModelFiles(idOrPath, { files: ['config.json', WEIGHTS_FILE], optionalFiles: TOKENIZER_FILES, revision: options.revision });
   const config = loadConfig(dir);
   if (options.labels) config.id2label = Object.fromEntries(options.labels.map((label, i) => [String(i), label]));
+  if (options.pooling !== undefined) {
+    if (options.task !== 'article') throw new Error(`pooling is a setting of the article's head (task 'article'), not of task '${options.task}'; leave it out`);
+    setClassifierPooling(config, options.pooling);
+  }
   const { model, info } = loadCheckpoint(dir, options.task, { config, seed: options.seed, quiet: options.quiet });
   const hasTokenizer = ['tokenizer.json', 'vocab.txt'].some((f) => existsSync(join(dir, f)));
   const tokenizer = hasTokenizer ? await BertTokenizer.fromPretrained(dir) : undefined;

@@ -3,7 +3,7 @@ import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { GRID_DIR } from '../course/paths.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
 import { ROW_TRUNCATIONS } from '../data/loader.js';
-import { DEFAULT_GRID, gridSearch, METHODS, type GridAxes, type Method } from '../finetune/index.js';
+import { DEFAULT_GRID, gridSearch, METHODS, POOLINGS, type GridAxes, type Method } from '../finetune/index.js';
 import { choice, existing, integer, list, number, parseCommand } from './args.js';
 import { exitCode, stoppable } from './interrupt.js';
 
@@ -33,6 +33,7 @@ ${METHODS.map((m) => `  ${m.padEnd(8)} ${axes(m)}`).join('\n')}
   --max-length N       tokens per review
   --truncation HOW     head or head+tail (default: the profile's)
   --head-tokens N      with head+tail, the tokens kept from the start (default: a quarter)
+  --pooling HOW        frozen: cls or mean, what its head reads (default: the profile's)
   --seed N
   --backend NAME       ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
   -h, --help           show this help`;
@@ -44,7 +45,7 @@ export async function run(args: string[]): Promise<number> {
       methods: { type: 'string' }, lrs: { type: 'string' }, epochs: { type: 'string' }, output: { type: 'string' },
       model: { type: 'string' }, data: { type: 'string' }, 'train-size': { type: 'string' }, 'val-size': { type: 'string' },
       'batch-size': { type: 'string' }, 'max-length': { type: 'string' }, truncation: { type: 'string' }, 'head-tokens': { type: 'string' },
-      seed: { type: 'string' }, backend: { type: 'string' },
+      pooling: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
     },
   });
   const settings = loadSettings();
@@ -64,6 +65,7 @@ export async function run(args: string[]): Promise<number> {
       maxLength: integer('max-length', values['max-length']) ?? settings.maxLength,
       truncation: choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? settings.truncation,
       headTokens: integer('head-tokens', values['head-tokens'], 0) ?? settings.headTokens,
+      pooling: choice('pooling', values.pooling, POOLINGS) ?? settings.pooling,
       seed: integer('seed', values.seed, 0) ?? settings.seed,
       backend: backend.name,
     },

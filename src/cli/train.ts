@@ -4,7 +4,7 @@ import { LORA_DEFAULTS } from '../adapters/index.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
 import { ENGINES } from '../onnx/index.js';
 import { ROW_TRUNCATIONS } from '../data/loader.js';
-import { finetune, METHODS } from '../finetune/index.js';
+import { finetune, METHODS, POOLINGS } from '../finetune/index.js';
 import { choice, existing, integer, number, parseCommand, required, UsageError } from './args.js';
 import { exitCode, stoppable } from './interrupt.js';
 
@@ -39,6 +39,8 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
                        after the current step and saves)
   --overwrite          start afresh in an --output that holds an earlier run, replacing it
   --no-cache-features  frozen method: run the encoder in every step instead of once
+  --pooling HOW        frozen method: what its head reads, cls (the pooled [CLS] vector) or mean
+                       (the mean of the tokens; default: the profile's, FINETUNE_LAB_POOLING)
   --lora-r N           LoRA rank (default ${LORA_DEFAULTS.r})
   --lora-alpha X       LoRA scale numerator: the update is scaled by alpha / r (default ${LORA_DEFAULTS.lora_alpha})
   --adapter-size N     bottleneck adapter size (default hidden/16)
@@ -52,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
       'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
       truncation: { type: 'string' }, 'head-tokens': { type: 'string' }, 'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, engine: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
-      'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'adapter-size': { type: 'string' },
+      'no-cache-features': { type: 'boolean' }, pooling: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'adapter-size': { type: 'string' },
     },
   });
   required(values, ['method']);
@@ -86,6 +88,7 @@ export async function run(args: string[]): Promise<number> {
     resume: values.resume,
     overwrite: values.overwrite,
     cacheFeatures: !values['no-cache-features'],
+    pooling: choice('pooling', values.pooling, POOLINGS) ?? (method === 'frozen' ? settings.pooling : undefined),
     engine: choice('engine', values.engine, ENGINES) ?? settings.engine,
     lora: { r, lora_alpha: alpha },
     adapter: size ? { bottleneck_size: size } : undefined,

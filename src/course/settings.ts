@@ -6,6 +6,7 @@
  */
 import { BACKEND_NAMES, type BackendName, type InitBackendOptions } from '../backend/index.js';
 import { ROW_TRUNCATIONS, type RowTruncation } from '../data/loader.js';
+import { POOLINGS, type Pooling } from '../bert/pooling.js';
 import { FINETUNE_DEFAULTS } from '../finetune/defaults.js';
 import { ENGINES, type EngineChoice } from '../onnx/index.js';
 import { METHOD_SPECS, METHODS, type Method, type Recipe } from '../finetune/methods.js';
@@ -29,6 +30,8 @@ export interface Settings {
   truncation: RowTruncation;
   /** With head+tail: the tokens kept from the start (FINETUNE_LAB_HEAD_TOKENS); undefined: a quarter of the row. */
   headTokens: number | undefined;
+  /** What feature extraction's head reads (FINETUNE_LAB_POOLING): the pooled [CLS] vector or the mean of the tokens. */
+  pooling: Pooling;
   /** Peak learning rate for every method; undefined: each method's own default. */
   learningRate: number | undefined;
   /**
@@ -43,9 +46,10 @@ export interface Settings {
   engine: EngineChoice;
 }
 
-type Profile = Omit<Settings, 'profile' | 'backend' | 'truncation' | 'headTokens' | 'learningRate' | 'threads' | 'recipes' | 'engine'> & {
+type Profile = Omit<Settings, 'profile' | 'backend' | 'truncation' | 'headTokens' | 'pooling' | 'learningRate' | 'threads' | 'recipes' | 'engine'> & {
   truncation?: RowTruncation;
   headTokens?: number;
+  pooling?: Pooling;
   /** For every method; a profile sets this or `recipes`, not both. */
   learningRate?: number;
   /** Per method, e.g. the `best` of `finetune-lab grid`'s JSON. */
@@ -82,17 +86,12 @@ function backendFrom(env: NodeJS.ProcessEnv): BackendName | undefined {
   throw new Error(`${ENV_PREFIX}BACKEND=${JSON.stringify(raw)} is not a backend; use one of ${BACKEND_NAMES.join(', ')} or unset it to choose automatically`);
 }
 
-function engineFrom(env: NodeJS.ProcessEnv): EngineChoice {
-  const raw = env[ENV_PREFIX + 'ENGINE'] || 'auto';
-  if ((ENGINES as readonly string[]).includes(raw)) return raw as EngineChoice;
-  throw new Error(`${ENV_PREFIX}ENGINE=${JSON.stringify(raw)} is not an engine; use one of ${ENGINES.join(', ')} or unset it for auto`);
-}
-
-function truncationFrom(env: NodeJS.ProcessEnv, fallback: RowTruncation): RowTruncation {
-  const raw = env[ENV_PREFIX + 'TRUNCATION'];
+/** A setting that names one of `choices` (`what` says what they are, e.g. 'an engine'), `fallback` where unset. */
+function choiceFrom<T extends string>(env: NodeJS.ProcessEnv, name: string, what: string, choices: readonly T[], fallback: T): T {
+  const raw = env[ENV_PREFIX + name];
   if (!raw) return fallback;
-  if ((ROW_TRUNCATIONS as readonly string[]).includes(raw)) return raw as RowTruncation;
-  throw new Error(`${ENV_PREFIX}TRUNCATION=${JSON.stringify(raw)} is not a truncation; use one of ${ROW_TRUNCATIONS.join(', ')} or unset it`);
+  if ((choices as readonly string[]).includes(raw)) return raw as T;
+  throw new Error(`${ENV_PREFIX}${name}=${JSON.stringify(raw)} is not ${what}; use one of ${choices.join(', ')} or unset it (default ${fallback})`);
 }
 
 /** Reads `FINETUNE_LAB_PROFILE` (ci | default | article) and the single-setting overrides. */
@@ -119,13 +118,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     epochs: forcedEpochs ?? base.epochs,
     batchSize: numberFrom(env, 'BATCH_SIZE', base.batchSize),
     maxLength: numberFrom(env, 'MAX_LENGTH', base.maxLength),
-    truncation: truncationFrom(env, base.truncation ?? 'head'),
+    truncation: choiceFrom(env, 'TRUNCATION', 'a truncation', ROW_TRUNCATIONS, base.truncation ?? 'head'),
     headTokens: given('HEAD_TOKENS') ?? base.headTokens,
+    pooling: choiceFrom(env, 'POOLING', 'a pooling', POOLINGS, base.pooling ?? 'cls'),
     learningRate: forcedLr ?? base.learningRate,
     recipes: Object.fromEntries(METHODS.map((method) => [method, recipeOf(method)])) as Record<Method, Recipe>,
     seed: numberFrom(env, 'SEED', base.seed),
     threads: given('THREADS'),
-    engine: engineFrom(env),
+    engine: choiceFrom(env, 'ENGINE', 'an engine', ENGINES, 'auto'),
   };
 }
 

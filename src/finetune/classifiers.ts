@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BertArticleClassifier, BertForSequenceClassification } from '../bert/heads.js';
-import type { BertOutput } from '../bert/model.js';
+import { pool, type Pooling } from '../bert/pooling.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { AdapterModel } from '../adapters/index.js';
 import { OnnxModel } from '../onnx/index.js';
@@ -42,26 +42,6 @@ export function onnxTokenScorer(onnx: OnnxModel<ClassifierModel>): Scorer<Batch>
     evalScores: (batch) => onnx.output<tf.Rank.R2>(batch, 'logits'),
     loss: (scores, labels) => onnx.model.loss(scores, labels),
   };
-}
-
-/**
- * How the encoder's token vectors become one vector per review: `cls` is the pooled [CLS] vector
- * (BERT's pooler, tanh(Linear(h[CLS])), what the article's head and transformers' classifier
- * read); `mean` the mean of the last hidden states of the review's tokens (padding left out),
- * which needs no pretraining of [CLS] or the pooler to carry the whole review.
- */
-export type Pooling = 'cls' | 'mean';
-
-/** The pooled vectors `[batch, hidden]` of an encoder output; `attentionMask` marks the real tokens. */
-export function pool(out: BertOutput, attentionMask: tf.Tensor2D, pooling: Pooling): tf.Tensor2D {
-  if (pooling === 'cls') {
-    if (!out.poolerOutput) throw new Error("pooling 'cls' needs the pooler, and this model was built without one; use pooling 'mean' or a classifier task");
-    return out.poolerOutput.clone();
-  }
-  return tf.tidy(() => {
-    const mask = tf.expandDims(tf.cast(attentionMask, 'float32'), 2);
-    return tf.div(tf.sum(tf.mul(out.lastHiddenState, mask), 1), tf.sum(mask, 1)) as tf.Tensor2D;
-  });
 }
 
 /** A batch of cached pooled vectors. */

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { AdapterModel, BottleneckConfig, LoraConfig } from '../adapters/index.js';
 import { saveCheckpoint } from '../bert/checkpoint.js';
+import { classifierPooling, type Pooling } from '../bert/pooling.js';
 import { fromPretrained } from '../bert/pretrained.js';
 import { loadCsv } from '../data/csv.js';
 import type { TextDataset } from '../data/dataset.js';
@@ -53,6 +54,8 @@ export interface FinetuneOptions extends TruncationOptions {
   overwrite?: boolean;
   /** Feature extraction only: compute the frozen encoder's features once (default true). */
   cacheFeatures?: boolean;
+  /** Feature extraction only: what the head reads, the pooled [CLS] vector (default) or the mean of the tokens; saved in its config. */
+  pooling?: Pooling;
   /**
    * What runs the frozen encoder's features and the final evaluations, the work that does not
    * train: `onnx` (ONNX Runtime), `tfjs`, or `auto` (default: see src/onnx/engine.ts). Training is TensorFlow.js'.
@@ -133,9 +136,13 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     testSize: options.testSize ?? FINETUNE_DEFAULTS.testSize,
     seed,
   });
+  if (options.pooling !== undefined && method !== 'frozen') {
+    throw new Error(`pooling is a setting of feature extraction (method frozen), whose head reads one vector per review; method ${method} trains transformers' classifier on [CLS]; leave pooling out`);
+  }
   const { model, tokenizer } = await withTokenizer(await fromPretrained(modelId, {
     task: spec.task,
     labels: [...dataset.labelNames],
+    pooling: options.pooling,
     seed,
     backend: options.backend,
     quiet: true,
@@ -149,11 +156,11 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
 
   const adapter = applyMethod(model, method, { lora: options.lora, adapter: options.adapter, seed });
   const counts = countParameters(model, adapter);
-  // The default cut leaves the fingerprint as it was before head+tail existed, so runs saved then still resume.
+  // The default cut and pooling leave the fingerprint as it was before head+tail and mean pooling existed, so runs saved then still resume.
   const fitOptions = {
     epochs, lr, seed, microBatchSize: options.microBatchSize, outputDir: options.outputDir, resume: options.resume, overwrite: options.overwrite, saveBest: modelSaver(model, tokenizer, adapter),
     progress: options.progress, maxSteps: options.maxSteps, maxSeconds: options.maxSeconds, signal: options.signal,
-    fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length, ...(truncation === 'head+tail' && { truncation, headTokens }) },
+    fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length, ...(truncation === 'head+tail' && { truncation, headTokens }), ...(options.pooling === 'mean' && { pooling: 'mean' }) },
   };
 
   // The evaluations are of the best model, so none when the run stopped early.
@@ -167,8 +174,9 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   if (method === 'frozen' && (options.cacheFeatures ?? true)) {
     const start = performance.now();
     const encoder = onnx ? await OnnxModel.create(model, { task: 'feature-extraction' }) : model;
-    const [trainF, valF] = [await FeatureCache.build(encoder, train, batchSize), await FeatureCache.build(encoder, validation, batchSize)];
-    const testF = test && (await FeatureCache.build(encoder, test, batchSize));
+    const pooling = classifierPooling(model.config);
+    const [trainF, valF] = [await FeatureCache.build(encoder, train, batchSize, pooling), await FeatureCache.build(encoder, validation, batchSize, pooling)];
+    const testF = test && (await FeatureCache.build(encoder, test, batchSize, pooling));
     if (encoder instanceof OnnxModel) await encoder.release();
     const featureSeconds = (performance.now() - start) / 1000;
     try {

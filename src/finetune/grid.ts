@@ -31,7 +31,7 @@ export const DEFAULT_GRID: Record<Method, GridAxes> = {
   lora: { lrs: [1e-4, 3e-4, 1e-3], epochs: [1, 2, 3, 4] },
 };
 
-/** What every run of a search shares: all of `finetune`'s options but those the grid sets or that only concern one run. */
+/** What every run of a search shares: all of `finetune`'s options but those the grid sets or that only concern one run (`pooling` reaches method frozen alone). */
 export type GridBase = Omit<FinetuneOptions, 'method' | 'lr' | 'epochs' | 'testSize' | 'outputDir' | 'resume' | 'overwrite' | 'maxSteps' | 'maxSeconds' | 'signal'>;
 
 export interface GridOptions {
@@ -120,7 +120,7 @@ export async function gridSearch(options: GridOptions): Promise<GridReport> {
           if (signal?.aborted) return report(false);
           let point = saved?.point;
           if (!point) {
-            const { summary } = await finetune({ ...base, method, lr, epochs, testSize: 0, signal });
+            const { summary } = await finetune({ ...base, pooling: method === 'frozen' ? base.pooling : undefined, method, lr, epochs, testSize: 0, signal });
             if (!summary.completed) return report(false);
             point = { method, lr, epochs, val_accuracy: summary.val_accuracy, val_loss: summary.val_loss, train_seconds: summary.train_seconds, steps: summary.steps };
             writeFileAtomic(file, `${JSON.stringify({ base: shared, point }, null, 2)}\n`);

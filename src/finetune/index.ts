@@ -3,7 +3,8 @@
  * `finetune()` from start to end, and what the notebooks measure along the way.
  */
 export { finetune, modelSaver, type FinetuneOptions, type FinetuneResult, type FinetuneSummary } from './finetune.js';
-export { FeatureCache, featureClassifier, onnxTokenScorer, pool, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch, type Pooling } from './classifiers.js';
+export { FeatureCache, featureClassifier, onnxTokenScorer, tokenClassifier, tokenScores, type ClassifierModel, type FeatureBatch } from './classifiers.js';
+export { classifierPooling, pool, POOLINGS, type Pooling } from '../bert/pooling.js';
 export { FINETUNE_DEFAULTS } from './defaults.js';
 export { applyMethod, checkMethod, countParameters, METHOD_SPECS, METHODS, type Method, type MethodSpec, type Recipe } from './methods.js';
 export { predict, type Prediction, type PredictOptions } from './predict.js';

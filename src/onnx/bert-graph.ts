@@ -176,6 +176,17 @@ export class BertGraphWriter {
     return this.residual(m.output, intermediate, attended);
   }
 
+  /** The mean of `h` `[batch, seq, hidden]` over the real tokens of `mask` (pooling 'mean', src/bert/pooling.ts). */
+  meanPool(h: string, mask: string): string {
+    const scope = 'mean_pooling';
+    const unsqueezed = this.g.node('Unsqueeze', [mask, this.g.int64([2])], { name: `${scope}/Unsqueeze` });
+    const weights = this.g.node('Cast', [unsqueezed], { name: `${scope}/Cast`, attributes: { to: { int: DataType.FLOAT } } });
+    const axis = this.g.int64([1]);
+    const sum = this.g.node('ReduceSum', [this.g.node('Mul', [h, weights], { name: `${scope}/Mul` }), axis], { name: `${scope}/ReduceSum`, attributes: { keepdims: { int: 0 } } });
+    const count = this.g.node('ReduceSum', [weights, axis], { name: `${scope}/ReduceSum_count`, attributes: { keepdims: { int: 0 } } });
+    return this.g.node('Div', [sum, count], { name: `${scope}/Div` });
+  }
+
   /** tanh(dense(h[:, 0])). */
   private pooler(m: BertPooler, h: string): string {
     const first = this.g.node('Gather', [h, this.g.int64(0)], { name: `${m.name}/Gather`, attributes: { axis: { int: 1 } } });

@@ -13,6 +13,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { configJson } from '../bert/config.js';
+import { classifierPooling } from '../bert/pooling.js';
 import { ARCHITECTURES, BertArticleClassifier, BertForMaskedLM, BertForPreTraining, BertForSequenceClassification, type BertTaskModel } from '../bert/heads.js';
 import { writeDirectoryAtomic, writeFileAtomic } from '../files/atomic.js';
 import { PROJECT_ROOT } from '../package/root.js';
@@ -68,7 +69,7 @@ function writeGraph(model: BertTaskModel, task: OnnxTask, g: GraphBuilder, quant
   const [inputIds, attentionMask, tokenTypeIds] = ONNX_INPUTS.map((name) => g.input(name, DataType.INT64, axes));
   const writer = new BertGraphWriter(g, config, quantize);
   const encoded = writer.encoder(model.bert, { inputIds, attentionMask, tokenTypeIds });
-  const head = task === 'feature-extraction' ? undefined : headLogits(model, task, writer, g, encoded);
+  const head = task === 'feature-extraction' ? undefined : headLogits(model, task, writer, g, encoded, attentionMask);
   // Outputs last: naming a value an output renames it in the nodes written so far.
   if (head) g.output(head.logits, 'logits', head.dims);
   if (head && !encoderOutputs) return ['logits'];
@@ -78,7 +79,7 @@ function writeGraph(model: BertTaskModel, task: OnnxTask, g: GraphBuilder, quant
 }
 
 /** The head's logits for a fill-mask or sequence-classification graph, and their axes. */
-function headLogits(model: BertTaskModel, task: Exclude<OnnxTask, 'feature-extraction'>, writer: BertGraphWriter, g: GraphBuilder, encoded: EncoderValues): { logits: string; dims: Dim[] } {
+function headLogits(model: BertTaskModel, task: Exclude<OnnxTask, 'feature-extraction'>, writer: BertGraphWriter, g: GraphBuilder, encoded: EncoderValues, attentionMask: string): { logits: string; dims: Dim[] } {
   const { config } = model;
   if (task === 'fill-mask') {
     if (!hasMlmHead(model)) throw new Error(`a ${model.architecture} has no masked-language-model head, so it cannot export for fill-mask; load the checkpoint as task 'mlm', or export task 'feature-extraction'`);
@@ -87,9 +88,9 @@ function headLogits(model: BertTaskModel, task: Exclude<OnnxTask, 'feature-extra
   if (!isClassifier(model)) {
     throw new Error(`a ${model.architecture} is not a classifier, so it cannot export for sequence-classification; export a BertForSequenceClassification or BertArticleClassifier, or choose task 'feature-extraction'${hasMlmHead(model) ? " or 'fill-mask'" : ''}`);
   }
-  const pooled = encoded.poolerOutput as string;
   const dims: Dim[] = ['batch_size', Object.keys(config.id2label).length];
-  if (model instanceof BertForSequenceClassification) return { logits: writer.linear(model.classifier, pooled), dims };
+  if (model instanceof BertForSequenceClassification) return { logits: writer.linear(model.classifier, encoded.poolerOutput as string), dims };
+  const pooled = classifierPooling(config) === 'mean' ? writer.meanPool(encoded.lastHiddenState, attentionMask) : (encoded.poolerOutput as string);
   // The article's head ends in log-softmax: softmax over these "logits" gives its probabilities all the same.
   const hidden = g.node('Relu', [writer.linear(model.fc1, pooled)], { name: 'fc1/Relu' });
   return { logits: g.node('LogSoftmax', [writer.linear(model.fc2, hidden)], { name: 'LogSoftmax', attributes: { axis: { int: -1 } } }), dims };
