@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { mulberry32 } from '../src/data/random.js';
 import { pretrainingText } from '../src/data/split.js';
-import { cachedWordVectors, pretrain, randomizedSvd, tokenizeCorpus, wordVectors, type CsrMatrix, type TokenizedTexts, type WordVectors } from '../src/pretrain/index.js';
+import { cachedWordVectors, nearestWords, pretrain, randomizedSvd, tokenizeCorpus, wordVectors, type CsrMatrix, type TokenizedTexts, type WordVectors } from '../src/pretrain/index.js';
 import { BertTokenizer } from '../src/tokenizer/index.js';
 import { cli } from './helpers/cli.js';
 
@@ -172,4 +172,19 @@ test('pretrain initEmbeddings: co-occurrence vectors of the training texts in be
   assert.match(refused.stderr, /applies only to a run from random weights/);
   const unknown = await cli(['pretrain', '--init-embeddings', 'glove', '--steps', '1']);
   assert.match(unknown.stderr, /--init-embeddings: unknown init-embeddings "glove"; use one of cooccurrence/);
+});
+
+test('nearestWords: co-occurrence vectors of 3,000 IMDB reviews put words used alike together, opposites too; a word with no vector is an error that says why', async () => {
+  const tokenizer = await BertTokenizer.fromPretrained('bert-base-uncased');
+  const vectors = wordVectors(tokenizeCorpus(pretrainingText().slice(0, 3000), tokenizer, null), tokenizer.vocabSize, { dim: 64 });
+  const near = (word: string) => nearestWords(vectors, tokenizer, word, 10).map((n) => n.word);
+  const excellent = near('excellent');
+  const worst = near('worst');
+  assert.ok(excellent.some((w) => ['superb', 'great', 'wonderful', 'outstanding', 'fantastic', 'brilliant', 'terrific', 'fine', 'good'].includes(w)), excellent.join(' '));
+  // "the worst film ever", "the best film ever": the contexts, hence the vectors, of opposites are alike.
+  assert.ok(worst.some((w) => ['best', 'greatest'].includes(w)), worst.join(' '));
+  assert.ok(!excellent.includes('excellent') && excellent.every((w) => !w.startsWith('##') && !w.startsWith('[')), 'itself, word pieces and special tokens are left out');
+  const cosines = nearestWords(vectors, tokenizer, 'excellent', 10).map((n) => n.cosine);
+  assert.deepEqual(cosines, [...cosines].sort((a, b) => b - a), 'closest first');
+  assert.throws(() => nearestWords(vectors, tokenizer, 'qwertyuiop'), /"qwertyuiop" has no vector: it is not a single token of the vocabulary/);
 });

@@ -15,7 +15,7 @@ export { binaryCrossEntropy, GENERATOR_PREFIX, generatorSize, replacedTokenLoss,
 export { BUDGET_WARMUP_STEPS, MEASURED_STEPS, PRETRAIN_OBJECTIVES, savedRunSettings } from './options.js';
 export type { Budget, Cadence, PretrainObjective, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, RunSettings } from './options.js';
 export { pretrain } from './train.js';
-export { cachedWordVectors, cooccurrenceEmbeddings, EMBEDDING_INITS, initWordEmbeddings, wordVectors } from './word-vectors.js';
+export { cachedWordVectors, cooccurrenceEmbeddings, EMBEDDING_INITS, embeddingVectors, initWordEmbeddings, nearestWords, wordVectors } from './word-vectors.js';
 export type { EmbeddingInit, WordVectorOptions, WordVectors } from './word-vectors.js';
 export { randomizedSvd } from './randomized-svd.js';
 export type { CsrMatrix, RandomizedSvdOptions, TruncatedSvd } from './randomized-svd.js';

@@ -258,3 +258,34 @@ export function cooccurrenceEmbeddings(model: BertTaskModel, texts: readonly str
   return `word embeddings: co-occurrence vectors (PPMI, SVD) of ${vectors.tokens.length} of ${tokenizer.vocabSize} tokens from ${end} training tokens, ` +
     `in ${formatDuration((performance.now() - started) / 1000)}; the other tokens keep their random rows`;
 }
+
+/** A model's word embeddings as word vectors (every row, scaled to unit length), to compare with co-occurrence ones. */
+export function embeddingVectors(model: BertTaskModel): WordVectors {
+  const weight = model.bert.embeddings.word_embeddings.weight;
+  const [rows, dim] = weight.shape;
+  const vectors = Float32Array.from(weight.dataSync());
+  for (let r = 0; r < rows; r++) {
+    const row = vectors.subarray(r * dim, (r + 1) * dim);
+    const norm = Math.hypot(...row) || 1;
+    for (let j = 0; j < dim; j++) row[j] /= norm;
+  }
+  return { dim, tokens: Uint32Array.from({ length: rows }, (_, i) => i), vectors };
+}
+
+/** The `k` words whose vectors are closest to `word`'s by cosine (whole words only: no `##` pieces, no special tokens). */
+export function nearestWords(vectors: WordVectors, tokenizer: BertTokenizer, word: string, k = 5): { word: string; cosine: number }[] {
+  const [id] = tokenizer.convertTokensToIds([word]);
+  const row = vectors.tokens.indexOf(id);
+  if (id === tokenizer.unkTokenId || row < 0) throw new Error(`"${word}" has no vector: it is not a single token of the vocabulary, or never occurs in the texts the vectors came from`);
+  const { dim } = vectors;
+  const query = vectors.vectors.subarray(row * dim, (row + 1) * dim);
+  const words = tokenizer.convertIdsToTokens(Array.from(vectors.tokens));
+  const scored: { word: string; cosine: number }[] = [];
+  words.forEach((other, i) => {
+    if (i === row || other.startsWith('##') || /^\[.*\]$/.test(other)) return;
+    let dot = 0;
+    for (let j = 0; j < dim; j++) dot += query[j] * vectors.vectors[i * dim + j];
+    scored.push({ word: other, cosine: dot });
+  });
+  return scored.sort((a, b) => b.cosine - a.cosine).slice(0, k);
+}
