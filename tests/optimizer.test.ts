@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { AdamW, trainerParamGroups, type AdamWState } from '../src/train/optimizer.js';
+import { clipByGlobalNorm } from '../src/train/step.js';
+import { mulberry32 } from '../src/data/random.js';
 
 interface Step {
   lr: number;
@@ -92,6 +94,21 @@ for (const backend of ['cpu', 'webgpu'] as BackendName[]) describe(`AdamW matche
     await runSteps(resumed, params, 3, ref.steps.length);
     resumed.dispose();
     tf.dispose(params.map(([, v]) => v));
+  });
+
+  test("clipByGlobalNorm over 50 gradients (more than a webgpu shader may bind) scales them as torch's clip_grad_norm_", async () => {
+    const random = mulberry32(11);
+    const values = Array.from({ length: 50 }, (_, i) => Array.from({ length: 3 + (i % 5) }, () => random() - 0.5));
+    const norm = Math.sqrt(values.flat().reduce((sum, x) => sum + x * x, 0));
+    for (const maxNorm of [0.5, 100]) {
+      const clipped = clipByGlobalNorm(new Map(values.map((v, i) => [`p${i}`, tf.tensor1d(v)])), maxNorm);
+      const scale = Math.min(1, maxNorm / (norm + 1e-6));
+      for (const [i, v] of values.entries()) {
+        const got = await clipped.get(`p${i}`)!.data();
+        v.forEach((x, j) => assert.ok(Math.abs(got[j] - x * scale) <= 1e-6, `max norm ${maxNorm}, p${i}[${j}]: ${got[j]} vs ${x * scale}`));
+      }
+      tf.dispose([...clipped.values()]);
+    }
   });
 
   test('a step allocates nothing that outlives it', () => {

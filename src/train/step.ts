@@ -155,7 +155,9 @@ export function scheduleFactor(schedule: ScheduleName, done: number, total: numb
 export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
   const names = [...grads.keys()];
   const clipped = tf.tidy(() => {
-    const norm = tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+    // Not addN: webgpu's takes every input as a storage buffer of one shader, and a BERT has more
+    // gradients than a shader may bind (8 on llvmpipe); stack (concat) splits its inputs to fit.
+    const norm = tf.sqrt(tf.sum(tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g))))));
     const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
     return [...grads.values()].map((g) => tf.mul(g, scale));
   });
