@@ -19,7 +19,7 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
   --data imdb|FILE     the IMDB reviews (default) or a CSV with text and label columns
   --train-size N       training examples (default from the profile, FINETUNE_LAB_PROFILE)
   --val-size N         validation examples
-  --test-size N        test examples, from the held-out split
+  --test-size N        test examples, from the held-out split (0: none, validation figures only)
   --epochs N           (default: the profile's for the method)
   --batch-size N
   --micro-batch N      run each batch in parts of N reviews and add up their gradients
@@ -74,7 +74,7 @@ export async function run(args: string[]): Promise<number> {
     data: values.data === 'imdb' ? values.data : existing('data', values.data),
     trainSize: integer('train-size', values['train-size']) ?? settings.trainSize,
     valSize: integer('val-size', values['val-size']) ?? settings.valSize,
-    testSize: integer('test-size', values['test-size']) ?? settings.testSize,
+    testSize: integer('test-size', values['test-size'], 0) ?? settings.testSize,
     epochs: integer('epochs', values.epochs) ?? recipe.epochs,
     batchSize: integer('batch-size', values['batch-size']) ?? settings.batchSize,
     microBatchSize: integer('micro-batch', values['micro-batch']),
