@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { maxAbsDiff } from './helpers/close.js';
 import { initBackend } from '../src/backend/index.js';
-import { loadCheckpoint } from '../src/bert/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/bert/checkpoint.js';
 import { BERT_DEFAULTS, bertConfig, numLabels, type BertConfig } from '../src/bert/config.js';
 import { BertForSequenceClassification } from '../src/bert/heads.js';
 import { readSafetensors } from '../src/safetensors/index.js';
@@ -407,6 +407,57 @@ describe('the adapter contract, for each kind', () => {
       fresh.dispose();
     });
   }
+});
+
+describe("a base checkpoint without a pooler (a masked-LM's): the new pooler trains with the classifier", () => {
+  let base: string;
+  before(async () => {
+    base = tempDir();
+    const { model } = loadCheckpoint(CLS, 'mlm', { quiet: true });
+    await saveCheckpoint(model, base);
+    model.dispose();
+  });
+  const noPooler = (seed: number) => loadCheckpoint(base, 'classification', { quiet: true, seed }).model;
+  const POOLER = ['bert.pooler.dense.weight', 'bert.pooler.dense.bias'];
+
+  for (const kind of KINDS) {
+    test(`${kind.name}: modules_to_save gains the pooler, which trains, is saved, and is restored into another fresh base`, async () => {
+      const model = noPooler(1);
+      const adapter = kind.inject(model);
+      assert.ok(adapter.config.modules_to_save.includes('pooler'), JSON.stringify(adapter.config.modules_to_save));
+      const trainable = new Map(adapter.trainableParameters());
+      for (const name of POOLER) assert.ok(trainable.has(name), `${name} does not train`);
+      kind.train(adapter, model);
+      perturb(model.params.named(), (n) => n.startsWith('bert.pooler.'), 0.3, 90);
+      const trained = outputs(model);
+      const dir = tempDir();
+      await adapter.save(dir);
+      adapter.unload();
+      model.dispose();
+      const file = readSafetensors(join(dir, 'adapter_model.safetensors'));
+      assert.ok(file.names().some((n) => n.includes('bert.pooler.')), file.names().join(' '));
+      file.close();
+      const other = noPooler(2);
+      const loaded = loadAdapter(other, dir);
+      assert.deepEqual(outputs(other).logits, trained.logits);
+      loaded.unload();
+      other.dispose();
+    });
+  }
+
+  test('a pooler the checkpoint has stays frozen, and a modules_to_save given explicitly is kept as given', () => {
+    const withPooler = classifier();
+    const lora = injectLora(withPooler, LORA4, { seed: 1 });
+    assert.ok(!lora.config.modules_to_save.includes('pooler'));
+    lora.unload();
+    withPooler.dispose();
+    const model = noPooler(3);
+    const given = injectLora(model, { ...LORA4, modules_to_save: [] }, { seed: 1 });
+    assert.ok(!given.config.modules_to_save.includes('pooler'));
+    assert.ok(!new Map(given.trainableParameters()).has(POOLER[0]));
+    given.unload();
+    model.dispose();
+  });
 });
 
 describe('loading errors', () => {

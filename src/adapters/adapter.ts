@@ -33,11 +33,16 @@ export function defaultTaskType(model: BertTaskModel): string | null {
 
 /**
  * modules_to_save as PEFT resolves it: SEQ_CLS appends `classifier` and `score` to the given list.
- * When none is given, the task model's own head (e.g. the article classifier's fc1, fc2).
+ * When none is given, the task model's own head (e.g. the article classifier's fc1, fc2), and the
+ * pooler where the checkpoint had none: a masked-LM pretrained without next-sentence prediction
+ * leaves the classifier's input, tanh(Linear(h[CLS])), as random as the classifier itself, and a
+ * frozen random pooler would stand between the adapted encoder and the head.
  */
 export function resolveModulesToSave(model: BertTaskModel, given: string[] | null | undefined, taskType: string | null): string[] {
   const list = [...(given ?? (taskType === 'SEQ_CLS' ? [] : TASK_HEADS[model.architecture] ?? []))];
   if (taskType === 'SEQ_CLS') for (const name of SEQ_CLS_HEADS) if (!list.includes(name)) list.push(name);
+  const pooler = model.params.names().filter((name) => name.startsWith('bert.pooler.'));
+  if (given == null && pooler.length > 0 && pooler.every((name) => model.params.isNew(name))) list.push('pooler');
   return list;
 }
 

@@ -67,6 +67,8 @@ export class Parameters {
   private readonly entries = new Map<string, Parameter>();
   /** Names of the parameters that another model owns (`share`). */
   private readonly shared = new Set<string>();
+  /** Names of the parameters initialised freshly, the source having no values for them. */
+  private readonly initialised = new Set<string>();
   private count = 0;
 
   /**
@@ -85,6 +87,7 @@ export class Parameters {
     if (this.entries.has(name)) throw new Error(`parameter ${name} is defined twice`);
     const value = tf.tidy(() => {
       const given = this.source?.(name, spec);
+      if (!given) this.initialised.add(name);
       return given ? fromHfLayout(spec, given) : this.fresh(spec);
     });
     const variable = tf.variable(value, true);
@@ -125,6 +128,11 @@ export class Parameters {
 
   has(name: string): boolean {
     return this.entries.has(name);
+  }
+
+  /** Whether `name` was initialised freshly (the checkpoint lacked it) rather than loaded. */
+  isNew(name: string): boolean {
+    return this.initialised.has(name);
   }
 
   /** The parameter record (spec + variable) of `name`. */
@@ -171,5 +179,6 @@ export class Parameters {
     for (const [name, p] of this.entries) if (!this.shared.has(name)) p.variable.dispose();
     this.entries.clear();
     this.shared.clear();
+    this.initialised.clear();
   }
 }
