@@ -207,6 +207,8 @@ test('the settings: truncation and head tokens, and each method\'s learning rate
   assert.deepEqual(new Set(Object.values(forced.recipes).map((r) => JSON.stringify(r))), new Set([JSON.stringify({ lr: 3e-4, epochs: 3 })]), 'the variables override every method');
   assert.throws(() => loadSettings({ FINETUNE_LAB_TRUNCATION: 'tail' }), /FINETUNE_LAB_TRUNCATION="tail" is not a truncation; use one of head, head\+tail or unset it/);
   assert.equal(ci.pooling, 'cls');
+  assert.equal(ci.adapterSize, undefined, "the library's default size");
+  assert.equal(loadSettings({ FINETUNE_LAB_ADAPTER_SIZE: '32' }).adapterSize, 32);
   assert.equal(loadSettings({ FINETUNE_LAB_POOLING: 'mean' }).pooling, 'mean');
   assert.throws(() => loadSettings({ FINETUNE_LAB_POOLING: 'max' }), /FINETUNE_LAB_POOLING="max" is not a pooling; use one of cls, mean or unset it/);
 });

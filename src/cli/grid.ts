@@ -34,6 +34,7 @@ ${METHODS.map((m) => `  ${m.padEnd(8)} ${axes(m)}`).join('\n')}
   --truncation HOW     head or head+tail (default: the profile's)
   --head-tokens N      with head+tail, the tokens kept from the start (default: a quarter)
   --pooling HOW        frozen: cls or mean, what its head reads (default: the profile's)
+  --adapter-size N     adapter: the bottleneck size (default: the profile's, else hidden/16)
   --seed N
   --backend NAME       ${BACKEND_NAMES.join('|')} (default: FINETUNE_LAB_BACKEND, else the best available)
   -h, --help           show this help`;
@@ -45,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
       methods: { type: 'string' }, lrs: { type: 'string' }, epochs: { type: 'string' }, output: { type: 'string' },
       model: { type: 'string' }, data: { type: 'string' }, 'train-size': { type: 'string' }, 'val-size': { type: 'string' },
       'batch-size': { type: 'string' }, 'max-length': { type: 'string' }, truncation: { type: 'string' }, 'head-tokens': { type: 'string' },
-      pooling: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
+      pooling: { type: 'string' }, 'adapter-size': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
     },
   });
   const settings = loadSettings();
@@ -54,6 +55,7 @@ export async function run(args: string[]): Promise<number> {
   const epochs = list('epochs', values.epochs, (s) => integer('epochs', s), 'positive whole numbers');
   const grid = Object.fromEntries(methods.map((m): [Method, GridAxes] => [m, { lrs: lrs ?? DEFAULT_GRID[m].lrs, epochs: epochs ?? DEFAULT_GRID[m].epochs }]));
   const dir = values.output ?? GRID_DIR;
+  const adapterSize = integer('adapter-size', values['adapter-size']) ?? settings.adapterSize;
   const backend = await initBackend(backendOptions(settings, { backend: choice('backend', values.backend, BACKEND_NAMES), quiet: true }));
   const { value: report, interrupted } = await stoppable((signal) => gridSearch({
     base: {
@@ -66,6 +68,7 @@ export async function run(args: string[]): Promise<number> {
       truncation: choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? settings.truncation,
       headTokens: integer('head-tokens', values['head-tokens'], 0) ?? settings.headTokens,
       pooling: choice('pooling', values.pooling, POOLINGS) ?? settings.pooling,
+      ...(adapterSize === undefined ? {} : { adapter: { bottleneck_size: adapterSize } }),
       seed: integer('seed', values.seed, 0) ?? settings.seed,
       backend: backend.name,
     },

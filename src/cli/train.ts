@@ -43,7 +43,7 @@ train_seconds, train_samples_per_s, val_loss, val_accuracy, test_accuracy, test_
                        (the mean of the tokens; default: the profile's, FINETUNE_LAB_POOLING)
   --lora-r N           LoRA rank (default ${LORA_DEFAULTS.r})
   --lora-alpha X       LoRA scale numerator: the update is scaled by alpha / r (default ${LORA_DEFAULTS.lora_alpha})
-  --adapter-size N     bottleneck adapter size (default hidden/16)
+  --adapter-size N     bottleneck adapter size (default: the profile's, FINETUNE_LAB_ADAPTER_SIZE, else hidden/16)
   -h, --help           show this help`;
 
 export async function run(args: string[]): Promise<number> {
@@ -62,7 +62,7 @@ export async function run(args: string[]): Promise<number> {
   const settings = loadSettings();
   const r = integer('lora-r', values['lora-r']);
   const alpha = number('lora-alpha', values['lora-alpha'], { above: 0 });
-  const size = integer('adapter-size', values['adapter-size']);
+  const size = integer('adapter-size', values['adapter-size']) ?? settings.adapterSize;
   const maxMinutes = number('max-minutes', values['max-minutes'], { above: 0 });
   if (maxMinutes !== undefined && !values.output) throw new UsageError('--max-minutes needs --output, where the stopped run is saved');
   const method = choice('method', values.method, METHODS);

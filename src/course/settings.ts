@@ -32,6 +32,8 @@ export interface Settings {
   headTokens: number | undefined;
   /** What feature extraction's head reads (FINETUNE_LAB_POOLING): the pooled [CLS] vector or the mean of the tokens. */
   pooling: Pooling;
+  /** Bottleneck adapters' size (FINETUNE_LAB_ADAPTER_SIZE); undefined: the library's default, hidden / 16. */
+  adapterSize: number | undefined;
   /** Peak learning rate for every method; undefined: each method's own default. */
   learningRate: number | undefined;
   /**
@@ -46,10 +48,11 @@ export interface Settings {
   engine: EngineChoice;
 }
 
-type Profile = Omit<Settings, 'profile' | 'backend' | 'truncation' | 'headTokens' | 'pooling' | 'learningRate' | 'threads' | 'recipes' | 'engine'> & {
+type Profile = Omit<Settings, 'profile' | 'backend' | 'truncation' | 'headTokens' | 'pooling' | 'adapterSize' | 'learningRate' | 'threads' | 'recipes' | 'engine'> & {
   truncation?: RowTruncation;
   headTokens?: number;
   pooling?: Pooling;
+  adapterSize?: number;
   /** For every method; a profile sets this or `recipes`, not both. */
   learningRate?: number;
   /** Per method, e.g. the `best` of `finetune-lab grid`'s JSON. */
@@ -121,6 +124,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     truncation: choiceFrom(env, 'TRUNCATION', 'a truncation', ROW_TRUNCATIONS, base.truncation ?? 'head'),
     headTokens: given('HEAD_TOKENS') ?? base.headTokens,
     pooling: choiceFrom(env, 'POOLING', 'a pooling', POOLINGS, base.pooling ?? 'cls'),
+    adapterSize: given('ADAPTER_SIZE') ?? base.adapterSize,
     learningRate: forcedLr ?? base.learningRate,
     recipes: Object.fromEntries(METHODS.map((method) => [method, recipeOf(method)])) as Record<Method, Recipe>,
     seed: numberFrom(env, 'SEED', base.seed),
