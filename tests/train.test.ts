@@ -135,6 +135,16 @@ test("pooling 'mean' in finetune: the frozen head trains on the mean features, i
   mean.dispose();
   reloaded.dispose();
   result.model.dispose();
+  // The fingerprint records the pooling the head read, also when it came from the model's config rather than an option.
+  const fingerprint = (dir: string) => JSON.parse(readFileSync(join(dir, 'last', 'trainer_state.json'), 'utf8')).fingerprint;
+  assert.equal(fingerprint(out).pooling, 'mean');
+  const again = join(tmp, 'mean-from-config');
+  const fromConfig = await finetune({
+    method: 'frozen', model: join(out, 'best'), trainSize: 64, valSize: 32, testSize: 0, epochs: 1,
+    batchSize: 16, maxLength: 32, seed: 5, progress: false, outputDir: again,
+  });
+  assert.equal(fingerprint(again).pooling, 'mean');
+  fromConfig.model.dispose();
   await assert.rejects(finetune({ method: 'lora', model: CLS, pooling: 'mean', trainSize: 32, valSize: 16, testSize: 0, epochs: 1, progress: false }),
     /pooling is a setting of feature extraction \(method frozen\).*leave pooling out/);
 });

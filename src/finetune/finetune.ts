@@ -160,7 +160,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   const fitOptions = {
     epochs, lr, seed, microBatchSize: options.microBatchSize, outputDir: options.outputDir, resume: options.resume, overwrite: options.overwrite, saveBest: modelSaver(model, tokenizer, adapter),
     progress: options.progress, maxSteps: options.maxSteps, maxSeconds: options.maxSeconds, signal: options.signal,
-    fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length, ...(truncation === 'head+tail' && { truncation, headTokens }), ...(options.pooling === 'mean' && { pooling: 'mean' }) },
+    fingerprint: { method, model: modelId, batchSize, maxLength, trainSize: splits.train.text.length, ...(truncation === 'head+tail' && { truncation, headTokens }), ...(method === 'frozen' && classifierPooling(model.config) === 'mean' && { pooling: 'mean' }) },
   };
 
   // The evaluations are of the best model, so none when the run stopped early.
