@@ -64,9 +64,12 @@ test('feature extraction with the default settings reproduces the test accuracy 
   const card = results.frozen;
   assert.equal(card.profile, 'default');
   assert.equal(card.test_size, settings.testSize);
+  const { lr, epochs } = settings.recipes.frozen;
+  assert.equal(card.lr, lr, "the card was made with the profile's recipe");
   const { summary, model } = await finetune({
     method: 'frozen', model: EMBEDDED_MODEL, trainSize: settings.trainSize, valSize: settings.valSize, testSize: settings.testSize,
-    epochs: settings.epochs, batchSize: settings.batchSize, maxLength: settings.maxLength, seed: settings.seed, backend: 'wasm', progress: false,
+    lr, epochs, pooling: settings.pooling, truncation: settings.truncation, headTokens: settings.headTokens,
+    batchSize: settings.batchSize, maxLength: settings.maxLength, seed: settings.seed, backend: 'wasm', progress: false,
   });
   model.dispose();
   assert.equal(summary.test_accuracy, Math.round(card.test_accuracy * 1e4) / 1e4);
