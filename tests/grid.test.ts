@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { finetune, gridSearch, type GridBase, type GridPoint } from '../src/finetune/index.js';
 
@@ -32,7 +33,9 @@ test('a two-point search keeps every point, the better one as the best, and cont
   const dir = join(tmp, 'search');
   const seen: [GridPoint, boolean][] = [];
   const grid = { frozen: { lrs: [1e-4, 3e-3], epochs: [1] } };
+  const tensors = tf.memory().numTensors;
   const report = await gridSearch({ base, grid, dir, onPoint: (p, cached) => seen.push([p, cached]) });
+  assert.equal(tf.memory().numTensors, tensors, 'no run of the search leaves its model behind');
   assert.equal(report.complete, true);
   assert.deepEqual(report.points.map((p) => [p.method, p.lr, p.epochs]), [['frozen', 1e-4, 1], ['frozen', 3e-3, 1]]);
   assert.deepEqual(seen.map(([, cached]) => cached), [false, false]);

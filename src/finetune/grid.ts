@@ -121,7 +121,8 @@ export async function gridSearch(options: GridOptions): Promise<GridReport> {
           if (signal?.aborted) return report(false);
           let point = saved?.point;
           if (!point) {
-            const { summary } = await finetune({ ...base, pooling: method === 'frozen' ? base.pooling : undefined, method, lr, epochs, testSize: 0, signal });
+            const { summary, model } = await finetune({ ...base, pooling: method === 'frozen' ? base.pooling : undefined, method, lr, epochs, testSize: 0, signal });
+            model.dispose();
             if (!summary.completed) return report(false);
             point = { method, lr, epochs, val_accuracy: summary.val_accuracy, val_loss: summary.val_loss, train_seconds: summary.train_seconds, steps: summary.steps };
             writeFileAtomic(file, `${JSON.stringify({ base: shared, point }, null, 2)}\n`);
