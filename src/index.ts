@@ -1,5 +1,5 @@
-export { loadSettings, backendOptions, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, DEPLOY_DIR, runDir, bestRun, exportPretrained, loadRun, TRUNCATION_NOTE, loadMaskedLm, loadClassifier, courseLoaders, recordRun, SAMPLE_REVIEWS, fileRows, historyRows, predictionRows } from "./course/index.js";
-export type { Settings, ProfileName, MethodResult, MaskedLm, CourseClassifier, ClassifierTask, TrainingRun, BestRun, ExportPretrainedOptions, RunToLoad } from "./course/index.js";
+export { loadSettings, backendOptions, recordResult, readResults, RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, DEPLOY_DIR, runDir, bestRun, exportPretrained, loadRun, TRUNCATION_NOTE, loadMaskedLm, loadClassifier, courseFinetuneOptions, courseLoaders, recordRun, clozeSentiment, SAMPLE_REVIEWS, fileRows, historyRows, predictionRows } from "./course/index.js";
+export type { Settings, ProfileName, MethodResult, MaskedLm, CourseClassifier, ClassifierTask, TrainingRun, PromptingSummary, BestRun, ExportPretrainedOptions, RunToLoad } from "./course/index.js";
 export { BASELINE, COURSE_METHODS, chanceLevel, compareMethods, comparisonTable, isPrompting, ledgerFor, ledgerReport, methodName, noiseMargin, settingsWarnings } from "./course/index.js";
 export type { Comparison, ComparisonRow, Ledger, LedgerEntry } from "./course/index.js";
 export { faqAllWeights, faqBaseline, faqCost, faqPreamble, faqPrompting, accuracyFigure, costFigure, tradeoffFigure, trainableFigure } from "./course/index.js";
@@ -58,7 +58,7 @@ export { nextWordExamples, bagOfWordsTargets, maskSequence, maskingVocab, maskin
 export type { NextWordExample, MaskingOptions, MaskingVocab, MaskAction, MaskedSequence, MaskingRow, MlmBatch, PretrainCorpus, CorpusOptions, ModelSize, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, MlmEvaluation, RtdEvaluation, HeldOutOptions, RunSettings, PretrainObjective } from "./pretrain/index.js";
 export { wordVectors, cachedWordVectors, initWordEmbeddings, cooccurrenceEmbeddings, EMBEDDING_INITS, embeddingVectors, nearestWords } from "./pretrain/index.js";
 export type { EmbeddingInit, WordVectorOptions, WordVectors, TokenizedTexts } from "./pretrain/index.js";
-export { buildPrompt, verbalizerIds, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, MASK, REVIEW_SLOT, clozeScores, contentFreePrior, calibrate, classLogProbs, argmaxRows, evaluateTemplate, fillMask, chooseTemplate, CONTENT_FREE_INPUTS } from "./prompting/index.js";
+export { buildPrompt, verbalizerIds, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, MASK, REVIEW_SLOT, clozeScores, contentFreePrior, calibrate, classLogProbs, argmaxRows, evaluateTemplate, fillMask, chooseTemplate, compareTemplates, CONTENT_FREE_INPUTS } from "./prompting/index.js";
 export type { Prompt, PromptTemplate, Verbalizer, ClozeOptions, Filling, TemplateEvaluation, TemplateRun, TemplateChoice } from "./prompting/index.js";
 export { saveFigureImage } from "./plots/index.js";
 export type { ImageOptions } from "./plots/index.js";

@@ -20,6 +20,7 @@ import { loadImdb } from '../src/data/imdb.js';
 import { splitDataset } from '../src/data/split.js';
 import { readResults } from '../src/course/results.js';
 import { loadSettings } from '../src/course/settings.js';
+import { courseFinetuneOptions } from '../src/course/runs.js';
 
 const record = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'pretraining.json'), 'utf8'));
 const results = readResults(join(EMBEDDED_MODEL, 'finetuning-results.json'));
@@ -64,13 +65,9 @@ test('feature extraction with the default settings reproduces the test accuracy 
   const card = results.frozen;
   assert.equal(card.profile, 'default');
   assert.equal(card.test_size, settings.testSize);
-  const { lr, epochs } = settings.recipes.frozen;
-  assert.equal(card.lr, lr, "the card was made with the profile's recipe");
-  const { summary, model } = await finetune({
-    method: 'frozen', model: EMBEDDED_MODEL, trainSize: settings.trainSize, valSize: settings.valSize, testSize: settings.testSize,
-    lr, epochs, pooling: settings.pooling, truncation: settings.truncation, headTokens: settings.headTokens,
-    batchSize: settings.batchSize, maxLength: settings.maxLength, seed: settings.seed, backend: 'wasm', progress: false,
-  });
+  const course = courseFinetuneOptions(settings, 'frozen');
+  assert.equal(card.lr, course.lr, "the card was made with the profile's recipe");
+  const { summary, model } = await finetune({ ...course, model: EMBEDDED_MODEL, backend: 'wasm', progress: false });
   model.dispose();
   assert.equal(summary.test_accuracy, Math.round(card.test_accuracy * 1e4) / 1e4);
   assert.equal(summary.trainable_params, card.trainable_params);

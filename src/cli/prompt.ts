@@ -1,9 +1,8 @@
 /** `finetune-lab prompt`: zero-shot sentiment by cloze prompting a masked-language model, or filling in blanks. */
-import { loadImdb } from '../data/imdb.js';
-import { splitDataset } from '../data/split.js';
 import { inferenceModel, loadMaskedLm } from '../course/models.js';
+import { clozeSentiment } from '../course/prompting.js';
 import { ENGINES, OnnxModel } from '../onnx/index.js';
-import { chooseTemplate, evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER, type TemplateRun } from '../prompting/index.js';
+import { fillMask, SENTIMENT_TEMPLATES } from '../prompting/index.js';
 import { loadSettings } from '../course/settings.js';
 import { ROW_TRUNCATIONS } from '../data/loader.js';
 import { choice, integer, parseCommand } from './args.js';
@@ -28,8 +27,6 @@ With --fill, prints the most probable tokens for each [MASK] of the text instead
   --engine NAME      ${ENGINES.join('|')}: what runs the encoder (default: FINETUNE_LAB_ENGINE, else auto)
   -h, --help         show this help`;
 
-const round = (x: number) => Math.round(x * 1e4) / 1e4;
-
 export async function run(args: string[]): Promise<number> {
   const { values } = parseCommand({
     args,
@@ -43,38 +40,21 @@ export async function run(args: string[]): Promise<number> {
   const truncation = choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? settings.truncation;
   const headTokens = integer('head-tokens', values['head-tokens'], 0) ?? settings.headTokens;
   const [valSize, testSize, topK] = [integer('val-size', values['val-size']), integer('test-size', values['test-size']), integer('top-k', values['top-k'])];
-  const loaded = await loadMaskedLm(settings, values.model);
-  const { tokenizer, source } = loaded;
-  const model = await inferenceModel(settings, loaded.model, { engine: choice('engine', values.engine, ENGINES), task: 'feature-extraction' });
-  try {
-    if (values.fill !== undefined) {
-      const fillings = await fillMask(model, tokenizer, values.fill, { topK: topK ?? 5, maxLength });
-      console.log(JSON.stringify({ model: source, text: values.fill, fillings }));
-      return 0;
-    }
-    const { validation, test } = splitDataset(loadImdb(), {
-      trainSize: 0, valSize: valSize ?? settings.valSize, testSize: testSize ?? settings.testSize, seed: settings.seed,
+  const engine = choice('engine', values.engine, ENGINES);
+  if (values.fill === undefined) {
+    const given = { valSize: valSize ?? settings.valSize, testSize: testSize ?? settings.testSize, maxLength, truncation, headTokens };
+    const summary = await clozeSentiment({ ...settings, ...given }, {
+      model: values.model, engine,
+      onRun: ({ test }) => console.error(`${test.template.name.padEnd(9)} test accuracy ${(100 * test.accuracy).toFixed(1)}%, calibrated ${(100 * test.calibratedAccuracy).toFixed(1)}%`),
     });
-    const options = { maxLength, truncation, headTokens, batchSize: settings.batchSize };
-    const runs: TemplateRun[] = [];
-    for (const template of SENTIMENT_TEMPLATES) {
-      const result = { validation: await evaluateTemplate(model, tokenizer, validation, template, SENTIMENT_VERBALIZER, options), test: await evaluateTemplate(model, tokenizer, test, template, SENTIMENT_VERBALIZER, options) };
-      console.error(`${template.name.padEnd(9)} test accuracy ${(100 * result.test.accuracy).toFixed(1)}%, calibrated ${(100 * result.test.calibratedAccuracy).toFixed(1)}%`);
-      runs.push(result);
-    }
-    const chosen = chooseTemplate(runs);
-    const positive = test.label.filter((l) => l === 1).length / test.label.length;
-    console.log(JSON.stringify({
-      model: source,
-      val_size: validation.text.length,
-      test_size: test.text.length,
-      max_length: maxLength,
-      truncation,
-      chance: round(Math.max(positive, 1 - positive)),
-      templates: runs.map((r) => ({ name: r.test.template.name, test_accuracy: round(r.test.accuracy), test_calibrated_accuracy: round(r.test.calibratedAccuracy) })),
-      chosen: { name: chosen.template.name, calibrated: chosen.calibrated, val_accuracy: round(chosen.validationAccuracy) },
-      test_accuracy: round(chosen.testAccuracy),
-    }));
+    console.log(JSON.stringify(summary));
+    return 0;
+  }
+  const loaded = await loadMaskedLm(settings, values.model);
+  const model = await inferenceModel(settings, loaded.model, { engine, task: 'feature-extraction' });
+  try {
+    const fillings = await fillMask(model, loaded.tokenizer, values.fill, { topK: topK ?? 5, maxLength });
+    console.log(JSON.stringify({ model: loaded.source, text: values.fill, fillings }));
     return 0;
   } finally {
     if (model instanceof OnnxModel) await model.release();

@@ -2,6 +2,7 @@
 import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { LORA_DEFAULTS } from '../adapters/index.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
+import { courseFinetuneOptions } from '../course/runs.js';
 import { ENGINES } from '../onnx/index.js';
 import { ROW_TRUNCATIONS } from '../data/loader.js';
 import { finetune, METHODS, POOLINGS } from '../finetune/index.js';
@@ -62,36 +63,36 @@ export async function run(args: string[]): Promise<number> {
   const settings = loadSettings();
   const r = integer('lora-r', values['lora-r']);
   const alpha = number('lora-alpha', values['lora-alpha'], { above: 0 });
-  const size = integer('adapter-size', values['adapter-size']) ?? settings.adapterSize;
   const maxMinutes = number('max-minutes', values['max-minutes'], { above: 0 });
   if (maxMinutes !== undefined && !values.output) throw new UsageError('--max-minutes needs --output, where the stopped run is saved');
   const method = choice('method', values.method, METHODS);
-  const recipe = settings.recipes[method];
+  const course = courseFinetuneOptions(settings, method);
+  const size = integer('adapter-size', values['adapter-size']);
   const backend = await initBackend(backendOptions(settings, { backend: choice('backend', values.backend, BACKEND_NAMES), quiet: true }));
   const { value: result, interrupted } = await stoppable((signal) => finetune({
-    method,
-    model: values.model ?? settings.model,
+    ...course,
+    model: values.model ?? course.model,
     data: values.data === 'imdb' ? values.data : existing('data', values.data),
-    trainSize: integer('train-size', values['train-size']) ?? settings.trainSize,
-    valSize: integer('val-size', values['val-size']) ?? settings.valSize,
-    testSize: integer('test-size', values['test-size'], 0) ?? settings.testSize,
-    epochs: integer('epochs', values.epochs) ?? recipe.epochs,
-    batchSize: integer('batch-size', values['batch-size']) ?? settings.batchSize,
+    trainSize: integer('train-size', values['train-size']) ?? course.trainSize,
+    valSize: integer('val-size', values['val-size']) ?? course.valSize,
+    testSize: integer('test-size', values['test-size'], 0) ?? course.testSize,
+    epochs: integer('epochs', values.epochs) ?? course.epochs,
+    batchSize: integer('batch-size', values['batch-size']) ?? course.batchSize,
     microBatchSize: integer('micro-batch', values['micro-batch']),
-    lr: number('lr', values.lr, { above: 0 }) ?? recipe.lr,
-    maxLength: integer('max-length', values['max-length']) ?? settings.maxLength,
-    truncation: choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? settings.truncation,
-    headTokens: integer('head-tokens', values['head-tokens'], 0) ?? settings.headTokens,
-    seed: integer('seed', values.seed, 0) ?? settings.seed,
+    lr: number('lr', values.lr, { above: 0 }) ?? course.lr,
+    maxLength: integer('max-length', values['max-length']) ?? course.maxLength,
+    truncation: choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? course.truncation,
+    headTokens: integer('head-tokens', values['head-tokens'], 0) ?? course.headTokens,
+    seed: integer('seed', values.seed, 0) ?? course.seed,
     backend: backend.name,
     outputDir: values.output,
     resume: values.resume,
     overwrite: values.overwrite,
     cacheFeatures: !values['no-cache-features'],
-    pooling: choice('pooling', values.pooling, POOLINGS) ?? (method === 'frozen' ? settings.pooling : undefined),
-    engine: choice('engine', values.engine, ENGINES) ?? settings.engine,
+    pooling: choice('pooling', values.pooling, POOLINGS) ?? course.pooling,
+    engine: choice('engine', values.engine, ENGINES) ?? course.engine,
     lora: { r, lora_alpha: alpha },
-    adapter: size ? { bottleneck_size: size } : undefined,
+    adapter: size ? { bottleneck_size: size } : course.adapter,
     maxSeconds: maxMinutes === undefined ? undefined : 60 * maxMinutes,
     signal,
   }));

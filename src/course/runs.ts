@@ -8,6 +8,8 @@ import type { Splits } from '../data/split.js';
 import type { BertTokenizer } from '../tokenizer/index.js';
 import type { Evaluation } from '../train/classifier.js';
 import type { FitResult } from '../train/trainer.js';
+import type { FinetuneOptions } from '../finetune/finetune.js';
+import type { Method } from '../finetune/methods.js';
 import { readResults, recordResult, type MethodResult } from './results.js';
 import { RESULTS_FILE } from './paths.js';
 import type { Settings } from './settings.js';
@@ -16,6 +18,17 @@ import type { Settings } from './settings.js';
 export function courseLoaders(splits: Splits, tokenizer: BertTokenizer, settings: Settings): { train: DataLoader; validation: DataLoader; test: DataLoader } {
   const { batchSize, maxLength, truncation, headTokens, seed } = settings;
   return splitLoaders(splits, { tokenizer, batchSize, maxLength, truncation, headTokens, padding: 'longest', seed });
+}
+
+/** `finetune`'s options for `method` under the settings: its sizes, the method's recipe, the cut, the pooling (frozen) and the adapter size. */
+export function courseFinetuneOptions(settings: Settings, method: Method): FinetuneOptions {
+  const { model, trainSize, valSize, testSize, batchSize, maxLength, truncation, headTokens, seed, engine, adapterSize } = settings;
+  const { lr, epochs } = settings.recipes[method];
+  return {
+    method, model, trainSize, valSize, testSize, epochs, lr, batchSize, maxLength, truncation, headTokens, seed, engine,
+    pooling: method === 'frozen' ? settings.pooling : undefined,
+    adapter: adapterSize === undefined ? undefined : { bottleneck_size: adapterSize },
+  };
 }
 
 /** What a training run measured, and under which settings. */

@@ -202,3 +202,20 @@ export function chooseTemplate(runs: readonly TemplateRun[]): TemplateChoice {
   })));
   return options.reduce((best, option) => (option.validationAccuracy > best.validationAccuracy ? option : best));
 }
+
+/** Every template scored on `validation` (to choose with) and `test` (to report), and the one to ship (`chooseTemplate`). */
+export async function compareTemplates(
+  model: MaskedLanguageModel, tokenizer: BertTokenizer, splits: { validation: TextDataset; test: TextDataset },
+  templates: readonly PromptTemplate[], verbalizer: Verbalizer, options: ClozeOptions & { onRun?: (run: TemplateRun) => void } = {},
+): Promise<{ runs: TemplateRun[]; chosen: TemplateChoice }> {
+  const runs: TemplateRun[] = [];
+  for (const template of templates) {
+    const run = {
+      validation: await evaluateTemplate(model, tokenizer, splits.validation, template, verbalizer, options),
+      test: await evaluateTemplate(model, tokenizer, splits.test, template, verbalizer, options),
+    };
+    options.onRun?.(run);
+    runs.push(run);
+  }
+  return { runs, chosen: chooseTemplate(runs) };
+}
