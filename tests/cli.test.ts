@@ -17,6 +17,8 @@ const TMP = mkdtempSync(path.join(tmpdir(), 'finetune-lab-cli-'));
 const TINY_CLS = 'tests/fixtures/hf-reference/tiny-bert-cls';
 const TINY_MLM = 'tests/fixtures/hf-reference/tiny-bert';
 const tmp = (name: string) => path.join(TMP, name);
+/** The ci profile, smaller still: for commands that fine-tune. */
+const SMALL = { FINETUNE_LAB_PROFILE: 'ci', FINETUNE_LAB_TRAIN_SIZE: '16', FINETUNE_LAB_VAL_SIZE: '8', FINETUNE_LAB_TEST_SIZE: '8', FINETUNE_LAB_MAX_LENGTH: '16' };
 
 /** `finetune-lab ARGS` with `env` added; a call that hangs (a Jupyter server that started after all) is killed. */
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
@@ -102,6 +104,12 @@ const CALLS: Record<string, { good: Call; failing: Call; malformed: Call }> = {
     good: { args: ['pretrain', '--size', 'L1-H32-A2', '--steps', '2', '--seq', '32', '--batch', '2', '--eval-every', '0', '--backend', 'wasm', '--output', tmp('pretrain')], shows: /"completed":true/ },
     failing: { args: ['pretrain', '--resume', tmp('empty')], shows: /holds no pretraining run to resume/ },
     malformed: { args: ['pretrain', '--steps', '2', '--warmup', '1'], shows: /--warmup takes a number at least 0 and below 1, not "1"/ },
+  },
+  curve: {
+    good: { args: ['curve', '--run', tmp('pretrain'), '--methods', 'frozen', '--output', tmp('curve.json'), '--backend', 'wasm'], env: SMALL, shows: /"complete":true,"points":1/,
+      check: () => assert.equal(JSON.parse(readFileSync(tmp('curve.json'), 'utf8')).points[0].model, 'model') },
+    failing: { args: ['curve', '--run', tmp('empty')], shows: /empty has no model with a pretraining\.json/ },
+    malformed: { args: ['curve', '--run', tmp('pretrain'), '--methods', 'frozen,guessing'], shows: /--methods takes a comma-separated list of frozen\|full\|adapter\|lora\|prompting/ },
   },
   tutorial: {
     good: {

@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, Command> = {
   grid: { summary: "Choose each method's learning rate and epochs on the validation split by a grid search (resumable); JSON", load: () => import('./grid.js') },
   bench: { summary: 'Time BERT forward and training steps on random ids (JSON), the same work as the PyTorch reference', load: () => import('./bench.js') },
   pretrain: { summary: 'Pretrain a BERT from scratch by masked-language modelling on the IMDB reviews (resumable) and print a JSON summary', load: () => import('./pretrain.js') },
+  curve: { summary: "Fine-tune and prompt every model a pretraining run kept, with the profile's settings: the model card's curve (resumable); JSON", load: () => import('./curve.js') },
   tutorial: { summary: 'Execute every notebook in order under one settings profile and export the HTML report (works offline)', load: () => import('./tutorial.js') },
   prompt: { summary: 'Zero-shot sentiment by cloze prompting a masked-language model (templates, calibration), or fill in [MASK] blanks (JSON)', load: () => import('./prompt.js') },
   export: { summary: 'Export a fine-tuned BERT (LoRA merged, adapters as layers) to ONNX in the layout transformers.js loads', load: () => import('./export.js') },

@@ -10,6 +10,8 @@ export type { MethodResult } from './results.js';
 export { RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, DEPLOY_DIR, runDir } from './paths.js';
 export { courseFinetuneOptions, courseLoaders, recordRun } from './runs.js';
 export { clozeSentiment } from './prompting.js';
+export { CURVE_METHODS, pretrainingCurve, runModels } from './curve.js';
+export type { Curve, CurveMethod, CurveOptions, CurvePoint } from './curve.js';
 export type { PromptingSummary } from './prompting.js';
 export type { TrainingRun } from './runs.js';
 export { SAMPLE_REVIEWS } from './reviews.js';

@@ -1,0 +1,120 @@
+/**
+ * The pretraining curve of a model card: for every model a `finetune-lab pretrain` run kept (its
+ * snapshots, `--snapshot-minutes` or `--snapshot-every`, and its latest model), the test accuracy
+ * that each fine-tuning method and cloze prompting reach with the course's settings, against the
+ * hours of pretraining behind it. The curve is saved after every figure, so a stopped measurement
+ * continues where it was, and a run that pretrained further adds its new models.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { writeFileAtomic } from '../files/atomic.js';
+import { finetune } from '../finetune/finetune.js';
+import { METHODS, type Method } from '../finetune/methods.js';
+import { clozeSentiment } from './prompting.js';
+import { courseFinetuneOptions } from './runs.js';
+import type { Settings } from './settings.js';
+
+/** What the curve measures: the fine-tuning methods and cloze prompting. */
+export type CurveMethod = Method | 'prompting';
+export const CURVE_METHODS: readonly CurveMethod[] = [...METHODS, 'prompting'];
+
+/** One model of the run and its figures. */
+export interface CurvePoint {
+  /** The model's directory, relative to the run's (e.g. `snapshots/step-2076-1.00h`, `model`). */
+  model: string;
+  steps: number;
+  /** Hours of pretraining (training time, as the run counts it). */
+  hours: number;
+  /** Held-out masked-token accuracy, as the run measured it for this model. */
+  mlm_accuracy: number;
+  /** Test accuracy of each method measured so far. */
+  test_accuracy: Partial<Record<CurveMethod, number>>;
+}
+
+export interface Curve {
+  /** The settings every figure was measured with. */
+  settings: Record<string, unknown>;
+  points: CurvePoint[];
+  /** Every method asked for measured on every model. */
+  complete: boolean;
+}
+
+/** The settings a figure depends on (as JSON keeps them); a curve file measured with others is not continued. */
+function curveSettings(s: Settings): Record<string, unknown> {
+  const { profile, trainSize, valSize, testSize, batchSize, maxLength, truncation, headTokens, pooling, adapterSize, recipes, seed } = s;
+  return JSON.parse(JSON.stringify({ profile, trainSize, valSize, testSize, batchSize, maxLength, truncation, headTokens, pooling, adapterSize, recipes, seed }));
+}
+
+/** The models `runDir` kept, oldest first: its snapshots and its latest model (unless a snapshot is it). */
+export function runModels(runDir: string): Omit<CurvePoint, 'test_accuracy'>[] {
+  const snapshots = join(runDir, 'snapshots');
+  const dirs = [
+    ...(existsSync(snapshots) ? readdirSync(snapshots).map((name) => join(snapshots, name)) : []),
+    join(runDir, 'model'),
+  ].filter((dir) => existsSync(join(dir, 'pretraining.json')));
+  if (dirs.length === 0) {
+    throw new Error(`${runDir} has no model with a pretraining.json (in snapshots/ or model/); give the --output directory of a finetune-lab pretrain run`);
+  }
+  const models = dirs.map((dir) => {
+    const { summary } = JSON.parse(readFileSync(join(dir, 'pretraining.json'), 'utf8')) as { summary: { steps: number; train_seconds: number; mlm_accuracy: number } };
+    return { model: relative(runDir, dir), steps: summary.steps, hours: summary.train_seconds / 3600, mlm_accuracy: summary.mlm_accuracy };
+  }).sort((a, b) => a.steps - b.steps);
+  return models.filter((m, i) => i === 0 || m.steps !== models[i - 1].steps);
+}
+
+export interface CurveOptions {
+  /** The pretraining run's output directory. */
+  run: string;
+  settings: Settings;
+  /** Default: all of CURVE_METHODS. */
+  methods?: readonly CurveMethod[];
+  /** Where the curve is kept (JSON); continued if it exists. */
+  file: string;
+  /** Stops after the figure in progress (which is then not kept). */
+  signal?: AbortSignal;
+  /** Called with each figure as it is known; `saved` when the file had it already. */
+  onFigure?: (point: CurvePoint, method: CurveMethod, saved: boolean) => void;
+}
+
+/** Measures (or continues measuring) the curve of `options.run` into `options.file`. */
+export async function pretrainingCurve(options: CurveOptions): Promise<Curve> {
+  const { run, settings, file, signal, onFigure } = options;
+  const methods = options.methods ?? CURVE_METHODS;
+  const bad = methods.filter((m) => !CURVE_METHODS.includes(m));
+  if (bad.length > 0) throw new Error(`the curve measures ${CURVE_METHODS.join(', ')}; not ${bad.join(', ')}`);
+  const wanted = curveSettings(settings);
+  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Curve) : undefined;
+  if (saved && JSON.stringify(saved.settings) !== JSON.stringify(wanted)) {
+    throw new Error(`${file} was measured with other settings (${JSON.stringify(saved.settings)}, now ${JSON.stringify(wanted)}); give another file, or the same settings to continue it`);
+  }
+  // A saved point counts for the same model at the same step; the run's latest model moves on as it trains.
+  const points: CurvePoint[] = runModels(run).map((m) => {
+    const before = saved?.points.find((p) => p.model === m.model && p.steps === m.steps);
+    return { ...m, test_accuracy: { ...before?.test_accuracy } };
+  });
+  const write = (complete: boolean): Curve => {
+    const curve = { settings: wanted, points, complete };
+    writeFileAtomic(file, `${JSON.stringify(curve, null, 1)}\n`);
+    return curve;
+  };
+  for (const point of points) {
+    for (const method of methods) {
+      const had = point.test_accuracy[method];
+      if (had === undefined) {
+        if (signal?.aborted) return write(false);
+        const model = resolve(run, point.model);
+        if (method === 'prompting') {
+          point.test_accuracy.prompting = (await clozeSentiment(settings, { model })).test_accuracy;
+        } else {
+          const result = await finetune({ ...courseFinetuneOptions(settings, method), model, progress: false, signal });
+          result.model.dispose();
+          if (!result.summary.completed) return write(false);
+          point.test_accuracy[method] = result.summary.test_accuracy;
+        }
+        write(false);
+      }
+      onFigure?.(point, method, had !== undefined);
+    }
+  }
+  return write(true);
+}

@@ -1,0 +1,91 @@
+/**
+ * The pretraining curve (`finetune-lab curve`) on a tiny pretraining run with a snapshot every
+ * two steps: one point per model the run kept, oldest first, each figure the same as a direct
+ * course run of that model gives, saved as it is measured and not measured again, and a curve
+ * file of other settings refused.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/index.js';
+import { pretrain } from '../src/pretrain/index.js';
+import { pretrainingText } from '../src/data/split.js';
+import { finetune } from '../src/finetune/index.js';
+import { pretrainingCurve, runModels, type CurveMethod, type CurvePoint } from '../src/course/curve.js';
+import { courseFinetuneOptions } from '../src/course/runs.js';
+import { clozeSentiment } from '../src/course/prompting.js';
+import { loadSettings } from '../src/course/settings.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'curve-test-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const run = join(tmp, 'run');
+const env = { FINETUNE_LAB_PROFILE: 'ci', FINETUNE_LAB_TRAIN_SIZE: '32', FINETUNE_LAB_VAL_SIZE: '16', FINETUNE_LAB_TEST_SIZE: '16', FINETUNE_LAB_MAX_LENGTH: '32' };
+const settings = loadSettings(env);
+
+const PRETRAIN = {
+  size: 'L1-H32-A2', steps: 6, seqLength: 32, batchSize: 4, lr: 2e-3, evalEvery: 2, saveEvery: 1, snapshotEvery: 2, logEvery: 2,
+  heldOutTexts: 20, evalSequences: 16, cacheDir: join(tmp, 'cache'), outputDir: run, backend: 'wasm' as const, log: null,
+};
+
+before(async () => {
+  await initBackend({ backend: 'wasm', quiet: true });
+  const { model } = await pretrain({ ...PRETRAIN, texts: pretrainingText().slice(0, 120), maxSteps: 5 });
+  model.dispose();
+});
+
+test('the models of a run: its snapshots oldest first, and its latest model where no snapshot is it', () => {
+  assert.deepEqual(runModels(run).map((m) => [m.model, m.steps]), [['snapshots/step-2', 2], ['snapshots/step-4', 4], ['model', 5]]);
+  for (const m of runModels(run)) assert.ok(m.hours > 0 && m.mlm_accuracy >= 0 && m.mlm_accuracy <= 1, JSON.stringify(m));
+  assert.throws(() => runModels(tmp), /has no model with a pretraining\.json.*--output directory of a finetune-lab pretrain run/);
+});
+
+test('each figure is what a course run of that model gives; saved figures are not measured again', async () => {
+  const file = join(tmp, 'curve.json');
+  const seen: [string, CurveMethod, boolean][] = [];
+  const onFigure = (p: CurvePoint, m: CurveMethod, saved: boolean) => seen.push([p.model, m, saved]);
+  const tensors = tf.memory().numTensors;
+  const curve = await pretrainingCurve({ run, settings, methods: ['frozen', 'prompting'], file, onFigure });
+  assert.equal(tf.memory().numTensors, tensors, 'no run leaves its model behind');
+  assert.equal(curve.complete, true);
+  assert.deepEqual(seen, ['snapshots/step-2', 'snapshots/step-4', 'model'].flatMap((m) => [[m, 'frozen', false], [m, 'prompting', false]]));
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), curve);
+
+  const latest = join(run, 'model');
+  const direct = await finetune({ ...courseFinetuneOptions(settings, 'frozen'), model: latest, progress: false });
+  direct.model.dispose();
+  assert.equal(curve.points[2].test_accuracy.frozen, direct.summary.test_accuracy);
+  assert.equal(curve.points[2].test_accuracy.prompting, (await clozeSentiment(settings, { model: latest })).test_accuracy);
+
+  // Again with one more method: only its figures are measured.
+  seen.length = 0;
+  const grown = await pretrainingCurve({ run, settings, methods: ['frozen', 'prompting', 'lora'], file, onFigure });
+  assert.deepEqual(seen.map(([, m, saved]) => [m, saved]), [1, 2, 3].flatMap(() => [['frozen', true], ['prompting', true], ['lora', false]]));
+  assert.deepEqual(grown.points.map((p) => p.test_accuracy.frozen), curve.points.map((p) => p.test_accuracy.frozen));
+
+  await assert.rejects(pretrainingCurve({ run, settings: loadSettings({ ...env, FINETUNE_LAB_SEED: '7' }), methods: ['frozen'], file }),
+    /curve\.json was measured with other settings.*give another file, or the same settings to continue it/);
+});
+
+test('a stopped curve keeps the figures it finished', async () => {
+  const file = join(tmp, 'stopped.json');
+  const controller = new AbortController();
+  const curve = await pretrainingCurve({ run, settings, methods: ['frozen'], file, signal: controller.signal, onFigure: () => controller.abort() });
+  assert.equal(curve.complete, false);
+  assert.deepEqual(curve.points.map((p) => p.test_accuracy.frozen === undefined), [false, true, true]);
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), curve);
+});
+
+test('after more pretraining, the curve measures the run\'s new models and keeps what it measured', async () => {
+  const file = join(tmp, 'curve.json');
+  const { model } = await pretrain({ ...PRETRAIN, texts: pretrainingText().slice(0, 120), resume: true });
+  model.dispose();
+  const seen: [string, boolean][] = [];
+  const curve = await pretrainingCurve({ run, settings, methods: ['frozen'], file, onFigure: (p, _m, saved) => seen.push([p.model, saved]) });
+  // The run's last step is a snapshot too, so its model is not measured twice; the model of step 5 is gone.
+  assert.deepEqual(seen, [['snapshots/step-2', true], ['snapshots/step-4', true], ['snapshots/step-6', false]]);
+  assert.deepEqual(curve.points.map((p) => p.steps), [2, 4, 6]);
+  assert.ok(curve.points[2].hours > curve.points[1].hours);
+});
