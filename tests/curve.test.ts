@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -67,6 +67,9 @@ test('each figure is what a course run of that model gives; saved figures are no
 
   await assert.rejects(pretrainingCurve({ run, settings: loadSettings({ ...env, FINETUNE_LAB_SEED: '7' }), methods: ['frozen'], file }),
     /curve\.json was measured with other settings.*give another file, or the same settings to continue it/);
+  const broken = join(tmp, 'broken.json');
+  writeFileSync(broken, '{"settings": ');
+  await assert.rejects(pretrainingCurve({ run, settings, methods: ['frozen'], file: broken }), /broken\.json is not valid JSON.*delete it to measure the curve afresh/);
 });
 
 test('a stopped curve keeps the figures it finished', async () => {

@@ -76,6 +76,14 @@ export interface CurveOptions {
   onFigure?: (point: CurvePoint, method: CurveMethod, saved: boolean) => void;
 }
 
+function readCurve(file: string): Curve {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Curve;
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON (${(err as Error).message}); give another file, or delete it to measure the curve afresh`);
+  }
+}
+
 /** Measures (or continues measuring) the curve of `options.run` into `options.file`. */
 export async function pretrainingCurve(options: CurveOptions): Promise<Curve> {
   const { run, settings, file, signal, onFigure } = options;
@@ -83,7 +91,7 @@ export async function pretrainingCurve(options: CurveOptions): Promise<Curve> {
   const bad = methods.filter((m) => !CURVE_METHODS.includes(m));
   if (bad.length > 0) throw new Error(`the curve measures ${CURVE_METHODS.join(', ')}; not ${bad.join(', ')}`);
   const wanted = curveSettings(settings);
-  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Curve) : undefined;
+  const saved = existsSync(file) ? readCurve(file) : undefined;
   if (saved && JSON.stringify(saved.settings) !== JSON.stringify(wanted)) {
     throw new Error(`${file} was measured with other settings (${JSON.stringify(saved.settings)}, now ${JSON.stringify(wanted)}); give another file, or the same settings to continue it`);
   }
