@@ -1,11 +1,12 @@
 /** `finetune-lab grid`: each method's learning rate and epochs chosen on the validation split. */
 import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { GRID_DIR } from '../course/paths.js';
+import { courseRunOptions } from '../course/runs.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
-import { ROW_TRUNCATIONS } from '../data/loader.js';
-import { DEFAULT_GRID, gridSearch, METHODS, POOLINGS, type GridAxes, type Method } from '../finetune/index.js';
-import { choice, existing, integer, list, number, parseCommand } from './args.js';
+import { DEFAULT_GRID, gridSearch, METHODS, type GridAxes, type Method } from '../finetune/index.js';
+import { choice, integer, list, number, parseCommand } from './args.js';
 import { exitCode, stoppable } from './interrupt.js';
+import { RUN_FLAGS, withRunFlags } from './run-flags.js';
 
 const axes = (m: Method) => `${DEFAULT_GRID[m].lrs.join(',')} x ${DEFAULT_GRID[m].epochs.join(',')} epochs`;
 
@@ -42,12 +43,7 @@ ${METHODS.map((m) => `  ${m.padEnd(8)} ${axes(m)}`).join('\n')}
 export async function run(args: string[]): Promise<number> {
   const { values } = parseCommand({
     args,
-    options: {
-      methods: { type: 'string' }, lrs: { type: 'string' }, epochs: { type: 'string' }, output: { type: 'string' },
-      model: { type: 'string' }, data: { type: 'string' }, 'train-size': { type: 'string' }, 'val-size': { type: 'string' },
-      'batch-size': { type: 'string' }, 'max-length': { type: 'string' }, truncation: { type: 'string' }, 'head-tokens': { type: 'string' },
-      pooling: { type: 'string' }, 'adapter-size': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
-    },
+    options: { ...RUN_FLAGS, methods: { type: 'string' }, lrs: { type: 'string' }, epochs: { type: 'string' }, output: { type: 'string' }, backend: { type: 'string' } },
   });
   const settings = loadSettings();
   const methods = list('methods', values.methods, (m) => ((METHODS as readonly string[]).includes(m) ? (m as Method) : undefined), METHODS.join('|')) ?? METHODS;
@@ -55,23 +51,10 @@ export async function run(args: string[]): Promise<number> {
   const epochs = list('epochs', values.epochs, (s) => integer('epochs', s), 'positive whole numbers');
   const grid = Object.fromEntries(methods.map((m): [Method, GridAxes] => [m, { lrs: lrs ?? DEFAULT_GRID[m].lrs, epochs: epochs ?? DEFAULT_GRID[m].epochs }]));
   const dir = values.output ?? GRID_DIR;
-  const adapterSize = integer('adapter-size', values['adapter-size']) ?? settings.adapterSize;
+  const base = withRunFlags(courseRunOptions(settings), values);
   const backend = await initBackend(backendOptions(settings, { backend: choice('backend', values.backend, BACKEND_NAMES), quiet: true }));
   const { value: report, interrupted } = await stoppable((signal) => gridSearch({
-    base: {
-      model: values.model ?? settings.model,
-      data: values.data === undefined || values.data === 'imdb' ? 'imdb' : existing('data', values.data),
-      trainSize: integer('train-size', values['train-size']) ?? settings.trainSize,
-      valSize: integer('val-size', values['val-size']) ?? settings.valSize,
-      batchSize: integer('batch-size', values['batch-size']) ?? settings.batchSize,
-      maxLength: integer('max-length', values['max-length']) ?? settings.maxLength,
-      truncation: choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? settings.truncation,
-      headTokens: integer('head-tokens', values['head-tokens'], 0) ?? settings.headTokens,
-      pooling: choice('pooling', values.pooling, POOLINGS) ?? settings.pooling,
-      ...(adapterSize === undefined ? {} : { adapter: { bottleneck_size: adapterSize } }),
-      seed: integer('seed', values.seed, 0) ?? settings.seed,
-      backend: backend.name,
-    },
+    base: { ...base, backend: backend.name },
     grid,
     dir,
     signal,

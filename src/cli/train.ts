@@ -4,10 +4,10 @@ import { LORA_DEFAULTS } from '../adapters/index.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
 import { courseFinetuneOptions } from '../course/runs.js';
 import { ENGINES } from '../onnx/index.js';
-import { ROW_TRUNCATIONS } from '../data/loader.js';
-import { finetune, METHODS, POOLINGS } from '../finetune/index.js';
-import { choice, existing, integer, number, parseCommand, required, UsageError } from './args.js';
+import { finetune, METHODS } from '../finetune/index.js';
+import { choice, integer, number, parseCommand, required, UsageError } from './args.js';
 import { exitCode, stoppable } from './interrupt.js';
+import { RUN_FLAGS, withRunFlags } from './run-flags.js';
 
 export const usage = `Usage: finetune-lab train --method ${METHODS.join('|')} [options]
 
@@ -51,11 +51,9 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parseCommand({
     args,
     options: {
-      model: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' },
-      'train-size': { type: 'string' }, 'val-size': { type: 'string' }, 'test-size': { type: 'string' },
-      epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'max-length': { type: 'string' },
-      truncation: { type: 'string' }, 'head-tokens': { type: 'string' }, 'micro-batch': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, engine: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' }, resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
-      'no-cache-features': { type: 'boolean' }, pooling: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'adapter-size': { type: 'string' },
+      ...RUN_FLAGS, method: { type: 'string' }, 'test-size': { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' },
+      'micro-batch': { type: 'string' }, backend: { type: 'string' }, engine: { type: 'string' }, output: { type: 'string' }, 'max-minutes': { type: 'string' },
+      resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, 'no-cache-features': { type: 'boolean' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' },
     },
   });
   required(values, ['method']);
@@ -66,33 +64,21 @@ export async function run(args: string[]): Promise<number> {
   const maxMinutes = number('max-minutes', values['max-minutes'], { above: 0 });
   if (maxMinutes !== undefined && !values.output) throw new UsageError('--max-minutes needs --output, where the stopped run is saved');
   const method = choice('method', values.method, METHODS);
-  const course = courseFinetuneOptions(settings, method);
-  const size = integer('adapter-size', values['adapter-size']);
+  const course = withRunFlags(courseFinetuneOptions(settings, method), values);
   const backend = await initBackend(backendOptions(settings, { backend: choice('backend', values.backend, BACKEND_NAMES), quiet: true }));
   const { value: result, interrupted } = await stoppable((signal) => finetune({
     ...course,
-    model: values.model ?? course.model,
-    data: values.data === 'imdb' ? values.data : existing('data', values.data),
-    trainSize: integer('train-size', values['train-size']) ?? course.trainSize,
-    valSize: integer('val-size', values['val-size']) ?? course.valSize,
     testSize: integer('test-size', values['test-size'], 0) ?? course.testSize,
     epochs: integer('epochs', values.epochs) ?? course.epochs,
-    batchSize: integer('batch-size', values['batch-size']) ?? course.batchSize,
     microBatchSize: integer('micro-batch', values['micro-batch']),
     lr: number('lr', values.lr, { above: 0 }) ?? course.lr,
-    maxLength: integer('max-length', values['max-length']) ?? course.maxLength,
-    truncation: choice('truncation', values.truncation, ROW_TRUNCATIONS) ?? course.truncation,
-    headTokens: integer('head-tokens', values['head-tokens'], 0) ?? course.headTokens,
-    seed: integer('seed', values.seed, 0) ?? course.seed,
     backend: backend.name,
     outputDir: values.output,
     resume: values.resume,
     overwrite: values.overwrite,
     cacheFeatures: !values['no-cache-features'],
-    pooling: choice('pooling', values.pooling, POOLINGS) ?? course.pooling,
     engine: choice('engine', values.engine, ENGINES) ?? course.engine,
     lora: { r, lora_alpha: alpha },
-    adapter: size ? { bottleneck_size: size } : course.adapter,
     maxSeconds: maxMinutes === undefined ? undefined : 60 * maxMinutes,
     signal,
   }));

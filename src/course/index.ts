@@ -8,7 +8,7 @@ export type { Settings, ProfileName } from './settings.js';
 export { recordResult, readResults } from './results.js';
 export type { MethodResult } from './results.js';
 export { RESULTS_FILE, LIVE_RUN_DIR, FIGURES_DIR, GRID_DIR, DEPLOY_DIR, runDir } from './paths.js';
-export { courseFinetuneOptions, courseLoaders, recordRun } from './runs.js';
+export { courseFinetuneOptions, courseLoaders, courseRunOptions, recordRun } from './runs.js';
 export { clozeSentiment } from './prompting.js';
 export { CURVE_METHODS, pretrainingCurve, runModels } from './curve.js';
 export type { Curve, CurveMethod, CurveOptions, CurvePoint } from './curve.js';

@@ -9,6 +9,7 @@ import type { BertTokenizer } from '../tokenizer/index.js';
 import type { Evaluation } from '../train/classifier.js';
 import type { FitResult } from '../train/trainer.js';
 import type { FinetuneOptions } from '../finetune/finetune.js';
+import type { GridBase } from '../finetune/grid.js';
 import type { Method } from '../finetune/methods.js';
 import { readResults, recordResult, type MethodResult } from './results.js';
 import { RESULTS_FILE } from './paths.js';
@@ -20,15 +21,20 @@ export function courseLoaders(splits: Splits, tokenizer: BertTokenizer, settings
   return splitLoaders(splits, { tokenizer, batchSize, maxLength, truncation, headTokens, padding: 'longest', seed });
 }
 
-/** `finetune`'s options for `method` under the settings: its sizes, the method's recipe, the cut, the pooling (frozen) and the adapter size. */
-export function courseFinetuneOptions(settings: Settings, method: Method): FinetuneOptions {
-  const { model, trainSize, valSize, testSize, batchSize, maxLength, truncation, headTokens, seed, engine, adapterSize } = settings;
-  const { lr, epochs } = settings.recipes[method];
+/** What every run under the settings shares, whichever its method (`gridSearch`'s base): its sizes, the cut, the pooling (frozen) and the adapter size. */
+export function courseRunOptions(settings: Settings): GridBase {
+  const { model, trainSize, valSize, batchSize, maxLength, truncation, headTokens, pooling, seed, engine, adapterSize } = settings;
   return {
-    method, model, trainSize, valSize, testSize, epochs, lr, batchSize, maxLength, truncation, headTokens, seed, engine,
-    pooling: method === 'frozen' ? settings.pooling : undefined,
+    model, trainSize, valSize, batchSize, maxLength, truncation, headTokens, pooling, seed, engine,
     adapter: adapterSize === undefined ? undefined : { bottleneck_size: adapterSize },
   };
+}
+
+/** `finetune`'s options for `method` under the settings: the shared ones, the test size and the method's recipe. */
+export function courseFinetuneOptions(settings: Settings, method: Method): FinetuneOptions {
+  const { pooling, ...shared } = courseRunOptions(settings);
+  const { lr, epochs } = settings.recipes[method];
+  return { ...shared, method, lr, epochs, testSize: settings.testSize, pooling: method === 'frozen' ? pooling : undefined };
 }
 
 /** What a training run measured, and under which settings. */
