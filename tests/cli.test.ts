@@ -106,7 +106,7 @@ const CALLS: Record<string, { good: Call; failing: Call; malformed: Call }> = {
     malformed: { args: ['pretrain', '--steps', '2', '--warmup', '1'], shows: /--warmup takes a number at least 0 and below 1, not "1"/ },
   },
   curve: {
-    good: { args: ['curve', '--run', tmp('pretrain'), '--methods', 'frozen', '--output', tmp('curve.json'), '--backend', 'wasm'], env: SMALL, shows: /"complete":true,"points":1/,
+    good: { args: ['curve', '--run', tmp('pretrain'), '--methods', 'frozen', '--output', tmp('curve.json'), '--backend', 'wasm'], env: SMALL, shows: /"complete":true,"points":1,"doublings":\{"hours":\[[\d.]+,[\d.]+,[\d.]+\],"methods":\{"frozen":\{"accuracy":\[([\d.]+),\1,\1\],"gains":\[0,0\]\}\}\}/,
       check: () => assert.equal(JSON.parse(readFileSync(tmp('curve.json'), 'utf8')).points[0].model, 'model') },
     failing: { args: ['curve', '--run', tmp('empty')], shows: /empty has no model with a pretraining\.json/ },
     malformed: { args: ['curve', '--run', tmp('pretrain'), '--methods', 'frozen,guessing'], shows: /--methods takes a comma-separated list of frozen\|full\|adapter\|lora\|prompting/ },

@@ -14,7 +14,7 @@ import { initBackend } from '../src/backend/index.js';
 import { pretrain } from '../src/pretrain/index.js';
 import { pretrainingText } from '../src/data/split.js';
 import { finetune } from '../src/finetune/index.js';
-import { pretrainingCurve, runModels, type CurveMethod, type CurvePoint } from '../src/course/curve.js';
+import { accuracyAt, lastDoublings, pretrainingCurve, runModels, type Curve, type CurveMethod, type CurvePoint } from '../src/course/curve.js';
 import { courseFinetuneOptions } from '../src/course/runs.js';
 import { clozeSentiment } from '../src/course/prompting.js';
 import { loadSettings } from '../src/course/settings.js';
@@ -91,4 +91,27 @@ test('after more pretraining, the curve measures the run\'s new models and keeps
   assert.deepEqual(seen, [['snapshots/step-2', true], ['snapshots/step-4', true], ['snapshots/step-6', false]]);
   assert.deepEqual(curve.points.map((p) => p.steps), [2, 4, 6]);
   assert.ok(curve.points[2].hours > curve.points[1].hours);
+});
+
+test('the last two doublings: accuracy read between the models around each time, and what each doubling gained', () => {
+  const point = (hours: number, test_accuracy: CurvePoint['test_accuracy']): CurvePoint => ({ model: `h${hours}`, steps: hours * 100, hours, mlm_accuracy: 0.3, test_accuracy });
+  const curve: Curve = {
+    settings: {},
+    complete: false,
+    points: [point(1, { full: 0.7, lora: 0.6 }), point(2, { full: 0.8 }), point(4, { full: 0.84, lora: 0.7 }), point(8, { full: 0.86, lora: 0.74 })],
+  };
+  const close = (x: number | undefined, y: number, why?: string) => assert.ok(x !== undefined && Math.abs(x - y) < 1e-12, why ?? `${x} is not ${y}`);
+  close(accuracyAt(curve, 'full', 3), 0.82);
+  assert.equal(accuracyAt(curve, 'full', 0.5), 0.7, 'before the first model: its figure');
+  assert.equal(accuracyAt(curve, 'full', 9), 0.86, 'after the last model: its figure');
+  close(accuracyAt(curve, 'lora', 2), 0.6 + 0.1 / 3, 'a model that lacks the method is passed over');
+  assert.equal(accuracyAt(curve, 'prompting', 2), undefined);
+
+  const { hours, methods } = lastDoublings(curve);
+  assert.deepEqual(hours, [2, 4, 8]);
+  assert.deepEqual(Object.keys(methods), ['full', 'lora'], 'only the methods measured');
+  assert.deepEqual(methods.full?.accuracy, [0.8, 0.84, 0.86]);
+  close(methods.full?.gains[0], 0.04);
+  close(methods.full?.gains[1], 0.02);
+  assert.throws(() => lastDoublings({ settings: {}, complete: true, points: [] }), /no models yet; measure it with finetune-lab curve/);
 });

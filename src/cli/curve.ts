@@ -1,7 +1,7 @@
 /** `finetune-lab curve`: a pretraining run's models, each fine-tuned and prompted with the course's settings. */
 import { join } from 'node:path';
 import { BACKEND_NAMES, initBackend } from '../backend/index.js';
-import { CURVE_METHODS, pretrainingCurve, type CurveMethod } from '../course/curve.js';
+import { CURVE_METHODS, lastDoublings, pretrainingCurve, type CurveMethod } from '../course/curve.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
 import { choice, existing, list, parseCommand, required } from './args.js';
 import { exitCode, stoppable } from './interrupt.js';
@@ -13,7 +13,8 @@ The curve of a model card: for each model a finetune-lab pretrain run kept (its 
 (${CURVE_METHODS.join(', ')}) with the settings' profile (FINETUNE_LAB_PROFILE, default: default: its
 sizes, recipes, truncation, pooling, adapter size), against the hours of pretraining. Every figure
 is saved as it is measured: run the same command again to continue, or after more pretraining to
-add the new models. Prints one JSON line: file, complete, points.
+add the new models. Prints one JSON line: file, complete, points, and what the last two doublings
+of pretraining time gave each method (doublings: the hours, the accuracy at each, the gains).
 
   --run DIR          the --output directory of a finetune-lab pretrain run
   --output FILE      where the curve goes (default: DIR/curve.json)
@@ -39,6 +40,6 @@ export async function run(args: string[]): Promise<number> {
     onFigure: (p, method, saved) => console.error(`${p.model} (${p.hours.toFixed(2)} h): ${method} ${percent(p.test_accuracy[method])}${saved ? ' (saved earlier)' : ''}`),
   }));
   if (!curve.complete) console.error(`stopped; the figures so far are in ${file}: run the same command again to continue`);
-  console.log(JSON.stringify({ file, complete: curve.complete, points: curve.points.length }));
+  console.log(JSON.stringify({ file, complete: curve.complete, points: curve.points.length, doublings: lastDoublings(curve) }, (_, x) => (typeof x === 'number' ? +x.toFixed(4) : x)));
   return exitCode(interrupted);
 }

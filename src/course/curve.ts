@@ -126,3 +126,41 @@ export async function pretrainingCurve(options: CurveOptions): Promise<Curve> {
   }
   return write(true);
 }
+
+/**
+ * A method's test accuracy after `hours` of pretraining: read on a straight line between the two
+ * models measured around that time, the nearest model's outside them; undefined where none is measured.
+ */
+export function accuracyAt(curve: Curve, method: CurveMethod, hours: number): number | undefined {
+  const points = curve.points.filter((p) => p.test_accuracy[method] !== undefined);
+  const at = (p: CurvePoint) => p.test_accuracy[method] as number;
+  const after = points.findIndex((p) => p.hours >= hours);
+  if (after === -1) return points.length === 0 ? undefined : at(points[points.length - 1]);
+  if (after === 0) return at(points[0]);
+  const [a, b] = [points[after - 1], points[after]];
+  return at(a) + ((hours - a.hours) / (b.hours - a.hours)) * (at(b) - at(a));
+}
+
+/** What the last two doublings of pretraining time gave a method: its accuracy at each time and the gain of each doubling. */
+export interface Doubling {
+  accuracy: [number, number, number];
+  gains: [number, number];
+}
+
+/**
+ * The last two doublings of the curve's pretraining time (a quarter, half and all of its last
+ * model's hours) and what each gave every method measured: whether more pretraining still pays.
+ */
+export function lastDoublings(curve: Curve): { hours: [number, number, number]; methods: Partial<Record<CurveMethod, Doubling>> } {
+  const last = curve.points[curve.points.length - 1];
+  if (!last) throw new Error('the curve has no models yet; measure it with finetune-lab curve first');
+  const hours: [number, number, number] = [last.hours / 4, last.hours / 2, last.hours];
+  const methods: Partial<Record<CurveMethod, Doubling>> = {};
+  for (const method of CURVE_METHODS) {
+    const [early, middle, late] = hours.map((h) => accuracyAt(curve, method, h));
+    if (early !== undefined && middle !== undefined && late !== undefined) {
+      methods[method] = { accuracy: [early, middle, late], gains: [middle - early, late - middle] };
+    }
+  }
+  return { hours, methods };
+}
