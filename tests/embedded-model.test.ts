@@ -80,7 +80,8 @@ test('cloze prompting with the template the card names reproduces its test accur
   assert.ok(template, `template ${card.template}`);
   const { model, tokenizer } = await fromPretrained(EMBEDDED_MODEL, { task: 'mlm', quiet: true });
   const { test: testSplit } = splitDataset(loadImdb(), settings);
-  const evaluation = await evaluateTemplate(model, tokenizer!, testSplit, template, SENTIMENT_VERBALIZER, { maxLength: settings.maxLength, batchSize: settings.batchSize });
+  const { maxLength, truncation, headTokens, batchSize } = settings;
+  const evaluation = await evaluateTemplate(model, tokenizer!, testSplit, template, SENTIMENT_VERBALIZER, { maxLength, truncation, headTokens, batchSize });
   model.dispose();
   assert.equal(card.test_size, testSplit.text.length);
   assert.equal(card.calibrated ? evaluation.calibratedAccuracy : evaluation.accuracy, card.test_accuracy);
