@@ -2,8 +2,8 @@
  * The embedded model (models/finetune-lab-bert), which every notebook and command uses when no
  * other model is named: it loads offline as a masked-language model with no missing weights, and
  * its model card's figures are reproduced from the committed files: the held-out MLM figures
- * (recorded in pretraining.json by `finetune-lab pretrain`), and the test accuracies of feature
- * extraction and cloze prompting with the default settings (recorded in
+ * (recorded in pretraining.json by `finetune-lab pretrain`), and the test accuracies of every
+ * fine-tuning method and of cloze prompting with the default settings (recorded in
  * finetuning-results.json by `npm run tutorial`, which ran the notebooks with them).
  */
 import { before, test } from 'node:test';
@@ -15,7 +15,7 @@ import { fromPretrained } from '../src/bert/pretrained.js';
 import { EMBEDDED_MODEL } from '../src/package/root.js';
 import { heldOutMlm } from '../src/pretrain/index.js';
 import { evaluateTemplate, fillMask, SENTIMENT_TEMPLATES, SENTIMENT_VERBALIZER } from '../src/prompting/index.js';
-import { finetune } from '../src/finetune/index.js';
+import { finetune, METHODS } from '../src/finetune/index.js';
 import { loadImdb } from '../src/data/imdb.js';
 import { splitDataset } from '../src/data/split.js';
 import { readResults } from '../src/course/results.js';
@@ -61,17 +61,20 @@ test('as a classifier it has the pooler its pretraining trained: only the new cl
   assert.deepEqual(info.missingKeys, ['classifier.weight', 'classifier.bias']);
 });
 
-test('feature extraction with the default settings reproduces the test accuracy on the card', async () => {
-  const card = results.frozen;
-  assert.equal(card.profile, 'default');
-  assert.equal(card.test_size, settings.testSize);
-  const course = courseFinetuneOptions(settings, 'frozen');
-  assert.equal(card.lr, course.lr, "the card was made with the profile's recipe");
-  const { summary, model } = await finetune({ ...course, model: EMBEDDED_MODEL, backend: 'wasm', progress: false });
-  model.dispose();
-  assert.equal(summary.test_accuracy, Math.round(card.test_accuracy * 1e4) / 1e4);
-  assert.equal(summary.trainable_params, card.trainable_params);
-});
+// Each method as its notebook trained it for `npm run tutorial`, through `finetune`: the same loaders, seeds and steps.
+for (const method of METHODS) {
+  test(`${method} with the default settings reproduces the test accuracy on the card`, async () => {
+    const card = results[method];
+    assert.equal(card.profile, 'default');
+    assert.equal(card.test_size, settings.testSize);
+    const course = courseFinetuneOptions(settings, method);
+    assert.deepEqual([card.lr, card.epochs], [course.lr, course.epochs], "the card was made with the profile's recipe");
+    const { summary, model } = await finetune({ ...course, model: EMBEDDED_MODEL, backend: 'wasm', progress: false });
+    model.dispose();
+    assert.equal(summary.test_accuracy, Math.round(card.test_accuracy * 1e4) / 1e4);
+    assert.equal(summary.trainable_params, card.trainable_params);
+  });
+}
 
 test('cloze prompting with the template the card names reproduces its test accuracy', async () => {
   const card = results.prompting;
