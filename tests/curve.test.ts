@@ -2,7 +2,7 @@
  * The pretraining curve (`finetune-lab curve`) on a tiny pretraining run with a snapshot every
  * two steps: one point per model the run kept, oldest first, each figure the same as a direct
  * course run of that model gives, saved as it is measured and not measured again, and a curve
- * file of other settings refused.
+ * file of other settings refused, but a method given another recipe measured again.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import { finetune } from '../src/finetune/index.js';
 import { accuracyAt, lastDoublings, pretrainingCurve, runModels, type Curve, type CurveMethod, type CurvePoint } from '../src/course/curve.js';
 import { courseFinetuneOptions } from '../src/course/runs.js';
 import { clozeSentiment } from '../src/course/prompting.js';
-import { loadSettings } from '../src/course/settings.js';
+import { loadSettings, type Settings } from '../src/course/settings.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'curve-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -64,6 +64,18 @@ test('each figure is what a course run of that model gives; saved figures are no
   const grown = await pretrainingCurve({ run, settings, methods: ['frozen', 'prompting', 'lora'], file, onFigure });
   assert.deepEqual(seen.map(([, m, saved]) => [m, saved]), [1, 2, 3].flatMap(() => [['frozen', true], ['prompting', true], ['lora', false]]));
   assert.deepEqual(grown.points.map((p) => p.test_accuracy.frozen), curve.points.map((p) => p.test_accuracy.frozen));
+
+  // Another recipe for one method: only that method is measured again.
+  seen.length = 0;
+  const recipe = { lr: 3e-3, epochs: 2 };
+  const other = { ...settings, recipes: { ...settings.recipes, frozen: recipe } };
+  const remeasured = await pretrainingCurve({ run, settings: other, methods: ['frozen', 'prompting', 'lora'], file, onFigure });
+  assert.deepEqual(seen.map(([, m, saved]) => [m, saved]), [1, 2, 3].flatMap(() => [['frozen', false], ['prompting', true], ['lora', true]]));
+  assert.deepEqual((remeasured.settings.recipes as Settings['recipes']).frozen, recipe);
+  const again = await finetune({ ...courseFinetuneOptions(other, 'frozen'), model: latest, progress: false });
+  again.model.dispose();
+  assert.equal(remeasured.points[2].test_accuracy.frozen, again.summary.test_accuracy);
+  await pretrainingCurve({ run, settings, methods: ['frozen', 'prompting', 'lora'], file });
 
   await assert.rejects(pretrainingCurve({ run, settings: loadSettings({ ...env, FINETUNE_LAB_SEED: '7' }), methods: ['frozen'], file }),
     /curve\.json was measured with other settings.*give another file, or the same settings to continue it/);

@@ -10,11 +10,12 @@ export const usage = `Usage: finetune-lab curve --run DIR [options]
 
 The curve of a model card: for each model a finetune-lab pretrain run kept (its snapshots, from
 --snapshot-minutes or --snapshot-every, and its latest model), the test accuracy of each method
-(${CURVE_METHODS.join(', ')}) with the settings' profile (FINETUNE_LAB_PROFILE, default: default: its
-sizes, recipes, truncation, pooling, adapter size), against the hours of pretraining. Every figure
-is saved as it is measured: run the same command again to continue, or after more pretraining to
-add the new models. Prints one JSON line: file, complete, points, and what the last two doublings
-of pretraining time gave each method (doublings: the hours, the accuracy at each, the gains).
+(${CURVE_METHODS.join(', ')}) with the settings' profile (FINETUNE_LAB_PROFILE, default: default:
+its sizes, recipes, truncation, pooling, adapter size), against the hours of pretraining. Every
+figure is saved as it is measured: run the same command again to continue, after more pretraining to
+add the new models, or after a method's recipe changed to measure that method again. Prints one JSON
+line: file, complete, points, and what the last two doublings of pretraining time gave each method
+(doublings: the hours, the accuracy at each, the gains).
 
   --run DIR          the --output directory of a finetune-lab pretrain run
   --output FILE      where the curve goes (default: DIR/curve.json)

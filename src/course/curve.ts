@@ -3,7 +3,8 @@
  * snapshots, `--snapshot-minutes` or `--snapshot-every`, and its latest model), the test accuracy
  * that each fine-tuning method and cloze prompting reach with the course's settings, against the
  * hours of pretraining behind it. The curve is saved after every figure, so a stopped measurement
- * continues where it was, and a run that pretrained further adds its new models.
+ * continues where it was, a run that pretrained further adds its new models, and a method given
+ * another recipe is measured again.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -92,13 +93,18 @@ export async function pretrainingCurve(options: CurveOptions): Promise<Curve> {
   if (bad.length > 0) throw new Error(`the curve measures ${CURVE_METHODS.join(', ')}; not ${bad.join(', ')}`);
   const wanted = curveSettings(settings);
   const saved = existsSync(file) ? readCurve(file) : undefined;
-  if (saved && JSON.stringify(saved.settings) !== JSON.stringify(wanted)) {
+  const { recipes: savedRecipes = {}, ...savedShared } = (saved?.settings ?? {}) as { recipes?: Partial<Record<Method, unknown>> };
+  const { recipes: _recipes, ...shared } = wanted;
+  if (saved && JSON.stringify(savedShared) !== JSON.stringify(shared)) {
     throw new Error(`${file} was measured with other settings (${JSON.stringify(saved.settings)}, now ${JSON.stringify(wanted)}); give another file, or the same settings to continue it`);
   }
+  // A method whose recipe changed since is measured again; the others' figures stand.
+  const stale = new Set<CurveMethod>(METHODS.filter((m) => JSON.stringify(savedRecipes[m]) !== JSON.stringify(settings.recipes[m])));
   // A saved point counts for the same model at the same step; the run's latest model moves on as it trains.
   const points: CurvePoint[] = runModels(run).map((m) => {
     const before = saved?.points.find((p) => p.model === m.model && p.steps === m.steps);
-    return { ...m, test_accuracy: { ...before?.test_accuracy } };
+    const kept = Object.entries(before?.test_accuracy ?? {}).filter(([method]) => !stale.has(method as CurveMethod));
+    return { ...m, test_accuracy: Object.fromEntries(kept) };
   });
   const write = (complete: boolean): Curve => {
     const curve = { settings: wanted, points, complete };
