@@ -24,7 +24,7 @@ export function withRunFlags<T extends GridBase>(course: T, values: RunFlagValue
   return {
     ...course,
     model: values.model ?? course.model,
-    data: values.data === undefined || values.data === 'imdb' ? course.data : existing('data', values.data),
+    data: values.data === undefined ? course.data : values.data === 'imdb' ? 'imdb' : existing('data', values.data),
     trainSize: integer('train-size', values['train-size']) ?? course.trainSize,
     valSize: integer('val-size', values['val-size']) ?? course.valSize,
     batchSize: integer('batch-size', values['batch-size']) ?? course.batchSize,
