@@ -132,7 +132,7 @@ before(() => {
 });
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-test('the tarball holds the library, the kernel set-up, the embedded model, the notebooks and the docs, not the tests', () => {
+test('the tarball holds the library, the kernel set-up, the embedded model, the notebooks and the docs, not the tests nor other models', () => {
   const files = new Set(packed.files.map((f) => f.path));
   // The course notebooks as the repository has them (Jupyter adds .ipynb_checkpoints/ beside them when they are opened).
   const notebooks = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).map((f) => `notebooks/${f}`);
@@ -141,7 +141,8 @@ test('the tarball holds the library, the kernel set-up, the embedded model, the 
     'models/finetune-lab-bert/model.safetensors', 'models/finetune-lab-bert/tokenizer.json', 'models/finetune-lab-bert/README.md', ...notebooks]) {
     assert.ok(files.has(file), `${file} is missing from the tarball`);
   }
-  const strays = [...files].filter((f) => /^(tests|\.ci|node_modules|build)\//.test(f) || (f.startsWith('src/') && !f.endsWith('.md')));
+  const strays = [...files].filter((f) => /^(tests|\.ci|node_modules|build)\//.test(f) || (f.startsWith('src/') && !f.endsWith('.md')) ||
+    (f.startsWith('models/') && !f.startsWith('models/finetune-lab-bert/')));
   assert.deepEqual(strays, []);
   console.log(`${path.basename(tarball)}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${files.size} files`);
 });
