@@ -228,6 +228,37 @@ test('pretraining resumes exactly: 4 steps + resume to 8 gives the losses and we
   await assert.rejects(pretrain({ ...PRETRAIN, lr: 1e-3, texts, cacheDir, outputDir: join(root, 'resumed'), resume: true }), /cannot resume/);
 });
 
+test('a run whose state is lost goes on from its saved model: the same step, schedule and data, fresh AdamW moments', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const texts = pretrainingText().slice(0, 120);
+  const cacheDir = join(root, 'cache');
+  const straight = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'straight') });
+  straight.model.dispose();
+  const first = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'lost'), maxSteps: 4 });
+  first.model.dispose();
+  rmSync(join(root, 'lost', 'last'), { recursive: true });
+  const from = join(root, 'lost', 'model');
+  await assert.rejects(pretrain({ ...PRETRAIN, lr: 1e-3, texts, cacheDir, outputDir: join(root, 'other'), continueFrom: from }), /cannot continue from .*give the same settings/);
+  const next = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'continued'), continueFrom: from });
+  next.model.dispose();
+  assert.equal(next.summary.steps, 8);
+  assert.equal(next.summary.completed, true);
+
+  const at = (h: typeof straight.history, step: number) => h.find((r) => r.step === step && r.loss !== undefined)!;
+  const upTo4 = (h: typeof straight.history) => h.filter((r) => r.step <= 4).map(({ step, loss, lr, evalLoss }) => ({ step, loss, lr, evalLoss }));
+  assert.deepEqual(upTo4(next.history), upTo4(straight.history), 'the history so far is carried over');
+  assert.deepEqual(next.history.filter((r) => r.step <= 4), first.history, 'as it was recorded');
+  // Step 5 starts from the same weights (saved as float32) on the same windows, masks and dropout.
+  assert.equal(at(next.history, 5).loss, at(straight.history, 5).loss);
+  assert.equal(at(next.history, 5).lr, at(straight.history, 5).lr);
+  // From step 6 the fresh moments take another path.
+  assert.notEqual(at(next.history, 6).loss, at(straight.history, 6).loss);
+  const record = JSON.parse(readFileSync(join(root, 'continued', 'model', 'pretraining.json'), 'utf8'));
+  assert.deepEqual(record.continuations, [{ step: 4, from }]);
+  assert.equal(record.summary.train_seconds > first.summary.train_seconds, true);
+});
+
 test('a resumed run keeps its cadence (evaluation, logging, saving, snapshots, fp16) unless given again', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-cadence-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { backendOptions, loadSettings } from '../course/settings.js';
 import { resolveModelPath } from '../package/root.js';
-import { EMBEDDING_INITS, MODEL_SIZES, parseSize, pretrain, PRETRAIN_OBJECTIVES, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
+import { EMBEDDING_INITS, MODEL_SIZES, modelRunSettings, parseSize, pretrain, PRETRAIN_OBJECTIVES, savedRunSettings, type PretrainOptions } from '../pretrain/index.js';
 import { SCHEDULES } from '../train/step.js';
 import { choice, integer, number, parseCommand, UsageError, validate } from './args.js';
 import { exitCode, stoppable } from './interrupt.js';
@@ -12,6 +12,7 @@ import { exitCode, stoppable } from './interrupt.js';
 export const usage = `Usage: finetune-lab pretrain --steps N [options]
        finetune-lab pretrain --budget-hours H [options]
        finetune-lab pretrain --resume DIR [options]
+       finetune-lab pretrain --continue MODEL --output DIR [options]
 
 Pretrains a BERT with the bert-base-uncased vocabulary from random weights (or from a model's,
 with --init) by masked-language modelling, or as ELECTRA's discriminator (--objective rtd), on
@@ -52,6 +53,10 @@ rtd_replaced_accuracy), checkpoint, size, params, ...
   --output DIR        where the run goes (default runs/pretrain/SIZE)
   --resume DIR        continue the run in DIR with its settings (cadence and --fp16 included,
                       unless given again)
+  --continue MODEL    go on with the run that wrote MODEL (a model directory with its
+                      pretraining.json) when that run's state is lost: its settings, step,
+                      schedule and data, from MODEL's weights with fresh AdamW moments (not
+                      exact, as --resume is; recorded in pretraining.json's continuations)
   --overwrite         start afresh in an --output that holds an earlier run, replacing it
   --eval-every N      held-out evaluation every N steps (default 500; 0: start and end only)
   --save-every N      write DIR/last and DIR/model every N steps (default 500)
@@ -80,7 +85,7 @@ export async function run(args: string[]): Promise<number> {
       objective: { type: 'string' }, generator: { type: 'string' }, 'rtd-weight': { type: 'string' }, 'budget-hours': { type: 'string' }, accumulate: { type: 'string' },
       schedule: { type: 'string' }, 'warmup-steps': { type: 'string' }, dropout: { type: 'string' }, clip: { type: 'string' }, 'snapshot-minutes': { type: 'string' },
       lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, 'whole-word': { type: 'boolean' },
-      backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'string' }, overwrite: { type: 'boolean' },
+      backend: { type: 'string' }, output: { type: 'string' }, resume: { type: 'string' }, continue: { type: 'string' }, overwrite: { type: 'boolean' },
       'eval-every': { type: 'string' }, 'save-every': { type: 'string' }, 'snapshot-every': { type: 'string' },
       'log-every': { type: 'string' }, 'max-minutes': { type: 'string' }, fp16: { type: 'boolean' },
     },
@@ -90,9 +95,10 @@ export async function run(args: string[]): Promise<number> {
   const size = validate('size', values.size, sizeName, `one of ${Object.keys(MODEL_SIZES).join(', ')} or a shape such as L4-H256-A4`);
   const init = validate('init', values.init, (dir) => (existsSync(resolveModelPath(dir)) ? dir : undefined), 'a model directory');
   if (values.resume && values.output && values.output !== values.resume) throw new UsageError('--resume DIR continues the run in DIR; leave out --output or give the same directory');
+  if (values.continue && (values.resume || !values.output)) throw new UsageError('--continue MODEL goes on in a new run directory: give --output DIR (and not --resume)');
   const outputDir = values.resume ?? values.output ?? join('runs', 'pretrain', size ?? 'bert-mini');
   // A resumed run keeps its settings; flags given again must agree (pretrain refuses a change).
-  const saved = values.resume ? savedRunSettings(values.resume) : undefined;
+  const saved = values.resume ? savedRunSettings(values.resume) : values.continue ? modelRunSettings(values.continue) : undefined;
   if (values.resume && !saved) throw new Error(`${values.resume} holds no pretraining run to resume (no last/trainer_state.json); start one with --output ${values.resume} --steps N`);
   const budgetHours = number('budget-hours', values['budget-hours'], { above: 0 });
   if (budgetHours !== undefined && values.steps !== undefined) throw new UsageError('give --steps N or --budget-hours H, not both');
@@ -127,6 +133,7 @@ export async function run(args: string[]): Promise<number> {
     backend,
     outputDir,
     resume: Boolean(values.resume),
+    continueFrom: values.continue,
     overwrite: values.overwrite,
     evalEvery: integer('eval-every', values['eval-every'], 0),
     saveEvery: integer('save-every', values['save-every'], 0),

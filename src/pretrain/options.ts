@@ -1,5 +1,5 @@
 /** What a pretraining run is given, records and reports, and the settings saved with it for resuming. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendName } from '../backend/index.js';
 import type { BertForMaskedLM, BertForReplacedTokenDetection } from '../bert/heads.js';
@@ -38,6 +38,14 @@ export interface PretrainOptions extends OptimizationOptions, RunControl {
   size?: string;
   /** Start from this model directory's weights instead of random ones (continued pretraining). */
   init?: string;
+  /**
+   * Go on with the run that wrote this model directory (its pretraining.json) when that run's
+   * resumable state (`outputDir/last`) is lost: its step, history, schedule and data position, from
+   * the saved weights as they are (float16-rounded ones too), with fresh AdamW moments. Not exact
+   * (`resume` is); the settings must be given again, as to a resume, and the step is recorded in
+   * `continuations`. An MLM run only.
+   */
+  continueFrom?: string;
   /** Also train the pooled [CLS] vector to predict the window's bag of words (MLM only; see train.ts). */
   bagOfWords?: boolean;
   /** Start a model from random weights with word embeddings from the training texts' co-occurrence vectors (word-vectors.ts). */
@@ -241,6 +249,47 @@ export interface PretrainState extends CheckpointState {
   budget?: Budget;
   history: PretrainRecord[];
   cadence?: Cadence;
+  continuations?: Continuation[];
+}
+
+/** A step at which a run went on from a saved model's weights with fresh AdamW moments (`continueFrom`), its exact state having been lost. */
+export interface Continuation {
+  step: number;
+  from: string;
+}
+
+/** What a model directory written by `pretrain` records of its run. */
+interface ModelRunRecord {
+  summary: PretrainSummary;
+  options: RunSettings;
+  budget?: Budget;
+  continuations?: Continuation[];
+  history: PretrainRecord[];
+}
+
+function modelRunRecord(dir: string): ModelRunRecord {
+  const path = join(dir, 'pretraining.json');
+  if (!existsSync(path)) throw new Error(`${dir} has no pretraining.json: only a model written by finetune-lab pretrain records the run it came from`);
+  return JSON.parse(readFileSync(path, 'utf8')) as ModelRunRecord;
+}
+
+/** The settings of the run that wrote model directory `dir`, to continue it with them (`continueFrom`). */
+export function modelRunSettings(dir: string): RunSettings {
+  return modelRunRecord(dir).options;
+}
+
+/** The state to go on from model directory `dir` with (see `continueFrom`): where its run stood, with the continuation recorded. */
+export function continuedState(dir: string, fingerprint: RunSettings, stepBatch: number): PretrainState {
+  const { summary, options, budget, continuations = [], history } = modelRunRecord(dir);
+  if (JSON.stringify(options) !== JSON.stringify(fingerprint)) {
+    throw new Error(`cannot continue from ${dir}: its run was started with ${JSON.stringify(options)}, this run has ${JSON.stringify(fingerprint)}; give the same settings`);
+  }
+  const step = summary.steps;
+  return {
+    globalStep: step, epoch: Math.floor((step * stepBatch) / summary.train_windows), trainExamples: step * stepBatch, trainSeconds: summary.train_seconds,
+    recentLossSum: 0, recentSteps: 0, ...(options.bagOfWords ? { recentBowLossSum: 0 } : {}),
+    history, fingerprint, ...(budget ? { budget } : {}), continuations: [...continuations, { step, from: dir }],
+  };
 }
 
 /** The settings of the run saved in `outputDir` (to resume it with them), or undefined if there is none. */

@@ -42,7 +42,7 @@ import { bagOfWordsTargets, disposeBatch, maskingVocab, maskSequence, mlmBatch, 
 import { cooccurrenceEmbeddings } from './word-vectors.js';
 import { maskedLmLoss } from './objective.js';
 import {
-  BUDGET_WARMUP_STEPS, DEFAULT_CADENCE, MEASURED_STEPS, type Cadence, type PretrainOptions, type PretrainRecord, type PretrainResult, type PretrainState, type PretrainSummary, type RunSettings,
+  BUDGET_WARMUP_STEPS, continuedState, DEFAULT_CADENCE, MEASURED_STEPS, type Cadence, type PretrainOptions, type PretrainRecord, type PretrainResult, type PretrainState, type PretrainSummary, type RunSettings,
 } from './options.js';
 import { generatorSize, replacedTokenLoss, rtdParams, RTD_WEIGHT, samplingSeed } from './rtd.js';
 import { parseSize, shapeName, sizeConfig } from './sizes.js';
@@ -82,6 +82,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const log = progress ? (line: string) => progress.log(line) : options.log;
   const bagOfWords = options.bagOfWords ?? false;
   const init = options.init && resolveModelPath(options.init);
+  const continued = options.continueFrom && resolveModelPath(options.continueFrom);
   const started = performance.now();
 
   const backend = await initBackend({ backend: options.backend, quiet: log === null });
@@ -103,6 +104,8 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       `${options.generator !== undefined ? 'generator' : 'rtdWeight'} is a setting of the rtd objective; give objective rtd too, or leave it out`],
     [rtd && (init || bagOfWords),
       `the rtd objective trains a discriminator from random weights, with no vocabulary head for ${init ? 'continuing a masked-LM (init)' : 'the bag-of-words objective'}; leave out ${init ? 'init' : 'bagOfWords'} or use objective mlm`],
+    [continued && (rtd || options.resume),
+      `continueFrom goes on from a masked-LM's saved weights when its run's state is lost; ${rtd ? 'an rtd run cannot (its generator is saved apart)' : 'resume continues a run whose state is there, exactly: give one of the two'}`],
     [generatorName && parseSize(generatorName).hidden !== config.hidden_size,
       `the generator ${generatorName} shares the model's embeddings, so it must be as wide as the model (hidden ${config.hidden_size}); give it fewer layers, heads or a smaller intermediate size instead`],
   ];
@@ -129,8 +132,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const generatorConfig = generatorName ? sizeConfig(parseSize(generatorName), tokenizer.vocabSize) : undefined;
   // `lm` is the masked-LM whose loss the run reports: the model itself, or (RTD) the generator.
   const discriminator = rtd ? new BertForReplacedTokenDetection(trainConfig, { seed }) : undefined;
-  const lm = init
-    ? loadCheckpoint(init, 'mlm', { config: trainConfig, seed, pooler: bagOfWords, quiet: true }).model
+  const weightsFrom = continued || init;
+  const lm = weightsFrom
+    ? loadCheckpoint(weightsFrom, 'mlm', { config: trainConfig, seed, pooler: bagOfWords, quiet: true }).model
     : discriminator
       ? new BertForMaskedLM(withDropout(generatorConfig!, dropout), { seed: deriveSeed(seed, 5), embeddingsOf: discriminator })
       : new BertForMaskedLM(trainConfig, { seed, pooler: bagOfWords });
@@ -162,6 +166,9 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         throw new Error(`cannot resume from ${lastDir}: it was started with ${was}, this run has ${JSON.stringify(fingerprint)}; use the same settings or another output directory`);
       }
       log?.(`resumed from ${lastDir} at step ${state.globalStep} of ${steps ?? state.budget?.steps ?? '(not measured yet)'}`);
+    } else if (continued) {
+      state = continuedState(continued, fingerprint, stepBatch);
+      log?.(`continued from ${continued} at step ${state.globalStep}: its weights, fresh AdamW moments (not an exact resume; its run's state is lost)`);
     } else if (options.initEmbeddings) {
       const made = cooccurrenceEmbeddings(model, texts, tokenizer, { trainTexts: corpus.trainTexts, cacheDir: options.cacheDir });
       log?.(made);
@@ -253,7 +260,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       await saveCheckpoint(lm, join(tmp, 'generator'), { dtype, config: generatorConfig });
       tokenizer.save(join(tmp, 'generator'));
     }
-    writeFileAtomic(join(tmp, 'pretraining.json'), JSON.stringify({ summary: summary(), options: fingerprint, ...(state.budget ? { budget: state.budget } : {}), history: state.history }, null, 1) + '\n');
+    writeFileAtomic(join(tmp, 'pretraining.json'), JSON.stringify({ summary: summary(), options: fingerprint, ...(state.budget ? { budget: state.budget } : {}), ...(state.continuations ? { continuations: state.continuations } : {}), history: state.history }, null, 1) + '\n');
   });
   const save = async () => {
     if (!lastDir || !modelDir) return;
