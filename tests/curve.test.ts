@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -103,6 +103,20 @@ test('after more pretraining, the curve measures the run\'s new models and keeps
   assert.deepEqual(seen, [['snapshots/step-2', true], ['snapshots/step-4', true], ['snapshots/step-6', false]]);
   assert.deepEqual(curve.points.map((p) => p.steps), [2, 4, 6]);
   assert.ok(curve.points[2].hours > curve.points[1].hours);
+});
+
+test('a model gone since keeps the figures measured on it; the curve goes on with the others', async () => {
+  const file = join(tmp, 'curve.json');
+  const before = JSON.parse(readFileSync(file, 'utf8')) as Curve;
+  renameSync(join(run, 'snapshots', 'step-2'), join(tmp, 'step-2'));
+  try {
+    const seen: string[] = [];
+    const curve = await pretrainingCurve({ run, settings, methods: ['frozen'], file, onFigure: (p) => seen.push(p.model) });
+    assert.deepEqual(seen, ['snapshots/step-4', 'snapshots/step-6']);
+    assert.deepEqual(curve.points, before.points);
+  } finally {
+    renameSync(join(tmp, 'step-2'), join(run, 'snapshots', 'step-2'));
+  }
 });
 
 test('the last two doublings: accuracy read between the models around each time, and what each doubling gained', () => {

@@ -3,8 +3,8 @@
  * snapshots, `--snapshot-minutes` or `--snapshot-every`, and its latest model), the test accuracy
  * that each fine-tuning method and cloze prompting reach with the course's settings, against the
  * hours of pretraining behind it. The curve is saved after every figure, so a stopped measurement
- * continues where it was, a run that pretrained further adds its new models, and a method given
- * another recipe is measured again.
+ * continues where it was, a run that pretrained further adds its new models, a model deleted since
+ * keeps its figures, and a method given another recipe is measured again (where the model is still there).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -100,18 +100,18 @@ export async function pretrainingCurve(options: CurveOptions): Promise<Curve> {
   }
   // A method whose recipe changed since is measured again; the others' figures stand.
   const stale = new Set<CurveMethod>(METHODS.filter((m) => JSON.stringify(savedRecipes[m]) !== JSON.stringify(settings.recipes[m])));
+  const kept = (before: CurvePoint | undefined) => Object.fromEntries(Object.entries(before?.test_accuracy ?? {}).filter(([method]) => !stale.has(method as CurveMethod)));
   // A saved point counts for the same model at the same step; the run's latest model moves on as it trains.
-  const points: CurvePoint[] = runModels(run).map((m) => {
-    const before = saved?.points.find((p) => p.model === m.model && p.steps === m.steps);
-    const kept = Object.entries(before?.test_accuracy ?? {}).filter(([method]) => !stale.has(method as CurveMethod));
-    return { ...m, test_accuracy: Object.fromEntries(kept) };
-  });
+  const measurable: CurvePoint[] = runModels(run).map((m) => ({ ...m, test_accuracy: kept(saved?.points.find((p) => p.model === m.model && p.steps === m.steps)) }));
+  // A point whose model directory is gone since (a snapshot deleted, the run's machine lost) keeps what was measured on it.
+  const lost = (saved?.points ?? []).filter((p) => !existsSync(join(run, p.model))).map((p) => ({ ...p, test_accuracy: kept(p) }));
+  const points = [...lost, ...measurable].sort((a, b) => a.steps - b.steps);
   const write = (complete: boolean): Curve => {
     const curve = { settings: wanted, points, complete };
     writeFileAtomic(file, `${JSON.stringify(curve, null, 1)}\n`);
     return curve;
   };
-  for (const point of points) {
+  for (const point of measurable) {
     for (const method of methods) {
       const had = point.test_accuracy[method];
       if (had === undefined) {
