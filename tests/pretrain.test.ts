@@ -1,7 +1,7 @@
 // Self-supervised labels (next-word table, BERT's masking statistics, whole-word masking),
 // masked-language-model and replaced-token-detection pretraining: exact resume, the saved model,
 // the held-out evaluation; the recipe's settings (accumulation, schedules, time budget, snapshots).
-import { before, test } from 'node:test';
+import { before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { BertTokenizer } from '../src/tokenizer/index.js';
 import {
   bagOfWordsTargets, buildCorpus, heldOutMlm, IGNORE_INDEX, maskingTable, maskingVocab, maskSequence, mlmBatch, disposeBatch, nextWordExamples,
   parseSize, pretrain, sparseCrossEntropy, type MaskAction,
-  binaryCrossEntropy, evaluateMlm, generatorSize, heldOutSequences, replacedTokenLoss, replaceTokens, samplingSeed, sizeConfig, type PretrainState,
+  binaryCrossEntropy, evaluateMlm, generatorSize, heldOutSequences, replacedTokenLoss, replaceTokens, samplingSeed, sizeConfig, type PretrainOptions, type PretrainState,
 } from '../src/pretrain/index.js';
 import { initBackend } from '../src/backend/index.js';
 import { cli } from './helpers/cli.js';
@@ -198,20 +198,27 @@ const PRETRAIN = {
   log: null,
 };
 
-test('pretraining resumes exactly: 4 steps + resume to 8 gives the losses and weights of 8 straight steps', async (t) => {
+/** A temporary `root` with PRETRAIN's 8 steps run straight in `root/straight`, and `run` for more runs on the same small corpus (cached in `cacheDir`). */
+async function straightRun(t: TestContext) {
   const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const texts = pretrainingText().slice(0, 120);
   const cacheDir = join(root, 'cache');
-  const straight = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'straight') });
+  const run = (options: Partial<PretrainOptions>) => pretrain({ ...PRETRAIN, texts, cacheDir, ...options });
+  const straight = await run({ outputDir: join(root, 'straight') });
   straight.model.dispose();
+  return { root, cacheDir, run, straight };
+}
+
+test('pretraining resumes exactly: 4 steps + resume to 8 gives the losses and weights of 8 straight steps', async (t) => {
+  const { root, cacheDir, run, straight } = await straightRun(t);
   const tensors = tf.memory().numTensors;
-  const first = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'resumed'), maxSteps: 4 });
+  const first = await run({ outputDir: join(root, 'resumed'), maxSteps: 4 });
   first.model.dispose();
   assert.equal(first.summary.completed, false);
   assert.equal(first.summary.steps, 4);
   assert.equal(readdirSync(cacheDir).length, 1, 'the tokenized corpus is cached once');
-  const second = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'resumed'), resume: true });
+  const second = await run({ outputDir: join(root, 'resumed'), resume: true });
   second.model.dispose();
   assert.equal(tf.memory().numTensors, tensors, 'pretraining leaves no tensors behind');
   assert.equal(second.summary.completed, true);
@@ -225,22 +232,17 @@ test('pretraining resumes exactly: 4 steps + resume to 8 gives the losses and we
   assert.ok(weights('straight').equals(weights('resumed')), 'final weights differ');
 
   // Other settings cannot continue the run.
-  await assert.rejects(pretrain({ ...PRETRAIN, lr: 1e-3, texts, cacheDir, outputDir: join(root, 'resumed'), resume: true }), /cannot resume/);
+  await assert.rejects(run({ lr: 1e-3, outputDir: join(root, 'resumed'), resume: true }), /cannot resume/);
 });
 
 test('a run whose state is lost goes on from its saved model: the same step, schedule and data, fresh AdamW moments', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'finetune-lab-pretrain-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const texts = pretrainingText().slice(0, 120);
-  const cacheDir = join(root, 'cache');
-  const straight = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'straight') });
-  straight.model.dispose();
-  const first = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'lost'), maxSteps: 4 });
+  const { root, cacheDir, run, straight } = await straightRun(t);
+  const first = await run({ outputDir: join(root, 'lost'), maxSteps: 4 });
   first.model.dispose();
   rmSync(join(root, 'lost', 'last'), { recursive: true });
   const from = join(root, 'lost', 'model');
-  await assert.rejects(pretrain({ ...PRETRAIN, lr: 1e-3, texts, cacheDir, outputDir: join(root, 'other'), continueFrom: from }), /cannot continue from .*give the same settings/);
-  const next = await pretrain({ ...PRETRAIN, texts, cacheDir, outputDir: join(root, 'continued'), continueFrom: from });
+  await assert.rejects(run({ lr: 1e-3, outputDir: join(root, 'other'), continueFrom: from }), /cannot continue from .*give the same settings/);
+  const next = await run({ outputDir: join(root, 'continued'), continueFrom: from });
   next.model.dispose();
   assert.equal(next.summary.steps, 8);
   assert.equal(next.summary.completed, true);
