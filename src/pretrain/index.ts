@@ -12,7 +12,7 @@ export { EVAL_SEQUENCES, evaluateMlm, HELD_OUT_TEXTS, heldOutMlm, heldOutSequenc
 export type { HeldOutOptions, MlmEvaluation, RtdEvaluation } from './evaluation.js';
 export { maskedLmLoss, sparseCrossEntropy } from './objective.js';
 export { binaryCrossEntropy, GENERATOR_PREFIX, generatorSize, replacedTokenLoss, replaceTokens, rtdParams, RTD_WEIGHT, samplingSeed } from './rtd.js';
-export { BUDGET_WARMUP_STEPS, MEASURED_STEPS, continuedState, modelRunSettings, PRETRAIN_OBJECTIVES, savedRunSettings } from './options.js';
+export { BUDGET_WARMUP_STEPS, MEASURED_STEPS, modelRunSettings, PRETRAIN_OBJECTIVES, savedRunSettings } from './options.js';
 export type { Budget, Cadence, Continuation, PretrainObjective, PretrainOptions, PretrainRecord, PretrainResult, PretrainSummary, RunSettings } from './options.js';
 export { pretrain } from './train.js';
 export { cachedWordVectors, cooccurrenceEmbeddings, EMBEDDING_INITS, embeddingVectors, initWordEmbeddings, nearestWords, wordVectors } from './word-vectors.js';
