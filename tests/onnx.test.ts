@@ -215,7 +215,7 @@ function minRowCosine(a: Float32Array, b: Float32Array, width: number): number {
   return worst;
 }
 
-// int8 weights round each to 1/254 of its row's or column's range: the outputs differ from the
+// 8-bit weights round each to 1/254 of its row's or column's range: the outputs differ from the
 // float model's in the third decimal, so the measure is direction (cosine), not a small difference.
 describe('the int8 variant (onnx/model_quantized.onnx)', () => {
   const files: string[] = [];
@@ -232,8 +232,8 @@ describe('the int8 variant (onnx/model_quantized.onnx)', () => {
         files.push(quantized.model);
         assert.ok(quantized.bytes < 0.3 * result.bytes, `${quantized.bytes} bytes against ${result.bytes}`);
         const graph = (decodeModel(readFileSync(quantized.model)) as any).graph;
-        const floatTables = graph.initializer.filter((w: any) => w.dims?.length === 2 && w.dataType !== 3).map((w: any) => w.name);
-        assert.deepEqual(floatTables, [], '2-D weights left in float32');
+        const floatTables = graph.initializer.filter((w: any) => w.dims?.length === 2 && w.dataType !== 2).map((w: any) => w.name);
+        assert.deepEqual(floatTables, [], '2-D weights not stored as uint8');
         const [float, int8] = [await createSession(result.model, { threads: 1 }), await createSession(quantized.model, { threads: 1 })];
         let worst = 1;
         for (const batch of BATCHES.slice(0, 2)) {

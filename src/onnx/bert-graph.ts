@@ -11,7 +11,7 @@
  *
  * The adapters export as what they compute: LoRA folded into its base weight (`W + A B * scaling`),
  * a bottleneck adapter as its layers (down, activation, up, residual Add). The quantized variant
- * stores every Linear weight and embedding table as int8 (quantize.ts); LayerNorms and biases stay float32.
+ * stores every Linear weight and embedding table in 8 bits (quantize.ts); LayerNorms and biases stay float32.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BottleneckAdapter, LoraLinear } from '../adapters/index.js';
@@ -22,6 +22,7 @@ import type { BertModel } from '../bert/model.js';
 import { Linear, type Embedding, type LayerNorm, type LinearModule } from '../bert/modules.js';
 import type { GraphBuilder, QuantizedWeight } from './graph.js';
 import { DataType } from './proto.js';
+import { WEIGHT_ZERO_POINT } from './quantize.js';
 
 /** transformers fills masked attention scores with float32's lowest value (as BertModel does, src/bert/model.ts). */
 const FLOAT32_MIN = -3.4028234663852886e38;
@@ -40,7 +41,7 @@ export interface BertGraphInputs {
 }
 
 export class BertGraphWriter {
-  /** @param quantize write the Linear weights and embedding tables in int8 (the `model_quantized.onnx` variant) */
+  /** @param quantize write the Linear weights and embedding tables in 8 bits (the `model_quantized.onnx` variant) */
   constructor(private readonly g: GraphBuilder, private readonly config: BertConfig, private readonly quantize = false) {}
 
   /** Embeddings, every encoder layer, and the pooler where the model has one. */
@@ -108,12 +109,12 @@ export class BertGraphWriter {
   }
 
   /**
-   * `x @ W` with W in int8, as ONNX Runtime's `quantize_dynamic` writes it (and its optimiser fuses
+   * `x @ W` with W in 8 bits, as ONNX Runtime's `quantize_dynamic` writes it (and its optimiser fuses
    * into DynamicQuantizeMatMul): x quantized to uint8 at run time, the integer product, then both scales.
    */
   private quantizedMatMul(scope: string, x: string, weight: QuantizedWeight): string {
     const [xq, xScale, xZeroPoint] = this.g.nodeWithOutputs('DynamicQuantizeLinear', [x], 3, { name: `${scope}/DynamicQuantizeLinear` });
-    const product = this.g.node('MatMulInteger', [xq, weight.values, xZeroPoint, this.g.int8(0)], { name: `${scope}/MatMulInteger` });
+    const product = this.g.node('MatMulInteger', [xq, weight.values, xZeroPoint, this.g.uint8(WEIGHT_ZERO_POINT)], { name: `${scope}/MatMulInteger` });
     const float = this.g.node('Cast', [product], { name: `${scope}/Cast`, attributes: { to: { int: DataType.FLOAT } } });
     const scale = this.g.node('Mul', [xScale, weight.scales], { name: `${scope}/Mul_scales` });
     return this.g.node('Mul', [float, scale], { name: `${scope}/Mul` });
@@ -128,12 +129,13 @@ export class BertGraphWriter {
     return this.g.node('Mul', [inverted, this.g.float(FLOAT32_MIN)], { name: `${scope}/Mul` });
   }
 
-  /** The rows `indices` of an embedding table; quantized: int8 rows, each times its own scale. */
+  /** The rows `indices` of an embedding table; quantized: 8-bit rows less the zero point, each times its own scale. */
   private lookup(table: Embedding, indices: string): string {
     const scope = table.name;
     if (!this.quantize) return this.g.node('Gather', [this.g.weight(`${scope}.weight`, table.weight), indices], { name: `${scope}/Gather` });
     const q = this.g.quantized(`${scope}.weight`, table.weight, false, 'row');
-    const rows = this.g.node('Cast', [this.g.node('Gather', [q.values, indices], { name: `${scope}/Gather` })], { name: `${scope}/Cast`, attributes: { to: { int: DataType.FLOAT } } });
+    const values = this.g.node('Cast', [this.g.node('Gather', [q.values, indices], { name: `${scope}/Gather` })], { name: `${scope}/Cast`, attributes: { to: { int: DataType.FLOAT } } });
+    const rows = this.g.node('Sub', [values, this.g.float(WEIGHT_ZERO_POINT)], { name: `${scope}/Sub_zero_point` });
     const scales = this.g.node('Unsqueeze', [this.g.node('Gather', [q.scales, indices], { name: `${scope}/Gather_scales` }), this.g.int64([-1])], { name: `${scope}/Unsqueeze` });
     return this.g.node('Mul', [rows, scales], { name: `${scope}/Mul` });
   }

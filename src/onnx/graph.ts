@@ -1,13 +1,13 @@
 /**
  * An ONNX graph under construction: named inputs and outputs with symbolic axes, nodes of the
- * standard domain, and weights as initializers (float32, or int8 with scales, as little-endian
+ * standard domain, and weights as initializers (float32, or 8-bit with scales, as little-endian
  * `raw_data`). Weights are read from their tensors only when the model is built, once each,
  * however often they are used.
  */
 import { endianness } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { AttributeType, DataType, IR_VERSION, type ModelObject } from './proto.js';
-import { quantizeInt8, type ScaleAxis } from './quantize.js';
+import { quantizeWeight, type ScaleAxis } from './quantize.js';
 
 // Typed-array bytes are host order; ONNX's raw_data is little-endian.
 if (endianness() !== 'LE') throw new Error('finetune-lab/onnx needs a little-endian CPU');
@@ -42,9 +42,9 @@ interface Initializer {
   encode(data: Float32Array): TensorObject[];
 }
 
-/** The names of an int8 weight's two initializers. */
+/** The names of an 8-bit weight's two initializers. */
 export interface QuantizedWeight {
-  /** int8, the weight's shape. */
+  /** uint8 with zero point WEIGHT_ZERO_POINT, the weight's shape. */
   values: string;
   /** float32: one scale per column or per row. */
   scales: string;
@@ -131,7 +131,7 @@ export class GraphBuilder {
   }
 
   /**
-   * A 2-D weight stored as int8 with a scale per column or per row (quantize.ts), once however
+   * A 2-D weight stored in 8 bits with a scale per column or per row (quantize.ts), once however
    * often it is asked for (tied embeddings); `owned` as for `computed`.
    */
   quantized(name: string, tensor: tf.Tensor, owned: boolean, per: ScaleAxis): QuantizedWeight {
@@ -140,9 +140,9 @@ export class GraphBuilder {
     const [rows, columns] = tensor.shape;
     const values = this.unique(`${name}_quantized`);
     const scales = this.addInitializer(`${name}_scale`, tensor, owned, (data) => {
-      const q = quantizeInt8(data, rows, columns, per);
+      const q = quantizeWeight(data, rows, columns, per);
       return [
-        { name: values, dims: [rows, columns], dataType: DataType.INT8, rawData: bytesOf(q.values) },
+        { name: values, dims: [rows, columns], dataType: DataType.UINT8, rawData: bytesOf(q.values) },
         { name: scales, dims: [q.scales.length], dataType: DataType.FLOAT, rawData: bytesOf(q.scales) },
       ];
     });
@@ -150,9 +150,9 @@ export class GraphBuilder {
     return { values, scales };
   }
 
-  /** An int8 scalar constant (a zero point). */
-  int8(value: number): string {
-    return this.constant('int8', value, (list) => Int8Array.from(list), DataType.INT8);
+  /** A uint8 scalar constant (a zero point). */
+  uint8(value: number): string {
+    return this.constant('uint8', value, (list) => Uint8Array.from(list), DataType.UINT8);
   }
 
   /** A float32 constant (a scalar, or a vector with `dims`), shared by name. */

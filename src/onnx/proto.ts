@@ -13,7 +13,7 @@ export const ONNX_PROTO = join(__dirname, 'onnx.proto');
 export const IR_VERSION = 8;
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT8: 3, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT64: 7 } as const;
 
 /** AttributeProto.AttributeType values used here. */
 export const AttributeType = { FLOAT: 1, INT: 2, INTS: 7 } as const;
