@@ -21,6 +21,7 @@ import { splitDataset } from '../src/data/split.js';
 import { readResults } from '../src/course/results.js';
 import { loadSettings } from '../src/course/settings.js';
 import { courseFinetuneOptions } from '../src/course/runs.js';
+import { curveSettings, type Curve } from '../src/course/curve.js';
 
 const record = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'pretraining.json'), 'utf8'));
 const results = readResults(join(EMBEDDED_MODEL, 'finetuning-results.json'));
@@ -55,10 +56,28 @@ test('it loads as a masked-language model with every weight, and reproduces its 
   model.dispose();
 });
 
-test('as a classifier it has the pooler its pretraining trained: only the new classifier is missing', async () => {
+test('as a classifier it lacks what masked-language pretraining never trains: the pooler and the classifier', async () => {
   const { model, info } = await fromPretrained(EMBEDDED_MODEL, { task: 'classification', quiet: true });
   model.dispose();
-  assert.deepEqual(info.missingKeys, ['classifier.weight', 'classifier.bias']);
+  assert.deepEqual(info.missingKeys, ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias']);
+});
+
+test("the card's pretraining curve: every snapshot measured with the default settings, its last point the model itself", () => {
+  const curve: Curve = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'pretraining-curve.json'), 'utf8'));
+  assert.ok(curve.complete, 'every method measured on every snapshot');
+  assert.deepEqual(curve.settings, curveSettings(settings), 'measured with the default profile as it is now');
+  const last = curve.points[curve.points.length - 1];
+  assert.deepEqual([last.steps, last.mlm_accuracy], [record.summary.steps, record.summary.mlm_accuracy]);
+  for (const method of METHODS) assert.equal(last.test_accuracy[method], Math.round(results[method].test_accuracy * 1e4) / 1e4, method);
+  assert.equal(last.test_accuracy.prompting, results.prompting.test_accuracy);
+});
+
+test("the default profile takes the grid's recipes and the choices that won on validation", () => {
+  const grid = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'finetuning-grid.json'), 'utf8'));
+  assert.ok(grid.complete, 'every point of the grid measured');
+  assert.deepEqual(settings.recipes, grid.recipes);
+  const { chosen } = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'finetuning-choices.json'), 'utf8'));
+  assert.deepEqual({ truncation: settings.truncation, pooling: settings.pooling, adapterSize: settings.adapterSize }, chosen);
 });
 
 // Each method as its notebook trained it for `npm run tutorial`, through `finetune`: the same loaders, seeds and steps.

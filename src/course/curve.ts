@@ -41,7 +41,7 @@ export interface Curve {
 }
 
 /** The settings a figure depends on (as JSON keeps them); a curve file measured with others is not continued. */
-function curveSettings(s: Settings): Record<string, unknown> {
+export function curveSettings(s: Settings): Record<string, unknown> {
   const { profile, trainSize, valSize, testSize, batchSize, maxLength, truncation, headTokens, pooling, adapterSize, recipes, seed } = s;
   return JSON.parse(JSON.stringify({ profile, trainSize, valSize, testSize, batchSize, maxLength, truncation, headTokens, pooling, adapterSize, recipes, seed }));
 }
