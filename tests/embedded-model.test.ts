@@ -23,7 +23,10 @@ import { loadSettings } from '../src/course/settings.js';
 import { courseFinetuneOptions } from '../src/course/runs.js';
 import { curveSettings, type Curve } from '../src/course/curve.js';
 
-const record = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'pretraining.json'), 'utf8'));
+const readJson = (file: string) => JSON.parse(readFileSync(join(EMBEDDED_MODEL, file), 'utf8'));
+/** A test accuracy as `finetune`'s summary rounds it. */
+const fourPlaces = (x: number) => Math.round(x * 1e4) / 1e4;
+const record = readJson('pretraining.json');
 const results = readResults(join(EMBEDDED_MODEL, 'finetuning-results.json'));
 /** The default profile, whatever the environment of the test run says. */
 const settings = loadSettings({});
@@ -63,20 +66,20 @@ test('as a classifier it lacks what masked-language pretraining never trains: th
 });
 
 test("the card's pretraining curve: every snapshot measured with the default settings, its last point the model itself", () => {
-  const curve: Curve = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'pretraining-curve.json'), 'utf8'));
+  const curve: Curve = readJson('pretraining-curve.json');
   assert.ok(curve.complete, 'every method measured on every snapshot');
   assert.deepEqual(curve.settings, curveSettings(settings), 'measured with the default profile as it is now');
   const last = curve.points[curve.points.length - 1];
   assert.deepEqual([last.steps, last.mlm_accuracy], [record.summary.steps, record.summary.mlm_accuracy]);
-  for (const method of METHODS) assert.equal(last.test_accuracy[method], Math.round(results[method].test_accuracy * 1e4) / 1e4, method);
+  for (const method of METHODS) assert.equal(last.test_accuracy[method], fourPlaces(results[method].test_accuracy), method);
   assert.equal(last.test_accuracy.prompting, results.prompting.test_accuracy);
 });
 
 test("the default profile takes the grid's recipes and the choices that won on validation", () => {
-  const grid = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'finetuning-grid.json'), 'utf8'));
+  const grid = readJson('finetuning-grid.json');
   assert.ok(grid.complete, 'every point of the grid measured');
   assert.deepEqual(settings.recipes, grid.recipes);
-  const { chosen } = JSON.parse(readFileSync(join(EMBEDDED_MODEL, 'finetuning-choices.json'), 'utf8'));
+  const { chosen } = readJson('finetuning-choices.json');
   assert.deepEqual({ truncation: settings.truncation, pooling: settings.pooling, adapterSize: settings.adapterSize }, chosen);
 });
 
@@ -90,7 +93,7 @@ for (const method of METHODS) {
     assert.deepEqual([card.lr, card.epochs], [course.lr, course.epochs], "the card was made with the profile's recipe");
     const { summary, model } = await finetune({ ...course, model: EMBEDDED_MODEL, backend: 'wasm', progress: false });
     model.dispose();
-    assert.equal(summary.test_accuracy, Math.round(card.test_accuracy * 1e4) / 1e4);
+    assert.equal(summary.test_accuracy, fourPlaces(card.test_accuracy));
     assert.equal(summary.trainable_params, card.trainable_params);
   });
 }
